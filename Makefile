@@ -1,0 +1,52 @@
+# Podometer's commands. `make demo` and `make test` do all their own set-up:
+# they build the control-plane binaries they need once and cache them under
+# $(PODOMETER_CACHE) (default: the user cache dir, ~/.cache/podometer).
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+PODOMETER := $(BIN)/podometer
+E2E_TIMEOUT ?= 60m
+
+export PODOMETER_BIN := $(PODOMETER)
+
+.PHONY: all build demo test unit e2e fuzz bench lint clean
+
+all: build
+
+build: $(PODOMETER)
+
+# Static, like the image's binary; always rebuilt, go's cache keeps it fast.
+$(PODOMETER): FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/adapter
+
+FORCE:
+
+## demo: a local control plane with kwok nodes and pods, Podometer registered; runs until interrupted
+demo: build
+	$(GO) run ./test/e2e/cmd/demo
+
+## test: unit tests, then the end-to-end tests against a real control plane
+test: unit e2e
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+e2e: build
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
+
+## fuzz: run the decoder fuzzer for a while
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
+
+## bench: decoding and storage benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l . | tee /dev/stderr)"
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,65 @@
+// Package app builds Podometer's command: flags into options, options
+// validated into a configuration, the configuration into a server, run
+// until the context ends.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/term"
+	"k8s.io/component-base/version"
+
+	"github.com/podometer/podometer/cmd/adapter/app/options"
+	"github.com/podometer/podometer/pkg/server"
+)
+
+// NewCommand returns the podometer command; it serves until ctx ends.
+func NewCommand(ctx context.Context) *cobra.Command {
+	opts := options.New()
+	cmd := &cobra.Command{
+		Use:   "podometer",
+		Short: "One aggregated API server for resource, custom and external metrics",
+		Long: `Podometer serves metrics.k8s.io (kubectl top, HPA CPU and memory) from kubelets,
+as metrics-server does, with metrics-server's flags.`,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.ShowVersion {
+				return printVersion(cmd.OutOrStdout())
+			}
+			return run(ctx, opts)
+		},
+		Args: cobra.NoArgs,
+	}
+	fss := opts.Flags()
+	for _, fs := range fss.FlagSets {
+		cmd.Flags().AddFlagSet(fs)
+	}
+	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
+	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
+	return cmd
+}
+
+func run(ctx context.Context, opts *options.Options) error {
+	if errs := opts.Validate(); len(errs) > 0 {
+		return utilerrors.NewAggregate(errs)
+	}
+	config, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	s, err := server.New(config)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+func printVersion(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "podometer %s\n", version.Get().GitVersion)
+	return err
+}

@@ -1,0 +1,48 @@
+package resource
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/metadata/metadatalister"
+	"k8s.io/metrics/pkg/apis/metrics"
+	metricsinstall "k8s.io/metrics/pkg/apis/metrics/install"
+	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+)
+
+// newScheme returns a scheme that knows the metrics.k8s.io types and the
+// unversioned meta types the generic server needs.
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	metricsinstall.Install(scheme)
+	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	scheme.AddUnversionedTypes(schema.GroupVersion{Group: "", Version: "v1"},
+		&metav1.Status{},
+		&metav1.APIVersions{},
+		&metav1.APIGroupList{},
+		&metav1.APIGroup{},
+		&metav1.APIResourceList{},
+	)
+	return scheme
+}
+
+// Install registers metrics.k8s.io v1beta1 (what the HPA reads) and v1
+// (what newer kubectl prefers) on server, both served from the same
+// storage.
+func Install(server *genericapiserver.GenericAPIServer, usage UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) error {
+	scheme := newScheme()
+	codecs := serializer.NewCodecFactory(scheme)
+	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, scheme, metav1.ParameterCodec, codecs)
+	info.PrioritizedVersions = []schema.GroupVersion{metricsv1beta1.SchemeGroupVersion, metricsv1.SchemeGroupVersion}
+	node := &nodeMetrics{usage: usage, nodes: nodes}
+	pod := &podMetrics{usage: usage, pods: pods}
+	for _, gv := range info.PrioritizedVersions {
+		info.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{"nodes": node, "pods": pod}
+	}
+	return server.InstallAPIGroup(&info)
+}

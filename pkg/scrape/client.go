@@ -1,0 +1,117 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+)
+
+// DefaultMaxBodyBytes caps a kubelet response. A node at the default pod
+// limit answers with well under 1 MiB of resource metrics.
+const DefaultMaxBodyBytes = 16 << 20
+
+// ErrBodyTooLarge is returned when a kubelet answers with more bytes than
+// the client accepts.
+var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
+
+// Client fetches and decodes resource metrics from kubelets.
+type Client struct {
+	http         *http.Client
+	decoder      *Decoder
+	clock        clock.PassiveClock
+	maxBodyBytes int64
+}
+
+var _ Fetcher = (*Client)(nil)
+
+// NewClient returns a Client that reaches kubelets with the TLS settings
+// and credentials of config (see KubeletRESTConfig), giving up on a node
+// after timeout.
+func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveClock) (*Client, error) {
+	transport, err := rest.TransportFor(config)
+	if err != nil {
+		return nil, fmt.Errorf("building the kubelet transport: %w", err)
+	}
+	return &Client{
+		http:         &http.Client{Transport: transport, Timeout: timeout},
+		decoder:      NewDecoder(),
+		clock:        clk,
+		maxBodyBytes: DefaultMaxBodyBytes,
+	}, nil
+}
+
+// Fetch scrapes target into b. b is reset first; on error its content is
+// undefined.
+func (c *Client) Fetch(ctx context.Context, target Target, b *Batch) error {
+	b.Reset(target.Node)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.URL, nil)
+	if err != nil {
+		return fmt.Errorf("building the request: %w", err)
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("requesting %s: %w", target.URL, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return &StatusError{URL: target.URL, Code: resp.StatusCode, Body: string(snippet)}
+	}
+	body := &limitedReader{r: resp.Body, left: c.maxBodyBytes}
+	if err := c.decoder.Decode(body, c.clock.Now(), b); err != nil {
+		if body.exceeded {
+			return fmt.Errorf("reading %s: %w (%d bytes)", target.URL, ErrBodyTooLarge, c.maxBodyBytes)
+		}
+		return fmt.Errorf("decoding %s: %w", target.URL, err)
+	}
+	if body.exceeded {
+		return fmt.Errorf("reading %s: %w (%d bytes)", target.URL, ErrBodyTooLarge, c.maxBodyBytes)
+	}
+	return nil
+}
+
+// StatusError is a kubelet answer other than 200 OK.
+type StatusError struct {
+	URL  string
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s answered %d %s: %q", e.URL, e.Code, http.StatusText(e.Code), e.Body)
+}
+
+// limitedReader reads at most left bytes and remembers whether the
+// underlying reader had more.
+type limitedReader struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// Probe for one more byte to tell a body of exactly the limit
+		// from a longer one.
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			l.exceeded = true
+			return 0, ErrBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,287 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+)
+
+// Fetcher scrapes one target into a batch.
+type Fetcher interface {
+	Fetch(ctx context.Context, target Target, b *Batch) error
+}
+
+// Sink receives every successful scrape as soon as it completes. It must
+// not keep b, which the caller reuses.
+type Sink interface {
+	Store(b *Batch)
+	// Forget drops what was stored for a node that is no longer scraped.
+	Forget(node string)
+}
+
+// Observer is told the outcome of every scrape.
+type Observer interface {
+	ObserveScrape(node string, duration time.Duration, err error)
+}
+
+// Manager runs one long-lived scrape loop per selected node: loops start
+// and stop as the node informer reports nodes, and every loop fires on its
+// own deterministic offset within the resolution, so nodes never wait for
+// each other and their load is spread over the interval.
+type Manager struct {
+	fetcher  Fetcher
+	sink     Sink
+	observer Observer
+	nodes    corelisters.NodeLister
+	selector labels.Selector
+	address  AddressConfig
+	interval time.Duration
+	timeout  time.Duration
+	clock    clock.WithTicker
+
+	trigger chan struct{}
+
+	mu    sync.Mutex
+	loops map[string]*loop
+}
+
+// ManagerConfig holds what a Manager needs.
+type ManagerConfig struct {
+	Fetcher  Fetcher
+	Sink     Sink
+	Observer Observer // may be nil
+	// Nodes is a lister of the node informer passed to Start.
+	Nodes corelisters.NodeLister
+	// NodeSelector restricts scraping to matching nodes.
+	NodeSelector labels.Selector
+	Address      AddressConfig
+	// Interval is the metric resolution: each node is scraped this often.
+	Interval time.Duration
+	// Timeout bounds one scrape; it defaults to Interval.
+	Timeout time.Duration
+	Clock   clock.WithTicker
+}
+
+type loop struct {
+	target Target
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewManager returns a Manager; Start runs it.
+func NewManager(c ManagerConfig) *Manager {
+	if c.NodeSelector == nil {
+		c.NodeSelector = labels.Everything()
+	}
+	if c.Timeout <= 0 || c.Timeout > c.Interval {
+		c.Timeout = c.Interval
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	return &Manager{
+		fetcher:  c.Fetcher,
+		sink:     c.Sink,
+		observer: c.Observer,
+		nodes:    c.Nodes,
+		selector: c.NodeSelector,
+		address:  c.Address,
+		interval: c.Interval,
+		timeout:  c.Timeout,
+		clock:    c.Clock,
+		trigger:  make(chan struct{}, 1),
+		loops:    make(map[string]*loop),
+	}
+}
+
+// EventHandler is to be registered on the node informer; it makes the
+// manager reconcile its loops.
+func (m *Manager) EventHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { m.poke() },
+		UpdateFunc: func(oldObj, newObj any) { m.pokeIfTargetChanged(oldObj, newObj) },
+		DeleteFunc: func(any) { m.poke() },
+	}
+}
+
+func (m *Manager) poke() {
+	select {
+	case m.trigger <- struct{}{}:
+	default: // a reconcile is already pending; it will see this change too
+	}
+}
+
+// pokeIfTargetChanged ignores the heartbeat updates every node sends
+// unless they change what the manager scrapes.
+func (m *Manager) pokeIfTargetChanged(oldObj, newObj any) {
+	oldNode, ok1 := oldObj.(*corev1.Node)
+	newNode, ok2 := newObj.(*corev1.Node)
+	if !ok1 || !ok2 {
+		m.poke()
+		return
+	}
+	if m.selector.Matches(labels.Set(oldNode.Labels)) != m.selector.Matches(labels.Set(newNode.Labels)) {
+		m.poke()
+		return
+	}
+	oldT, oldErr := m.address.TargetFor(oldNode)
+	newT, newErr := m.address.TargetFor(newNode)
+	if oldT != newT || (oldErr == nil) != (newErr == nil) {
+		m.poke()
+	}
+}
+
+// Start reconciles the loops with the node set whenever the informer
+// reports a change (bursts are coalesced), until ctx ends; then it stops
+// every loop and returns.
+func (m *Manager) Start(ctx context.Context) error {
+	defer m.stopAll()
+	// Coalesce bursts of node events (a cluster start, a big scale-up)
+	// into one reconcile per second at most.
+	ticker := m.clock.NewTicker(time.Second)
+	defer ticker.Stop()
+	m.reconcile(ctx)
+	pending := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.trigger:
+			pending = true
+		case <-ticker.C():
+			if pending {
+				pending = false
+				m.reconcile(ctx)
+			}
+		}
+	}
+}
+
+// Targets returns the targets of the running loops.
+func (m *Manager) Targets() []Target {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Target, 0, len(m.loops))
+	for _, l := range m.loops {
+		out = append(out, l.target)
+	}
+	return out
+}
+
+func (m *Manager) reconcile(ctx context.Context) {
+	nodes, err := m.nodes.List(m.selector)
+	if err != nil {
+		klog.ErrorS(err, "Listing nodes from the informer cache")
+		return
+	}
+	want := make(map[string]Target, len(nodes))
+	for _, node := range nodes {
+		t, err := m.address.TargetFor(node)
+		if err != nil {
+			klog.ErrorS(err, "Node cannot be scraped", "node", klog.KObj(node))
+			continue
+		}
+		want[node.Name] = t
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, l := range m.loops {
+		if t, ok := want[name]; ok && t == l.target {
+			continue
+		}
+		l.stop()
+		delete(m.loops, name)
+		if _, ok := want[name]; !ok {
+			m.sink.Forget(name)
+			klog.V(2).InfoS("Stopped scraping node", "node", klog.KRef("", name))
+		}
+	}
+	for name, t := range want {
+		if _, ok := m.loops[name]; ok {
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		l := &loop{target: t, cancel: cancel, done: make(chan struct{})}
+		m.loops[name] = l
+		go m.run(lctx, l)
+		klog.V(2).InfoS("Started scraping node", "node", klog.KRef("", name), "url", t.URL)
+	}
+}
+
+func (m *Manager) stopAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, l := range m.loops {
+		l.stop()
+		delete(m.loops, name)
+	}
+}
+
+func (l *loop) stop() {
+	l.cancel()
+	<-l.done
+}
+
+// offset spreads the loops over the interval: each node fires at a fixed
+// point of the interval, derived from its name, so restarts keep the
+// spread and two replicas scrape a node at the same moment.
+func offset(node string, interval time.Duration) time.Duration {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(node))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+func (m *Manager) run(ctx context.Context, l *loop) {
+	defer close(l.done)
+	now := m.clock.Now()
+	// Time to the node's next slot: (offset - now) modulo interval.
+	wait := (offset(l.target.Node, m.interval) - time.Duration(now.UnixNano())%m.interval + m.interval) % m.interval
+	select {
+	case <-ctx.Done():
+		return
+	case <-m.clock.After(wait):
+	}
+	ticker := m.clock.NewTicker(m.interval)
+	defer ticker.Stop()
+	batch := &Batch{}
+	for {
+		m.scrapeOnce(ctx, l.target, batch)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C():
+		}
+	}
+}
+
+func (m *Manager) scrapeOnce(ctx context.Context, t Target, batch *Batch) {
+	sctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	start := m.clock.Now()
+	err := m.fetcher.Fetch(sctx, t, batch)
+	if ctx.Err() != nil {
+		return // stopping: neither a failure nor a result
+	}
+	if m.observer != nil {
+		m.observer.ObserveScrape(t.Node, m.clock.Since(start), err)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			klog.ErrorS(err, "Scrape timed out", "node", klog.KRef("", t.Node), "timeout", m.timeout)
+		} else {
+			klog.ErrorS(err, "Scrape failed", "node", klog.KRef("", t.Node))
+		}
+		return
+	}
+	m.sink.Store(batch)
+}

@@ -1,0 +1,57 @@
+package scrape
+
+import "time"
+
+// Point is one sample of a container's, pod's or node's resource usage as
+// the kubelet reported it.
+type Point struct {
+	// StartTime is when the measured entity started, if the kubelet said
+	// so; zero otherwise. A changed start time marks a restart.
+	StartTime time.Time
+	// Timestamp is the time the kubelet took the sample. Decoders fall back
+	// to the scrape time when the exposition carries no timestamp.
+	Timestamp time.Time
+	// CumulativeCPU is the CPU time used since StartTime, in nanocore-seconds.
+	CumulativeCPU uint64
+	// MemoryWorkingSet is the working set in bytes at Timestamp.
+	MemoryWorkingSet uint64
+	// HasCPU and HasMemory tell which of the two figures the source carried.
+	HasCPU, HasMemory bool
+}
+
+// PodRef names a pod.
+type PodRef struct {
+	Namespace, Name string
+}
+
+// ContainerPoint is a Point of one named container.
+type ContainerPoint struct {
+	Name  string
+	Point Point
+}
+
+// PodPoints holds the container samples of one pod.
+type PodPoints struct {
+	Containers []ContainerPoint
+}
+
+// Batch is what one scrape of one node produced.
+type Batch struct {
+	// Node is the node's name.
+	Node string
+	// NodePoint is the node-level sample; HasCPU and HasMemory are false
+	// when the kubelet did not report them.
+	NodePoint Point
+	// Pods maps each pod seen on the node to its containers' samples.
+	Pods map[PodRef]*PodPoints
+}
+
+// Reset empties b for reuse, keeping its allocated map.
+func (b *Batch) Reset(node string) {
+	b.Node = node
+	b.NodePoint = Point{}
+	if b.Pods == nil {
+		b.Pods = make(map[PodRef]*PodPoints)
+	}
+	clear(b.Pods)
+}

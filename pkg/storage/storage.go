@@ -1,0 +1,311 @@
+// Package storage keeps the latest resource usage of nodes, pods and
+// containers, computed from the kubelet samples the scraper delivers.
+//
+// A CPU figure is a rate between two cumulative samples of the same
+// container, so the store keeps the previous raw sample of every series and
+// turns each new one into a usage figure as it arrives: reads do no maths.
+// A figure is served only while its node keeps answering: once the last
+// successful scrape of a node is older than the maximum age, its node and
+// pods are missing, never zero.
+package storage
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/podometer/podometer/pkg/scrape"
+)
+
+// Usage is the resource usage of a node or a container over one window.
+type Usage struct {
+	// Timestamp is the kubelet's time of the later of the two samples.
+	Timestamp time.Time
+	// Window is the real time between the two samples the CPU rate is
+	// computed from.
+	Window time.Duration
+	// CPU is the average CPU usage over Window, in nanocores.
+	CPU uint64
+	// Memory is the working set at Timestamp, in bytes.
+	Memory uint64
+}
+
+// ContainerUsage is the Usage of one named container.
+type ContainerUsage struct {
+	Name  string
+	Usage Usage
+}
+
+// PodUsage is the usage of every container of a pod. The pod's Timestamp
+// and Window are those of its most recently sampled container.
+type PodUsage struct {
+	Timestamp  time.Time
+	Window     time.Duration
+	Containers []ContainerUsage
+}
+
+// series is the state of one cumulative CPU series plus its derived usage.
+type series struct {
+	last  scrape.Point // the latest raw sample
+	usage Usage        // valid when ready
+	ready bool
+}
+
+// update folds a new sample into s.
+func (s *series) update(p scrape.Point) {
+	if !p.HasCPU || !p.HasMemory {
+		// Without both figures there is nothing to serve; keep the last
+		// CPU sample as the baseline if this one has none.
+		if p.HasCPU {
+			s.last = p
+		}
+		s.ready = false
+		return
+	}
+	prev := s.last
+	s.last = p
+	u, ok := rate(prev, p)
+	s.usage, s.ready = u, ok
+}
+
+// rate computes the usage between two samples of one series. It returns
+// false when no honest rate exists: the first sample, a sample that is not
+// newer than the previous one, or a restart whose start time is unknown.
+func rate(prev, cur scrape.Point) (Usage, bool) {
+	u := Usage{Timestamp: cur.Timestamp, Memory: cur.MemoryWorkingSet}
+	if restarted(prev, cur) {
+		// The counter began again at cur.StartTime. If that instant is
+		// known and lies after the previous sample, the counter itself is
+		// the CPU used since then.
+		if cur.StartTime.IsZero() || !cur.StartTime.After(prev.Timestamp) || !cur.Timestamp.After(cur.StartTime) {
+			return Usage{}, false
+		}
+		u.Window = cur.Timestamp.Sub(cur.StartTime)
+		u.CPU = perSecond(cur.CumulativeCPU, u.Window)
+		return u, true
+	}
+	if prev.Timestamp.IsZero() || !prev.HasCPU || !cur.Timestamp.After(prev.Timestamp) {
+		return Usage{}, false
+	}
+	u.Window = cur.Timestamp.Sub(prev.Timestamp)
+	u.CPU = perSecond(cur.CumulativeCPU-prev.CumulativeCPU, u.Window)
+	return u, true
+}
+
+// restarted tells whether cur belongs to a new life of the series: its
+// counter went down, or its start time moved to after the previous sample
+// (a start time that moves but stays before the previous sample is a
+// reporting quirk, not a restart).
+func restarted(prev, cur scrape.Point) bool {
+	if prev.Timestamp.IsZero() || !prev.HasCPU {
+		return false
+	}
+	if cur.CumulativeCPU < prev.CumulativeCPU {
+		return true
+	}
+	return !cur.StartTime.IsZero() && !cur.StartTime.Equal(prev.StartTime) && cur.StartTime.After(prev.Timestamp)
+}
+
+// perSecond returns delta nanocore-seconds over window as nanocores.
+func perSecond(delta uint64, window time.Duration) uint64 {
+	if window <= 0 {
+		return 0
+	}
+	// delta / seconds, without overflowing for large deltas.
+	return uint64(float64(delta) / window.Seconds())
+}
+
+// pod is the stored state of one pod.
+type pod struct {
+	node       string
+	containers map[string]*series
+	order      []string // container names in the order the kubelet gave them
+}
+
+// node is the stored state of one node.
+type node struct {
+	series     series
+	receivedAt time.Time // our clock, when its last batch arrived
+	pods       map[scrape.PodRef]struct{}
+}
+
+// Store holds the latest usage of every node, pod and container. It is safe
+// for concurrent use.
+type Store struct {
+	clock  clock.PassiveClock
+	maxAge time.Duration
+
+	mu    sync.RWMutex
+	nodes map[string]*node
+	pods  map[scrape.PodRef]*pod
+}
+
+// New returns a Store that forgets a node's figures once its last batch is
+// older than maxAge by clk.
+func New(clk clock.PassiveClock, maxAge time.Duration) *Store {
+	return &Store{
+		clock:  clk,
+		maxAge: maxAge,
+		nodes:  make(map[string]*node),
+		pods:   make(map[scrape.PodRef]*pod),
+	}
+}
+
+// Store folds in a batch from one node. Pods the node no longer reports
+// are dropped; pods that moved to this node from another are taken over.
+func (s *Store) Store(b *scrape.Batch) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	n, ok := s.nodes[b.Node]
+	if !ok {
+		n = &node{pods: make(map[scrape.PodRef]struct{})}
+		s.nodes[b.Node] = n
+	}
+	n.receivedAt = now
+	n.series.update(b.NodePoint)
+
+	for ref := range n.pods {
+		if _, still := b.Pods[ref]; !still {
+			s.dropPodLocked(ref, b.Node)
+			delete(n.pods, ref)
+		}
+	}
+	for ref, pp := range b.Pods {
+		p, ok := s.pods[ref]
+		if !ok || p.node != b.Node {
+			if ok {
+				// The pod name now lives on this node: a new pod.
+				if old := s.nodes[p.node]; old != nil {
+					delete(old.pods, ref)
+				}
+			}
+			p = &pod{node: b.Node, containers: make(map[string]*series, len(pp.Containers))}
+			s.pods[ref] = p
+		}
+		n.pods[ref] = struct{}{}
+		p.order = p.order[:0]
+		for _, c := range pp.Containers {
+			cs, ok := p.containers[c.Name]
+			if !ok {
+				cs = &series{}
+				p.containers[c.Name] = cs
+			}
+			cs.update(c.Point)
+			p.order = append(p.order, c.Name)
+		}
+		if len(p.containers) > len(p.order) {
+			p.forgetGoneContainers()
+		}
+	}
+}
+
+// forgetGoneContainers drops the series of containers the last batch no
+// longer listed.
+func (p *pod) forgetGoneContainers() {
+	keep := make(map[string]struct{}, len(p.order))
+	for _, name := range p.order {
+		keep[name] = struct{}{}
+	}
+	for name := range p.containers {
+		if _, ok := keep[name]; !ok {
+			delete(p.containers, name)
+		}
+	}
+}
+
+// dropPodLocked forgets ref if it is still owned by nodeName.
+func (s *Store) dropPodLocked(ref scrape.PodRef, nodeName string) {
+	if p, ok := s.pods[ref]; ok && p.node == nodeName {
+		delete(s.pods, ref)
+	}
+}
+
+// Forget drops every figure of a node and its pods, for a node that left
+// the cluster or the scraper's selection.
+func (s *Store) Forget(nodeName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.nodes[nodeName]
+	if !ok {
+		return
+	}
+	for ref := range n.pods {
+		s.dropPodLocked(ref, nodeName)
+	}
+	delete(s.nodes, nodeName)
+}
+
+// fresh tells whether a node's figures may still be served.
+func (s *Store) fresh(n *node, now time.Time) bool {
+	return now.Sub(n.receivedAt) <= s.maxAge
+}
+
+// NodeUsage returns the usage of a node, or false when there is no fresh
+// figure for it.
+func (s *Store) NodeUsage(name string) (Usage, bool) {
+	now := s.clock.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n, ok := s.nodes[name]
+	if !ok || !n.series.ready || !s.fresh(n, now) {
+		return Usage{}, false
+	}
+	return n.series.usage, true
+}
+
+// PodUsage returns the usage of every container of a pod, or false when
+// any of its containers lacks a fresh figure: a pod is served whole or
+// not at all.
+func (s *Store) PodUsage(ref scrape.PodRef) (PodUsage, bool) {
+	now := s.clock.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.podUsageLocked(ref, now)
+}
+
+// PodUsages looks up many pods under one lock; found[i] tells whether
+// out[i] is valid.
+func (s *Store) PodUsages(refs []scrape.PodRef) (out []PodUsage, found []bool) {
+	now := s.clock.Now()
+	out = make([]PodUsage, len(refs))
+	found = make([]bool, len(refs))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i, ref := range refs {
+		out[i], found[i] = s.podUsageLocked(ref, now)
+	}
+	return out, found
+}
+
+func (s *Store) podUsageLocked(ref scrape.PodRef, now time.Time) (PodUsage, bool) {
+	p, ok := s.pods[ref]
+	if !ok || len(p.order) == 0 {
+		return PodUsage{}, false
+	}
+	n, ok := s.nodes[p.node]
+	if !ok || !s.fresh(n, now) {
+		return PodUsage{}, false
+	}
+	pu := PodUsage{Containers: make([]ContainerUsage, 0, len(p.order))}
+	for _, name := range p.order {
+		c := p.containers[name]
+		if c == nil || !c.ready {
+			return PodUsage{}, false
+		}
+		if c.usage.Timestamp.After(pu.Timestamp) {
+			pu.Timestamp, pu.Window = c.usage.Timestamp, c.usage.Window
+		}
+		pu.Containers = append(pu.Containers, ContainerUsage{Name: name, Usage: c.usage})
+	}
+	return pu, true
+}
+
+// Ready tells whether at least one node's figures have been stored.
+func (s *Store) Ready() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.nodes) > 0
+}

@@ -1,0 +1,273 @@
+package storage
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podometer/podometer/pkg/scrape"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+const second = uint64(time.Second) // one core-second in nanocore-seconds
+
+func point(ts time.Time, start time.Time, cpu, mem uint64) scrape.Point {
+	return scrape.Point{Timestamp: ts, StartTime: start, CumulativeCPU: cpu, MemoryWorkingSet: mem, HasCPU: true, HasMemory: true}
+}
+
+func TestRate(t *testing.T) {
+	start := t0.Add(-time.Hour)
+	for _, tc := range []struct {
+		name      string
+		prev, cur scrape.Point
+		want      Usage
+		wantOK    bool
+	}{
+		{
+			name:   "steady half a core",
+			prev:   point(t0, start, 10*second, 100),
+			cur:    point(t0.Add(10*time.Second), start, 15*second, 200),
+			want:   Usage{Timestamp: t0.Add(10 * time.Second), Window: 10 * time.Second, CPU: 500_000_000, Memory: 200},
+			wantOK: true,
+		},
+		{
+			name:   "window is the real time between samples",
+			prev:   point(t0, start, 10*second, 1),
+			cur:    point(t0.Add(13*time.Second), start, 23*second, 1),
+			want:   Usage{Timestamp: t0.Add(13 * time.Second), Window: 13 * time.Second, CPU: 1_000_000_000, Memory: 1},
+			wantOK: true,
+		},
+		{
+			name: "first sample has no rate",
+			cur:  point(t0, start, 10*second, 1),
+		},
+		{
+			name: "same timestamp twice has no rate",
+			prev: point(t0, start, 10*second, 1),
+			cur:  point(t0, start, 11*second, 1),
+		},
+		{
+			name: "older sample has no rate",
+			prev: point(t0, start, 10*second, 1),
+			cur:  point(t0.Add(-time.Second), start, 11*second, 1),
+		},
+		{
+			name: "counter went down without a start time: no rate",
+			prev: point(t0, time.Time{}, 100*second, 1),
+			cur:  point(t0.Add(10*time.Second), time.Time{}, 2*second, 1),
+		},
+		{
+			name: "counter went down with an old start time: no rate",
+			prev: point(t0, start, 100*second, 1),
+			cur:  point(t0.Add(10*time.Second), start, 2*second, 1),
+		},
+		{
+			name:   "restart after the previous sample: rate since the start",
+			prev:   point(t0, start, 100*second, 1),
+			cur:    point(t0.Add(10*time.Second), t0.Add(6*time.Second), 2*second, 7),
+			want:   Usage{Timestamp: t0.Add(10 * time.Second), Window: 4 * time.Second, CPU: 500_000_000, Memory: 7},
+			wantOK: true,
+		},
+		{
+			name:   "restart with a larger counter than before is still a restart",
+			prev:   point(t0, start, 1*second, 1),
+			cur:    point(t0.Add(10*time.Second), t0.Add(5*time.Second), 5*second, 1),
+			want:   Usage{Timestamp: t0.Add(10 * time.Second), Window: 5 * time.Second, CPU: 1_000_000_000, Memory: 1},
+			wantOK: true,
+		},
+		{
+			name:   "a start time that moves but stays before the previous sample is no restart (kwok reports seconds since start)",
+			prev:   point(t0, time.Unix(100, 0), 10*second, 1),
+			cur:    point(t0.Add(10*time.Second), time.Unix(110, 0), 12*second, 1),
+			want:   Usage{Timestamp: t0.Add(10 * time.Second), Window: 10 * time.Second, CPU: 200_000_000, Memory: 1},
+			wantOK: true,
+		},
+		{
+			name: "start time after the sample time: no rate",
+			prev: point(t0, start, 100*second, 1),
+			cur:  point(t0.Add(10*time.Second), t0.Add(11*time.Second), 2*second, 1),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := rate(tc.prev, tc.cur)
+			if ok != tc.wantOK {
+				t.Fatalf("rate ok = %v, want %v (usage %+v)", ok, tc.wantOK, got)
+			}
+			if diff := cmp.Diff(tc.want, got); ok && diff != "" {
+				t.Errorf("rate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func batch(node string, ts time.Time, nodeCPU uint64, pods map[scrape.PodRef][]scrape.ContainerPoint) *scrape.Batch {
+	b := &scrape.Batch{}
+	b.Reset(node)
+	b.NodePoint = point(ts, time.Time{}, nodeCPU, 1<<30)
+	for ref, cs := range pods {
+		b.Pods[ref] = &scrape.PodPoints{Containers: cs}
+	}
+	return b
+}
+
+func container(name string, ts time.Time, cpu, mem uint64) scrape.ContainerPoint {
+	return scrape.ContainerPoint{Name: name, Point: point(ts, time.Time{}, cpu, mem)}
+}
+
+func TestStoreServesOnlyWholeFreshPods(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, 30*time.Second)
+	web := scrape.PodRef{Namespace: "default", Name: "web"}
+	db := scrape.PodRef{Namespace: "default", Name: "db"}
+
+	s.Store(batch("n1", t0, 0, map[scrape.PodRef][]scrape.ContainerPoint{
+		web: {container("app", t0, 0, 10), container("sidecar", t0, 0, 5)},
+	}))
+	if _, ok := s.PodUsage(web); ok {
+		t.Fatal("a pod with one sample per container has no rate yet, but was served")
+	}
+	if _, ok := s.NodeUsage("n1"); ok {
+		t.Fatal("a node with one sample was served")
+	}
+	if !s.Ready() {
+		t.Error("Ready() = false after a stored batch")
+	}
+
+	t1 := t0.Add(10 * time.Second)
+	clk.SetTime(t1)
+	s.Store(batch("n1", t1, 20*second, map[scrape.PodRef][]scrape.ContainerPoint{
+		// sidecar appears late: the pod must wait for its second sample.
+		web: {container("app", t1, 3*second, 11), container("sidecar", t1, 1*second, 6), container("late", t1, 0, 1)},
+		db:  {container("db", t1, 1*second, 1)},
+	}))
+	if _, ok := s.PodUsage(web); ok {
+		t.Error("a pod with a container without a rate was served")
+	}
+	if _, ok := s.PodUsage(db); ok {
+		t.Error("a new pod was served after one sample")
+	}
+	nu, ok := s.NodeUsage("n1")
+	if !ok || nu.CPU != 2_000_000_000 || nu.Window != 10*time.Second {
+		t.Errorf("NodeUsage = %+v, %v; want 2 cores over 10s", nu, ok)
+	}
+
+	t2 := t1.Add(10 * time.Second)
+	clk.SetTime(t2)
+	s.Store(batch("n1", t2, 40*second, map[scrape.PodRef][]scrape.ContainerPoint{
+		web: {container("app", t2, 4*second, 12), container("sidecar", t2, 2*second, 7), container("late", t2, 5*second, 1)},
+		db:  {container("db", t2, 1*second, 1)},
+	}))
+	got, ok := s.PodUsage(web)
+	if !ok {
+		t.Fatal("web not served after two samples of every container")
+	}
+	want := PodUsage{Timestamp: t2, Window: 10 * time.Second, Containers: []ContainerUsage{
+		{Name: "app", Usage: Usage{Timestamp: t2, Window: 10 * time.Second, CPU: 100_000_000, Memory: 12}},
+		{Name: "sidecar", Usage: Usage{Timestamp: t2, Window: 10 * time.Second, CPU: 100_000_000, Memory: 7}},
+		{Name: "late", Usage: Usage{Timestamp: t2, Window: 10 * time.Second, CPU: 500_000_000, Memory: 1}},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("PodUsage(web) (-want +got):\n%s", diff)
+	}
+	if u, ok := s.PodUsage(db); !ok || u.Containers[0].Usage.CPU != 0 {
+		t.Errorf("PodUsage(db) = %+v, %v; want an idle container served as 0 cores", u, ok)
+	}
+
+	// The node stops answering: its figures stay for maxAge, then vanish.
+	clk.SetTime(t2.Add(30 * time.Second))
+	if _, ok := s.PodUsage(web); !ok {
+		t.Error("web vanished before its max age")
+	}
+	clk.SetTime(t2.Add(31 * time.Second))
+	if _, ok := s.PodUsage(web); ok {
+		t.Error("web served after its node went silent for longer than the max age")
+	}
+	if _, ok := s.NodeUsage("n1"); ok {
+		t.Error("n1 served after it went silent for longer than the max age")
+	}
+	usages, found := s.PodUsages([]scrape.PodRef{web, db})
+	if found[0] || found[1] {
+		t.Errorf("PodUsages of a silent node = %+v, %v", usages, found)
+	}
+}
+
+func TestStoreDropsPodsTheNodeNoLongerReports(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, time.Minute)
+	web := scrape.PodRef{Namespace: "default", Name: "web"}
+	for i := range 2 {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second)
+		s.Store(batch("n1", ts, 0, map[scrape.PodRef][]scrape.ContainerPoint{web: {container("app", ts, uint64(i)*second, 1)}}))
+	}
+	if _, ok := s.PodUsage(web); !ok {
+		t.Fatal("web not served")
+	}
+	s.Store(batch("n1", t0.Add(20*time.Second), 0, nil))
+	if _, ok := s.PodUsage(web); ok {
+		t.Error("web served after its node stopped reporting it")
+	}
+}
+
+func TestStorePodMovedToAnotherNodeStartsAfresh(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, time.Minute)
+	web := scrape.PodRef{Namespace: "default", Name: "web"}
+	for i := range 2 {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second)
+		s.Store(batch("n1", ts, 0, map[scrape.PodRef][]scrape.ContainerPoint{web: {container("app", ts, uint64(i)*100*second, 1)}}))
+	}
+	// A new pod of the same name on n2, with a small counter: no negative or
+	// huge rate may come out of mixing the two.
+	ts := t0.Add(20 * time.Second)
+	s.Store(batch("n2", ts, 0, map[scrape.PodRef][]scrape.ContainerPoint{web: {container("app", ts, 1*second, 1)}}))
+	if u, ok := s.PodUsage(web); ok {
+		t.Errorf("the moved pod was served after one sample on its new node: %+v", u)
+	}
+	// n1's next batch no longer lists it and must not delete n2's pod.
+	s.Store(batch("n1", ts, 0, nil))
+	ts = ts.Add(10 * time.Second)
+	s.Store(batch("n2", ts, 0, map[scrape.PodRef][]scrape.ContainerPoint{web: {container("app", ts, 2*second, 1)}}))
+	if u, ok := s.PodUsage(web); !ok || u.Containers[0].Usage.CPU != 100_000_000 {
+		t.Errorf("PodUsage(web) on n2 = %+v, %v; want 0.1 core", u, ok)
+	}
+	s.Forget("n2")
+	if _, ok := s.PodUsage(web); ok {
+		t.Error("web served after its node was forgotten")
+	}
+}
+
+func BenchmarkStore110Pods(b *testing.B) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, time.Minute)
+	pods := make(map[scrape.PodRef][]scrape.ContainerPoint, 110)
+	for p := range 110 {
+		ref := scrape.PodRef{Namespace: "default", Name: fmt.Sprintf("pod-%03d", p)}
+		pods[ref] = []scrape.ContainerPoint{container("app", t0, 0, 1<<20), container("sidecar", t0, 0, 1<<19)}
+	}
+	bt := batch("n1", t0, 0, pods)
+	// advance moves every sample of bt one resolution on, so that every
+	// Store computes fresh rates, as in production.
+	advance := func(i int) {
+		ts := t0.Add(time.Duration(i) * 15 * time.Second)
+		bt.NodePoint.Timestamp = ts
+		bt.NodePoint.CumulativeCPU += 15 * second
+		for _, pp := range bt.Pods {
+			for c := range pp.Containers {
+				pp.Containers[c].Point.Timestamp = ts
+				pp.Containers[c].Point.CumulativeCPU += second
+			}
+		}
+	}
+	b.ReportAllocs()
+	for i := 1; b.Loop(); i++ {
+		advance(i)
+		s.Store(bt)
+	}
+	if _, ok := s.PodUsage(scrape.PodRef{Namespace: "default", Name: "pod-000"}); !ok {
+		b.Fatal("pod-000 not served after the benchmark")
+	}
+}

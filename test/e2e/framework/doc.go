@@ -1,0 +1,11 @@
+// Package framework runs a real Kubernetes control plane on loopback for
+// Podometer's end-to-end tests and for `make demo`: etcd, kube-apiserver
+// (with the aggregation layer), kube-controller-manager (with the real HPA
+// controller) and kwok, which emulates nodes, pods and the kubelet's
+// /metrics/resource endpoint without containers.
+//
+// Every process is started in its own process group, logs into the run
+// directory and is stopped by Cluster.Stop, by StopAll, on SIGINT/SIGTERM
+// (StopOnSignal) and, as a last resort, by the kernel when the parent dies
+// (Pdeathsig on Linux). See /work/shared/HARNESS.md for the facts this is built on.
+package framework

@@ -1,0 +1,93 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// kwok manifests, relative to its kustomize directory.
+var (
+	kwokStages = []string{
+		"stage/node/fast/node-initialize.yaml",
+		"stage/node/heartbeat/node-heartbeat.yaml",
+		"stage/pod/fast/pod-ready.yaml",
+		"stage/pod/fast/pod-complete.yaml",
+		"stage/pod/fast/pod-delete.yaml",
+	}
+	kwokMetrics = []string{
+		"metrics/resource/metrics-resource.yaml",
+		"metrics/usage/usage-from-annotation.yaml",
+	}
+)
+
+// startKwok installs kwok's CRDs, starts kwok as the kubelet of every node
+// annotated kwok.x-k8s.io/node=fake, then gives it the stages that move nodes
+// and pods through their lifecycle and the metric definitions that make it
+// serve /metrics/resource from pod annotations.
+func (c *Cluster) startKwok(ctx context.Context) error {
+	crds, err := filepath.Glob(filepath.Join(c.Binaries.KwokKustomizeDir, "crd", "bases", "*.yaml"))
+	if err != nil || len(crds) == 0 {
+		return fmt.Errorf("no kwok CRDs in %s (%v)", c.Binaries.KwokKustomizeDir, err)
+	}
+	if err := c.Apply(ctx, crds...); err != nil {
+		return fmt.Errorf("install kwok CRDs: %w", err)
+	}
+	waitArgs := []string{"wait", "--for=condition=Established", "--timeout=" + c.opts.StartTimeout.String()}
+	for _, f := range crds {
+		waitArgs = append(waitArgs, "-f", f)
+	}
+	if _, err := c.Kubectl(ctx, waitArgs...); err != nil {
+		return fmt.Errorf("wait for kwok CRDs: %w", err)
+	}
+
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	// kwok also loads ~/.kwok/kwok.yaml when it exists; a private HOME keeps
+	// a developer's own kwok configuration out of the tests.
+	home := filepath.Join(c.Dir, "kwok-home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return fmt.Errorf("create kwok home: %w", err)
+	}
+	args := []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=fake",
+		"--node-ip=127.0.0.1",
+		fmt.Sprintf("--node-port=%d", port),
+		fmt.Sprintf("--server-address=127.0.0.1:%d", port),
+		"--tls-cert-file=" + c.PKI.KwokCert,
+		"--tls-private-key-file=" + c.PKI.KwokKey,
+		"--enable-crds=Stage,Metric,ClusterResourceUsage",
+	}
+	args = append(args, c.opts.ExtraKwokArgs...)
+	p, err := c.startProcess("kwok", c.Binaries.Kwok, args, []string{"HOME=" + home})
+	if err != nil {
+		return err
+	}
+	c.KwokPort = port
+	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
+	if err := p.WaitReady(ctx, c.opts.StartTimeout, func(ctx context.Context) error {
+		_, err := c.httpGet(ctx, healthz)
+		return err
+	}); err != nil {
+		return err
+	}
+
+	var manifests []string
+	for _, rel := range append(kwokStages, kwokMetrics...) {
+		f := filepath.Join(c.Binaries.KwokKustomizeDir, rel)
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("kwok %s manifest missing: %w", KwokVersion, err)
+		}
+		manifests = append(manifests, f)
+	}
+	if err := c.Apply(ctx, manifests...); err != nil {
+		return fmt.Errorf("install kwok stages and metrics (%s): %w", strings.Join(append(kwokStages, kwokMetrics...), ", "), err)
+	}
+	return nil
+}
