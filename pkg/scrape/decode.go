@@ -483,15 +483,15 @@ func (st *decodeState) addTo(e *entity, kind metricKind, v float64, ts time.Time
 	default:
 		bit = seenStart
 	}
+	// Each sample is judged on its own, even in an entity already
+	// dropped, so that the errors reported do not depend on the order of
+	// the samples.
 	if e.seen&bit != 0 {
 		e.bad = true
 		st.sampleError(kind, line, namespace, pod, name, "duplicate sample")
 		return
 	}
 	e.seen |= bit
-	if e.bad {
-		return
-	}
 	var reason string
 	switch bit {
 	case seenCPU:

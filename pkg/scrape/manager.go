@@ -275,6 +275,13 @@ func (m *Manager) scrapeOnce(ctx context.Context, t Target, batch *Batch) {
 	if m.observer != nil {
 		m.observer.ObserveScrape(t.Node, m.clock.Since(start), err)
 	}
+	var partial *PartialError
+	if errors.As(err, &partial) {
+		// Some samples were bad; the rest of the node is good and kept.
+		klog.ErrorS(err, "Scrape rejected some samples", "node", klog.KRef("", t.Node))
+		m.sink.Store(batch)
+		return
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			klog.ErrorS(err, "Scrape timed out", "node", klog.KRef("", t.Node), "timeout", m.timeout)

@@ -1,0 +1,122 @@
+package scrape
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+)
+
+// kubelet serves body at /metrics/resource over TLS with a certificate of
+// its own CA, and returns the server and that CA as a PEM file.
+func kubelet(t *testing.T, handler http.HandlerFunc) (*httptest.Server, string) {
+	t.Helper()
+	srv := httptest.NewTLSServer(handler)
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return srv, caFile
+}
+
+func newTestClient(t *testing.T, config *rest.Config) *Client {
+	t.Helper()
+	c, err := NewClient(config, 5*time.Second, clock.RealClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestClientFetch(t *testing.T) {
+	body := resourceMetricsBody(3, 2, time.Now())
+	var gotAuth string
+	srv, caFile := kubelet(t, func(w http.ResponseWriter, r *http.Request) {
+		gotAuth = r.Header.Get("Authorization")
+		switch r.URL.Path {
+		case "/metrics/resource":
+			_, _ = w.Write(body)
+		case "/garbage":
+			_, _ = w.Write([]byte("container_cpu_usage_seconds_total{pod=\"x\" 1\n"))
+		case "/huge":
+			chunk := []byte(strings.Repeat("# padding comment line\n", 1000))
+			for range 1000 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		default:
+			http.Error(w, "forbidden by the test kubelet", http.StatusForbidden)
+		}
+	})
+	target := func(path string) Target { return Target{Node: "n1", URL: srv.URL + path} }
+
+	t.Run("verified TLS with the kubelet CA and the bearer token", func(t *testing.T) {
+		c := newTestClient(t, &rest.Config{BearerToken: "s3cret", TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
+		b := &Batch{}
+		if err := c.Fetch(context.Background(), target("/metrics/resource"), b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Pods) != 3 || b.Node != "n1" {
+			t.Errorf("batch has %d pods for node %q, want 3 for n1", len(b.Pods), b.Node)
+		}
+		if gotAuth != "Bearer s3cret" {
+			t.Errorf("Authorization = %q", gotAuth)
+		}
+	})
+	t.Run("an unknown CA is refused", func(t *testing.T) {
+		c := newTestClient(t, &rest.Config{})
+		err := c.Fetch(context.Background(), target("/metrics/resource"), &Batch{})
+		var unknown x509.UnknownAuthorityError
+		if !errors.As(err, &unknown) {
+			t.Fatalf("Fetch error = %v, want an unknown-authority error", err)
+		}
+	})
+	t.Run("insecure TLS only when asked", func(t *testing.T) {
+		c := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{Insecure: true}})
+		if err := c.Fetch(context.Background(), target("/metrics/resource"), &Batch{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	secure := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
+	t.Run("a status other than 200 is an error with the status", func(t *testing.T) {
+		err := secure.Fetch(context.Background(), target("/nope"), &Batch{})
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != http.StatusForbidden || !strings.Contains(se.Body, "forbidden by the test kubelet") {
+			t.Fatalf("Fetch error = %v, want a 403 StatusError", err)
+		}
+	})
+	t.Run("a malformed body is an error", func(t *testing.T) {
+		err := secure.Fetch(context.Background(), target("/garbage"), &Batch{})
+		if err == nil || !strings.Contains(err.Error(), "decoding") {
+			t.Fatalf("Fetch error = %v, want a decoding error", err)
+		}
+	})
+	t.Run("a body over the limit is refused", func(t *testing.T) {
+		c := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
+		c.maxBodyBytes = 1 << 20
+		err := c.Fetch(context.Background(), target("/huge"), &Batch{})
+		if !errors.Is(err, ErrBodyTooLarge) {
+			t.Fatalf("Fetch error = %v, want ErrBodyTooLarge", err)
+		}
+	})
+	t.Run("the context bounds the request", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := secure.Fetch(ctx, target("/metrics/resource"), &Batch{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Fetch error = %v, want context.Canceled", err)
+		}
+	})
+}
