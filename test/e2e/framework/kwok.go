@@ -58,6 +58,8 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=fake",
 		"--node-ip=127.0.0.1",
+		// Pod IPs are fiction; keep them out of the Service range.
+		"--cidr=10.244.0.0/16",
 		fmt.Sprintf("--node-port=%d", port),
 		fmt.Sprintf("--server-address=127.0.0.1:%d", port),
 		"--tls-cert-file=" + c.PKI.KwokCert,

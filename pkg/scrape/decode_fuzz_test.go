@@ -1,0 +1,170 @@
+package scrape
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// FuzzDecode checks that Decode never panics, that what it returns holds
+// together, and that the fast parser agrees with expfmt: on every body it
+// does not leave to expfmt, it fails where expfmt fails (at the same line)
+// and otherwise yields the same points and rejects the same samples.
+//
+//	go test -fuzz=FuzzDecode ./pkg/scrape/
+func FuzzDecode(f *testing.F) {
+	for _, tc := range decodeCases {
+		f.Add(tc.input(f))
+	}
+	f.Add(resourceMetricsBody(3, 2, decodeScrapeTime.Add(-time.Second)))
+	f.Add(resourceMetricsBody(2, 1, time.Time{}))
+	d := NewDecoder()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var b Batch
+		b.Reset(decodeNode)
+		err := d.Decode(bytes.NewReader(body), decodeScrapeTime, &b)
+		checkDecoded(t, &b, err)
+		checkMatchesExpfmt(t, body)
+	})
+}
+
+// checkDecoded checks the invariants of what Decode returned.
+func checkDecoded(t *testing.T, b *Batch, err error) {
+	t.Helper()
+	var fe *FormatError
+	var pe *PartialError
+	switch {
+	case errors.As(err, &fe):
+		if b.NodePoint != (Point{}) || len(b.Pods) != 0 {
+			t.Fatalf("Decode() = %v but filled the batch: %+v", err, b)
+		}
+		return
+	case errors.As(err, &pe):
+		if len(pe.Errs) == 0 || len(pe.Errs) > maxSampleErrors || (pe.Omitted > 0 && len(pe.Errs) != maxSampleErrors) {
+			t.Fatalf("PartialError with %d errors and %d omitted", len(pe.Errs), pe.Omitted)
+		}
+		_ = pe.Error()
+	case err != nil:
+		t.Fatalf("Decode() = %v, want nil, a *FormatError or a *PartialError", err)
+	}
+	checkPoint := func(what string, p Point) {
+		t.Helper()
+		if p.Timestamp.IsZero() {
+			t.Fatalf("%s: zero timestamp", what)
+		}
+		if !p.StartTime.IsZero() && p.StartTime.Before(time.Unix(0, 0)) {
+			t.Fatalf("%s: start time %v before the epoch", what, p.StartTime)
+		}
+		if (!p.HasCPU && p.CumulativeCPU != 0) || (!p.HasMemory && p.MemoryWorkingSet != 0) {
+			t.Fatalf("%s: figures without their Has flags: %+v", what, p)
+		}
+	}
+	if b.NodePoint != (Point{}) {
+		checkPoint("node", b.NodePoint)
+	}
+	for ref, pp := range b.Pods {
+		if ref.Namespace == "" || ref.Name == "" {
+			t.Fatalf("pod %+v without namespace or name", ref)
+		}
+		if pp == nil || len(pp.Containers) == 0 {
+			t.Fatalf("pod %+v without containers", ref)
+		}
+		names := make(map[string]bool)
+		for _, c := range pp.Containers {
+			if c.Name == "" || names[c.Name] {
+				t.Fatalf("pod %+v: empty or repeated container name %q", ref, c.Name)
+			}
+			names[c.Name] = true
+			checkPoint(ref.Namespace+"/"+ref.Name+"/"+c.Name, c.Point)
+		}
+	}
+}
+
+// decodeWith decodes body with one of the two parsers alone.
+func decodeWith(parse func(*decodeState, []byte) error, body []byte) (Batch, error) {
+	st := newDecodeState()
+	st.reset(decodeScrapeTime)
+	var b Batch
+	b.Reset(decodeNode)
+	err := parse(st, body)
+	if err == nil {
+		err = st.fill(&b)
+	}
+	return b, err
+}
+
+// checkMatchesExpfmt compares the fast parser with the expfmt path.
+func checkMatchesExpfmt(t *testing.T, body []byte) {
+	t.Helper()
+	fast, fastErr := decodeWith((*decodeState).parseText, body)
+	if errors.Is(fastErr, errFallback) {
+		return // Decode uses expfmt for this body
+	}
+	ref, refErr := decodeWith((*decodeState).parseFamilies, body)
+
+	var fastFE, refFE *FormatError
+	fastFormat, refFormat := errors.As(fastErr, &fastFE), errors.As(refErr, &refFE)
+	switch {
+	case refFormat && !fastFormat:
+		t.Fatalf("expfmt rejects the body (%v), the fast parser does not (%v)", refErr, fastErr)
+	case fastFormat && !refFormat:
+		t.Fatalf("the fast parser rejects the body (%v), expfmt does not (%v)", fastErr, refErr)
+	case refFormat:
+		if refFE.Line > 0 && fastFE.Line != refFE.Line {
+			t.Fatalf("the fast parser fails at line %d (%v), expfmt at line %d (%v)", fastFE.Line, fastErr, refFE.Line, refErr)
+		}
+		return
+	}
+
+	// Containers come in body order from the fast parser and in family
+	// order from expfmt: compare them sorted.
+	sortContainers := gocmp.Transformer("sortContainers", func(in []ContainerPoint) []ContainerPoint {
+		out := slices.Clone(in)
+		slices.SortFunc(out, func(a, b ContainerPoint) int { return strings.Compare(a.Name, b.Name) })
+		return out
+	})
+	if diff := gocmp.Diff(ref, fast, cmpopts.EquateEmpty(), sortContainers); diff != "" {
+		t.Fatalf("the fast parser and expfmt disagree (-expfmt +fast):\n%s", diff)
+	}
+	if diff := gocmp.Diff(rejectedSamples(refErr), rejectedSamples(fastErr)); diff != "" {
+		t.Fatalf("the fast parser and expfmt reject different samples (-expfmt +fast):\n%s", diff)
+	}
+}
+
+// rejectedSamples lists what a *PartialError rejected, without lines, in
+// a canonical order; when some were omitted, only the count is comparable.
+func rejectedSamples(err error) []SampleError {
+	var pe *PartialError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	if pe.Omitted > 0 {
+		return []SampleError{{Reason: "count", Line: len(pe.Errs) + pe.Omitted}}
+	}
+	var out []SampleError
+	for _, se := range pe.Errs {
+		s := *se
+		s.Line = 0
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b SampleError) int {
+		return cmp.Or(strings.Compare(a.Metric, b.Metric), strings.Compare(a.Namespace, b.Namespace),
+			strings.Compare(a.Pod, b.Pod), strings.Compare(a.Container, b.Container), strings.Compare(a.Reason, b.Reason))
+	})
+	return out
+}
+
+func TestDecodeMatchesExpfmt(t *testing.T) {
+	for _, tc := range decodeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkMatchesExpfmt(t, tc.input(t))
+		})
+	}
+}
