@@ -54,7 +54,9 @@ func (c *Client) Fetch(ctx context.Context, target Target, b *Batch) error {
 	if err != nil {
 		return fmt.Errorf("building the request: %w", err)
 	}
-	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	// The text exposition format; anything else a server prefers is
+	// still decoded if it is text.
+	req.Header.Set("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("requesting %s: %w", target.URL, err)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -75,8 +75,8 @@ func kindOf(name string) metricKind {
 // large or hostile.
 const (
 	maxPooledBody   = 32 << 20 // bytes of body buffer kept in the pool
-	maxInterned     = 1 << 14  // strings kept for reuse by one pooled state
-	maxFamilies     = 1 << 10  // metric families remembered by one pooled state
+	maxInterned     = 1 << 14  // strings, containers or labels kept by one pooled state
+	maxFamilies     = 1 << 10  // metric families kept by one pooled state
 	maxSampleErrors = 16       // SampleErrors kept in a PartialError
 	linearLabelDups = 16       // labels per line checked for duplicates without a map
 )
@@ -206,11 +206,12 @@ var errFallback = errors.New("exposition syntax left to expfmt")
 // concurrent use; it reuses buffers through a sync.Pool. The zero Decoder is
 // ready to use.
 //
-// Bodies in the text exposition format as kubelets and kwok write it are
-// read by a streaming parser that allocates little; it mirrors
-// expfmt.TextParser (with model.UTF8Validation) line by line, which
-// FuzzDecode checks. The rare bodies that use syntax that parser leaves
-// alone are decoded with expfmt itself.
+// A body is read whole into a pooled buffer and parsed line by line by a
+// parser that allocates little and accepts and rejects exactly what
+// expfmt.TextParser (with model.UTF8Validation) does, which FuzzDecode
+// checks. The rare bodies that use syntax this parser leaves alone (quoted
+// UTF-8 names, the {"name",...} form, summaries, histograms) are decoded
+// with expfmt itself, at about seven times the cost.
 type Decoder struct {
 	pool sync.Pool
 }
@@ -247,10 +248,7 @@ func (d *Decoder) Decode(r io.Reader, scrapeTime time.Time, b *Batch) error {
 }
 
 func (d *Decoder) put(st *decodeState) {
-	if st.body.Cap() > maxPooledBody {
-		st.body = bytes.Buffer{}
-	}
-	st.errs = nil
+	st.trim()
 	d.pool.Put(st)
 }
 
@@ -279,6 +277,9 @@ type decodeState struct {
 	podIndex   map[PodRef]int32
 	containers []containerAcc
 	ctrIndex   map[ctrKey]int32
+	// counts and slots are scratch space of fill.
+	counts []int32
+	slots  []*PodPoints
 
 	errs    []*SampleError
 	omitted int
@@ -324,18 +325,35 @@ func newDecodeState() *decodeState {
 	}
 }
 
+// trim lets go of what a large or hostile body made grow, since maps do not
+// shrink when cleared, and of references into the last Batch.
+func (st *decodeState) trim() {
+	if st.body.Cap() > maxPooledBody {
+		st.body = bytes.Buffer{}
+	}
+	if len(st.families) > maxFamilies {
+		st.families = make(map[string]*family)
+	}
+	if len(st.intern) > maxInterned {
+		st.intern = make(map[string]string)
+	}
+	if len(st.ctrIndex) > maxInterned {
+		st.podIndex = make(map[PodRef]int32)
+		st.ctrIndex = make(map[ctrKey]int32)
+		st.pods, st.containers, st.counts, st.slots = nil, nil, nil, nil
+	}
+	if len(st.labelSet) > maxInterned {
+		st.labelSet = nil
+	}
+	st.errs = nil
+}
+
 func (st *decodeState) reset(scrapeTime time.Time) {
 	st.scrapeTime = scrapeTime
-	if len(st.families) > maxFamilies {
-		clear(st.families)
-	}
 	for _, f := range st.families {
 		f.help, f.typed = false, false
 	}
 	st.lastFam = nil
-	if len(st.intern) > maxInterned {
-		clear(st.intern)
-	}
 	st.node = entity{}
 	st.pods = st.pods[:0]
 	clear(st.podIndex)
@@ -366,7 +384,9 @@ func (st *decodeState) fill(b *Batch) error {
 	}
 	// Count the good containers of each pod, then hand out one slab of
 	// ContainerPoints and one of PodPoints.
-	counts := make([]int32, len(st.pods))
+	counts := slices.Grow(st.counts[:0], len(st.pods))[:len(st.pods)]
+	clear(counts)
+	st.counts = counts
 	good := 0
 	for i := range st.containers {
 		if !st.containers[i].bad {
@@ -386,7 +406,10 @@ func (st *decodeState) fill(b *Batch) error {
 		if b.Pods == nil {
 			b.Pods = make(map[PodRef]*PodPoints, goodPods)
 		}
-		slot := make([]*PodPoints, len(st.pods))
+		slot := slices.Grow(st.slots[:0], len(st.pods))[:len(st.pods)]
+		clear(slot)
+		// Let go of the batch's pods once filled.
+		defer func() { clear(slot); st.slots = slot[:0] }()
 		off, next := 0, 0
 		for i, n := range counts {
 			if n == 0 {
@@ -768,6 +791,18 @@ func (st *decodeState) parseComment(line []byte, i, n int) error {
 		return &FormatError{Line: n, Metric: f.name, Msg: "second TYPE line, or TYPE reported after samples"}
 	}
 	typ := line[i:]
+	if bytes.IndexByte(typ, '\\') >= 0 {
+		// expfmt reads the type without escape sequences and drops
+		// every backslash: `coun\ter` is a counter.
+		u := st.unescaped[:0]
+		for _, c := range typ {
+			if c != '\\' {
+				u = append(u, c)
+			}
+		}
+		st.unescaped = u
+		typ = u
+	}
 	switch {
 	case asciiEqualFold(typ, "counter"), asciiEqualFold(typ, "gauge"), asciiEqualFold(typ, "untyped"):
 		f.typed = true
@@ -901,26 +936,34 @@ func (st *decodeState) parseLabels(line []byte, k, n int, f *family, lab *sample
 			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected '\"' at start of the value of label %q", name)}
 		}
 		start := m + 1
-		escaped := false
 		p := start
-	value:
-		for ; p < len(line); p++ {
-			switch line[p] {
-			case '"':
-				break value
-			case '\\':
-				p++
-				if p == len(line) {
-					return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q: invalid escape sequence at the end of the line", name)}
+		// Most values have no escapes: find the closing quote with
+		// IndexByte, and walk byte by byte only after a backslash.
+		q := bytes.IndexByte(line[p:], '"')
+		escaped := q >= 0 && bytes.IndexByte(line[p:p+q], '\\') >= 0
+		if q >= 0 && !escaped {
+			p += q
+		} else {
+			escaped = false
+		value:
+			for ; p < len(line); p++ {
+				switch line[p] {
+				case '"':
+					break value
+				case '\\':
+					p++
+					if p == len(line) {
+						return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q: invalid escape sequence at the end of the line", name)}
+					}
+					if e := line[p]; e != '"' && e != '\\' && e != 'n' {
+						return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q: invalid escape sequence '\\%c'", name, e)}
+					}
+					escaped = true
 				}
-				if e := line[p]; e != '"' && e != '\\' && e != 'n' {
-					return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q: invalid escape sequence '\\%c'", name, e)}
-				}
-				escaped = true
 			}
-		}
-		if p == len(line) {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q contains an unescaped new-line", name)}
+			if p == len(line) {
+				return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q contains an unescaped new-line", name)}
+			}
 		}
 		raw := line[start:p]
 		if !utf8.Valid(raw) {
@@ -980,8 +1023,10 @@ func (st *decodeState) duplicateLabel(name []byte) bool {
 
 // parseFloat parses a sample value as expfmt does.
 func parseFloat(b []byte) (float64, error) {
-	if bytes.ContainsAny(b, "pP_") {
-		return 0, errors.New("unsupported character in float")
+	for _, c := range b {
+		if c == 'p' || c == 'P' || c == '_' {
+			return 0, errors.New("unsupported character in float")
+		}
 	}
 	return strconv.ParseFloat(string(b), 64)
 }
@@ -1013,18 +1058,20 @@ func (st *decodeState) parseFamilies(body []byte) (err error) {
 		if mf == nil {
 			continue
 		}
-		typ := mf.GetType()
+		// The type's name rather than its constant keeps
+		// github.com/prometheus/client_model an indirect dependency.
+		typ := mf.GetType().String()
 		switch typ {
-		case dto.MetricType_COUNTER, dto.MetricType_GAUGE, dto.MetricType_UNTYPED:
+		case "COUNTER", "GAUGE", "UNTYPED":
 		default:
-			return &FormatError{Metric: kindNames[kind], Msg: fmt.Sprintf("type %s, want counter, gauge or untyped", strings.ToLower(typ.String()))}
+			return &FormatError{Metric: kindNames[kind], Msg: fmt.Sprintf("type %s, want counter, gauge or untyped", strings.ToLower(typ))}
 		}
 		for _, m := range mf.GetMetric() {
 			var v float64
 			switch typ {
-			case dto.MetricType_COUNTER:
+			case "COUNTER":
 				v = m.GetCounter().GetValue()
-			case dto.MetricType_GAUGE:
+			case "GAUGE":
 				v = m.GetGauge().GetValue()
 			default:
 				v = m.GetUntyped().GetValue()

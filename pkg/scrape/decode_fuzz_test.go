@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -166,5 +167,85 @@ func TestDecodeMatchesExpfmt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkMatchesExpfmt(t, tc.input(t))
 		})
+	}
+}
+
+// decodeTokens are the fragments TestDecodeMatchesExpfmtOnTokenSoup mixes
+// into bodies: byte-level fuzzing seldom assembles whole keywords.
+var decodeTokens = []string{
+	MetricContainerCPU, MetricContainerMemory, MetricContainerStart, MetricNodeCPU, MetricNodeMemory,
+	"pod_cpu_usage_seconds_total", "x", "x_sum", "x_count", "x_bucket", ":", "_",
+	"{", "}", ",", "=", `"`, `\`, " ", "\t", "\n", "\r",
+	"namespace", "pod", "container", "le", "quantile", "__name__", `"a"`, `"b"`, `"c"`, `""`, `"\n"`, `"\""`,
+	`namespace="a"`, `pod="b"`, `container="c"`, `container="d"`, `le="1"`, `quantile="0.5"`,
+	"0", "1", "-1", "1.5", "1e3", "NaN", "+Inf", "-Inf", "0x1p3", "1_0", "1e400", "1764000000000", "+5", "9e18",
+	"#", "# ", "HELP", "TYPE", "# HELP ", "# TYPE ", "counter", "gauge", "untyped", "summary", "histogram",
+	"GAUGE", "gaugehistogram", "ſummary", "ıgnored", "ñ", "\xff",
+}
+
+// soupLine returns a line that is often valid exposition, sometimes
+// mangled with a few tokens.
+func soupLine(rng *rand.Rand) string {
+	pick := func(opts ...string) string { return opts[rng.IntN(len(opts))] }
+	names := []string{MetricContainerCPU, MetricContainerMemory, MetricContainerStart, MetricNodeCPU, MetricNodeMemory, "x", "x_sum", "x_count", "x_bucket"}
+	var line string
+	switch rng.IntN(8) {
+	case 0:
+		line = "# " + pick("HELP", "TYPE", "TYPE", "plain") + " " + pick(names...) + " " +
+			pick("counter", "gauge", "untyped", "summary", "histogram", "text \\n", "GAUGE")
+	case 1:
+		line = pick("", " ", "\t", "#")
+	default:
+		line = pick(names...)
+		if rng.IntN(4) > 0 {
+			labels := []string{`namespace="a"`, `pod="b"`, `container="c"`, `container="d"`, `le="1"`, `quantile="0.5"`, `id="x\\y"`}
+			rng.Shuffle(len(labels), func(i, j int) { labels[i], labels[j] = labels[j], labels[i] })
+			line += "{" + strings.Join(labels[:rng.IntN(len(labels))], ",") + "}"
+		}
+		line += " " + pick("0", "1", "2.5", "1e3", "-1", "NaN", "+Inf", "1e10", "2e19")
+		if rng.IntN(2) == 0 {
+			line += " " + pick("1764000000000", "1764000001000", "-1")
+		}
+	}
+	for rng.IntN(5) == 0 {
+		i := rng.IntN(len(line) + 1)
+		if rng.IntN(3) == 0 && i < len(line) {
+			line = line[:i] + line[i+1+rng.IntN(len(line)-i):]
+		} else {
+			line = line[:i] + decodeTokens[rng.IntN(len(decodeTokens))] + line[i:]
+		}
+	}
+	return line
+}
+
+func TestDecodeMatchesExpfmtOnTokenSoup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 50000
+	if testing.Short() {
+		n = 5000
+	}
+	var sb strings.Builder
+	for range n {
+		sb.Reset()
+		for range 1 + rng.IntN(8) {
+			sb.WriteString(soupLine(rng))
+			sb.WriteString("\n")
+		}
+		body := []byte(sb.String())
+		if rng.IntN(10) == 0 {
+			body = body[:rng.IntN(len(body))]
+		}
+		func() {
+			defer func() {
+				if t.Failed() {
+					t.Logf("body: %q", body)
+				}
+			}()
+			var b Batch
+			b.Reset(decodeNode)
+			err := NewDecoder().Decode(bytes.NewReader(body), decodeScrapeTime, &b)
+			checkDecoded(t, &b, err)
+			checkMatchesExpfmt(t, body)
+		}()
 	}
 }

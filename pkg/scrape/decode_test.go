@@ -225,6 +225,11 @@ var decodeCases = []decodeCase{
 		want: Batch{Pods: decGoodABCPods},
 	},
 	{
+		name: "backslashes in a TYPE line are dropped",
+		body: "# TYPE container_cpu_usage_seconds_total coun\\ter\n" + decGoodABC,
+		want: Batch{Pods: decGoodABCPods},
+	},
+	{
 		name: "blanks and tabs around tokens",
 		body: "  \t" + MetricContainerCPU + " { namespace = \"a\" ,\tpod=\"b\", container=\"c\" , }\t 1 \t 1764000000000\n" +
 			"\t" + MetricContainerMemory + "{" + decABC + ",}1024\n",

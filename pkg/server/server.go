@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
@@ -22,11 +24,15 @@ import (
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
+	openapicommon "k8s.io/kube-openapi/pkg/common"
 	"k8s.io/utils/clock"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
+	generatedcore "sigs.k8s.io/custom-metrics-apiserver/pkg/generated/openapi/core"
 
 	"github.com/podometer/podometer/pkg/provider/resource"
+	resourceopenapi "github.com/podometer/podometer/pkg/provider/resource/openapi"
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
 )
@@ -111,6 +117,7 @@ func New(c Config) (*Server, error) {
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
 
+	setOpenAPI(&c.Generic.Config)
 	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
 	adapter, err := generic.Complete(factory).New("podometer", nil, nil)
 	if err != nil {
@@ -139,6 +146,26 @@ func New(c Config) (*Server, error) {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)
 	}
 	return s, nil
+}
+
+// setOpenAPI describes every type the server serves; the generic server
+// needs the definitions to install an API group.
+func setOpenAPI(c *genericapiserver.Config) {
+	getters := []openapicommon.GetOpenAPIDefinitions{generatedcore.GetOpenAPIDefinitions, resourceopenapi.GetOpenAPIDefinitions}
+	definitions := func(ref openapicommon.ReferenceCallback) map[string]openapicommon.OpenAPIDefinition {
+		out := map[string]openapicommon.OpenAPIDefinition{}
+		for _, get := range getters {
+			maps.Copy(out, get(ref))
+		}
+		return out
+	}
+	namer := openapinamer.NewDefinitionNamer(cmapiserver.Scheme, resource.Scheme)
+	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(definitions, namer)
+	c.OpenAPIConfig.Info.Title = "Podometer"
+	c.OpenAPIConfig.Info.Version = version.Get().GitVersion
+	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(definitions, namer)
+	c.OpenAPIV3Config.Info.Title = "Podometer"
+	c.OpenAPIV3Config.Info.Version = version.Get().GitVersion
 }
 
 // stripManagedFields drops what the pod metrics API never reads, so a

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/podometer/podometer/test/e2e/framework"
@@ -84,6 +85,11 @@ func kwokNodes(t *testing.T, ctx context.Context, labels map[string]string, name
 		if err := cluster.CreateKwokNode(ctx, n, labels); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() {
+			if err := cluster.Client().CoreV1().Nodes().Delete(context.Background(), n, metav1.DeleteOptions{}); err != nil {
+				t.Errorf("deleting node %s: %v", n, err)
+			}
+		})
 	}
 	for _, n := range names {
 		if err := cluster.WaitNodeReady(ctx, n, time.Minute); err != nil {

@@ -15,8 +15,10 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
-// newScheme returns a scheme that knows the metrics.k8s.io types and the
-// unversioned meta types the generic server needs.
+// Scheme knows the metrics.k8s.io types and the unversioned meta types the
+// generic server needs; the OpenAPI namer reads type names from it.
+var Scheme = newScheme()
+
 func newScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	metricsinstall.Install(scheme)
@@ -35,9 +37,8 @@ func newScheme() *runtime.Scheme {
 // (what newer kubectl prefers) on server, both served from the same
 // storage.
 func Install(server *genericapiserver.GenericAPIServer, usage UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) error {
-	scheme := newScheme()
-	codecs := serializer.NewCodecFactory(scheme)
-	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, scheme, metav1.ParameterCodec, codecs)
+	codecs := serializer.NewCodecFactory(Scheme)
+	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, Scheme, metav1.ParameterCodec, codecs)
 	info.PrioritizedVersions = []schema.GroupVersion{metricsv1beta1.SchemeGroupVersion, metricsv1.SchemeGroupVersion}
 	node := &nodeMetrics{usage: usage, nodes: nodes}
 	pod := &podMetrics{usage: usage, pods: pods}

@@ -78,14 +78,12 @@ func (p *Process) ExitErr() error {
 func (p *Process) Stop() {
 	p.stopOnce.Do(func() {
 		defer unregister(p)
-		pgid := -p.Pid()
 		select {
 		case <-p.done:
-			// Still kill the group in case the leader left children behind.
-			_ = syscall.Kill(pgid, syscall.SIGKILL)
-			return
+			return // already exited (and reaped: its pid may be reused)
 		default:
 		}
+		pgid := -p.Pid()
 		_ = syscall.Kill(pgid, syscall.SIGTERM)
 		select {
 		case <-p.done:

@@ -36,7 +36,7 @@ var (
 
 const namespace = "default"
 
-func run(ctx context.Context, cfg config) error {
+func run(ctx context.Context, cfg config) (err error) {
 	// Whatever happens below, leave no process behind.
 	defer framework.StopAll()
 
@@ -49,6 +49,15 @@ func run(ctx context.Context, cfg config) error {
 		if dir, err = os.MkdirTemp("", "podometer-demo-"); err != nil {
 			return fmt.Errorf("create run dir: %w", err)
 		}
+		// A temporary run dir goes away after a clean stop; after a failure
+		// it stays for its logs. (Deferred before c.Stop, so it runs after.)
+		defer func() {
+			if err == nil {
+				os.RemoveAll(dir)
+			} else {
+				cfg.logf("run dir kept for inspection: %s", dir)
+			}
+		}()
 	}
 
 	var podometerBin string
