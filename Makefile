@@ -23,7 +23,7 @@ FORCE:
 
 ## demo: a local control plane with kwok nodes and pods, Podometer registered; runs until interrupted
 demo: build
-	$(GO) run ./test/e2e/cmd/demo
+	$(GO) run ./test/e2e/cmd/demo $(ARGS)
 
 ## test: unit tests, then the end-to-end tests against a real control plane
 test: unit e2e

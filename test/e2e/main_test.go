@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log"
 	"os"
 	"testing"
@@ -17,10 +16,6 @@ var cluster *framework.Cluster
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() {
-		fmt.Println("e2e: skipped in -short mode")
-		os.Exit(0)
-	}
 	os.Exit(run(m))
 }
 

@@ -43,7 +43,7 @@ func podometer(t *testing.T) *framework.Podometer {
 			podometerErr = err
 			return
 		}
-		podometerInst, podometerErr = framework.StartPodometer(ctx, cluster, bin, "--kubelet-request-timeout=4s")
+		podometerInst, podometerErr = framework.StartPodometer(ctx, cluster, bin)
 	})
 	if podometerErr != nil {
 		t.Fatalf("starting Podometer: %v", podometerErr)

@@ -62,6 +62,7 @@ func PodometerArgs(c *Cluster, port int, certDir string) []string {
 		"--kubelet-preferred-address-types=InternalIP",
 		"--kubelet-certificate-authority=" + c.PKI.CAFile,
 		"--metric-resolution=5s",
+		"--kubelet-request-timeout=4s",
 		"-v=2",
 	}
 }

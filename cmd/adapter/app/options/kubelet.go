@@ -66,6 +66,9 @@ func (o *KubeletOptions) Validate() []error {
 	if o.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--kubelet-request-timeout must be positive, got %s", o.RequestTimeout))
 	}
+	if o.RequestTimeout >= o.MetricResolution {
+		errs = append(errs, fmt.Errorf("--kubelet-request-timeout (%s) must be shorter than --metric-resolution (%s): a scrape must end before the next one starts", o.RequestTimeout, o.MetricResolution))
+	}
 	if o.Port <= 0 || o.Port > 65535 {
 		errs = append(errs, fmt.Errorf("--kubelet-port must be between 1 and 65535, got %d", o.Port))
 	}

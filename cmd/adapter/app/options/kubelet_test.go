@@ -15,11 +15,12 @@ func TestKubeletValidate(t *testing.T) {
 		want   string // substring of the joined errors; empty for valid
 	}{
 		{name: "defaults are valid", modify: func(*KubeletOptions) {}},
-		{name: "resolution under a second", modify: func(o *KubeletOptions) { o.MetricResolution = 500 * time.Millisecond }, want: "--metric-resolution"},
+		{name: "resolution under a second", modify: func(o *KubeletOptions) { o.MetricResolution = 500 * time.Millisecond; o.RequestTimeout = 100 * time.Millisecond }, want: "--metric-resolution"},
 		{name: "unknown address type", modify: func(o *KubeletOptions) { o.PreferredAddressTypes = []string{"InternalIP", "Bogus"} }, want: `unknown address type "Bogus"`},
 		{name: "certificate without key", modify: func(o *KubeletOptions) { o.ClientCertFile = "/tmp/x" }, want: "must be given together"},
 		{name: "insecure and a CA", modify: func(o *KubeletOptions) { o.InsecureTLS = true; o.CAFile = "/etc/hostname" }, want: "exclude each other"},
 		{name: "missing CA file", modify: func(o *KubeletOptions) { o.CAFile = "/does/not/exist" }, want: "--kubelet-certificate-authority"},
+		{name: "timeout not shorter than the resolution", modify: func(o *KubeletOptions) { o.MetricResolution = 5 * time.Second }, want: "must be shorter than --metric-resolution"},
 		{name: "port out of range", modify: func(o *KubeletOptions) { o.Port = 70000 }, want: "--kubelet-port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
