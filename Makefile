@@ -9,7 +9,7 @@ E2E_TIMEOUT ?= 60m
 
 export PODOMETER_BIN := $(PODOMETER)
 
-.PHONY: all build demo test unit e2e fuzz bench lint clean
+.PHONY: all build install demo test unit e2e fuzz bench lint clean
 
 all: build
 
@@ -21,6 +21,11 @@ $(PODOMETER): FORCE
 
 FORCE:
 
+## install: the podometer binary into $(GOBIN) (default: $(go env GOPATH)/bin)
+GOBIN ?= $(shell $(GO) env GOPATH)/bin
+install:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(GOBIN)/podometer ./cmd/adapter
+
 ## demo: a local control plane with kwok nodes and pods, Podometer registered; runs until interrupted
 demo: build
 	$(GO) run ./test/e2e/cmd/demo $(ARGS)
@@ -30,10 +35,10 @@ test: unit e2e
 
 unit:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/test/e2e$$')
 
 e2e: build
-	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
 
 ## fuzz: run the decoder fuzzer for a while
 FUZZTIME ?= 60s

@@ -15,7 +15,10 @@ func TestKubeletValidate(t *testing.T) {
 		want   string // substring of the joined errors; empty for valid
 	}{
 		{name: "defaults are valid", modify: func(*KubeletOptions) {}},
-		{name: "resolution under a second", modify: func(o *KubeletOptions) { o.MetricResolution = 500 * time.Millisecond; o.RequestTimeout = 100 * time.Millisecond }, want: "--metric-resolution"},
+		{name: "resolution under a second", modify: func(o *KubeletOptions) {
+			o.MetricResolution = 500 * time.Millisecond
+			o.RequestTimeout = 100 * time.Millisecond
+		}, want: "--metric-resolution"},
 		{name: "unknown address type", modify: func(o *KubeletOptions) { o.PreferredAddressTypes = []string{"InternalIP", "Bogus"} }, want: `unknown address type "Bogus"`},
 		{name: "certificate without key", modify: func(o *KubeletOptions) { o.ClientCertFile = "/tmp/x" }, want: "must be given together"},
 		{name: "insecure and a CA", modify: func(o *KubeletOptions) { o.InsecureTLS = true; o.CAFile = "/etc/hostname" }, want: "exclude each other"},
