@@ -1,0 +1,213 @@
+// Package promclient builds the client Podometer queries Prometheus with:
+// anything that speaks the Prometheus HTTP API (Prometheus, Thanos,
+// Mimir/Cortex with a tenant header, VictoriaMetrics), reached with the
+// TLS, credentials and headers the operator configured.
+package promclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Verb says which HTTP method queries use.
+type Verb string
+
+const (
+	// VerbAuto sends GET while the query fits in a URL comfortably, POST
+	// beyond: GETs are what caching proxies understand, POSTs have no
+	// length limit.
+	VerbAuto Verb = "auto"
+	VerbGET  Verb = "GET"
+	VerbPOST Verb = "POST"
+)
+
+// maxGETURL is the longest URL sent as a GET in VerbAuto mode; many
+// proxies refuse URLs beyond 4-8 KiB.
+const maxGETURL = 2048
+
+// Config says how to reach Prometheus.
+type Config struct {
+	// URL is the base URL of the Prometheus HTTP API (without /api/v1).
+	URL string
+	// AuthConfig is a kubeconfig-format file whose current context holds
+	// the credentials and TLS settings (prometheus-adapter's
+	// --prometheus-auth-config). Optional.
+	AuthConfig string
+	// CAFile verifies Prometheus's serving certificate.
+	CAFile string
+	// InsecureSkipVerify skips verifying it.
+	InsecureSkipVerify bool
+	// ClientCertFile and ClientKeyFile are a client certificate.
+	ClientCertFile, ClientKeyFile string
+	// TokenFile holds a bearer token; it is re-read as it changes.
+	TokenFile string
+	// Username and PasswordFile are HTTP basic credentials.
+	Username, PasswordFile string
+	// Headers are added to every request, e.g. X-Scope-OrgID for a
+	// Mimir/Cortex tenant.
+	Headers http.Header
+	// Verb chooses GET or POST; VerbAuto when empty.
+	Verb Verb
+}
+
+// New returns a Prometheus API client for c. Each query's deadline is its
+// context's.
+func New(c Config) (promv1.API, error) {
+	rt, err := c.transport()
+	if err != nil {
+		return nil, err
+	}
+	client, err := api.NewClient(api.Config{Address: c.URL, RoundTripper: rt})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %s: %w", c.URL, err)
+	}
+	verb := c.Verb
+	if verb == "" {
+		verb = VerbAuto
+	}
+	return promv1.NewAPI(&verbClient{Client: client, verb: verb}), nil
+}
+
+// transport builds the round tripper: TLS and credentials through
+// client-go's transport (the same code that reaches kube-apiserver), then
+// the extra headers.
+func (c Config) transport() (http.RoundTripper, error) {
+	rc := &rest.Config{}
+	if c.AuthConfig != "" {
+		loaded, err := clientcmd.BuildConfigFromFlags("", c.AuthConfig)
+		if err != nil {
+			return nil, fmt.Errorf("loading --prometheus-auth-config %s: %w", c.AuthConfig, err)
+		}
+		rc = loaded
+	}
+	if c.CAFile != "" {
+		rc.TLSClientConfig.CAFile, rc.TLSClientConfig.CAData = c.CAFile, nil
+	}
+	if c.InsecureSkipVerify {
+		rc.TLSClientConfig.Insecure = true
+		rc.TLSClientConfig.CAFile, rc.TLSClientConfig.CAData = "", nil
+	}
+	if c.ClientCertFile != "" {
+		rc.TLSClientConfig.CertFile, rc.TLSClientConfig.KeyFile = c.ClientCertFile, c.ClientKeyFile
+		rc.TLSClientConfig.CertData, rc.TLSClientConfig.KeyData = nil, nil
+	}
+	if c.TokenFile != "" {
+		rc.BearerToken, rc.BearerTokenFile = "", c.TokenFile
+	}
+	if c.Username != "" {
+		password, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the Prometheus password file: %w", err)
+		}
+		rc.Username, rc.Password = c.Username, strings.TrimRight(string(password), "\r\n")
+	}
+	rt, err := rest.TransportFor(rc)
+	if err != nil {
+		return nil, fmt.Errorf("building the Prometheus transport: %w", err)
+	}
+	if len(c.Headers) > 0 {
+		rt = &headerRoundTripper{next: rt, headers: c.Headers}
+	}
+	return rt, nil
+}
+
+// ParseHeaders reads "Name=Value" or "Name: Value" flags into a header.
+func ParseHeaders(flags []string) (http.Header, error) {
+	h := http.Header{}
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, "=")
+		if i := strings.Index(f, ":"); i >= 0 && (!ok || i < len(name)) {
+			name, value, ok = f[:i], f[i+1:], true
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("header %q must be Name=Value or Name: Value", redact(f))
+		}
+		h.Add(name, value)
+	}
+	return h, nil
+}
+
+// redact hides a header's value from error messages: it may be a secret.
+func redact(f string) string {
+	if i := strings.IndexAny(f, "=:"); i >= 0 {
+		return f[:i+1] + "<redacted>"
+	}
+	return "<redacted>"
+}
+
+type headerRoundTripper struct {
+	next    http.RoundTripper
+	headers http.Header
+}
+
+func (h *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	for name, values := range h.headers {
+		req.Header[name] = values
+	}
+	return h.next.RoundTrip(req)
+}
+
+// verbClient turns client_golang's form POSTs into GETs when the verb
+// allows it. client_golang POSTs every query and falls back to GET only
+// on 403/405/501; some proxies and gateways want GETs.
+type verbClient struct {
+	api.Client
+	verb Verb
+}
+
+func (v *verbClient) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	if v.verb == VerbPOST || req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || req.Body == nil {
+		return v.Client.Do(ctx, req)
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the query form: %w", err)
+	}
+	u := *req.URL
+	u.RawQuery = string(body)
+	if v.verb == VerbAuto && len(u.String()) > maxGETURL {
+		post, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL.String(), strings.NewReader(string(body)))
+		if err != nil {
+			return nil, nil, err
+		}
+		post.Header = req.Header.Clone()
+		return v.Client.Do(ctx, post)
+	}
+	get, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.Client.Do(ctx, get)
+}
+
+// ValidateURL checks a --prometheus-url.
+func ValidateURL(raw string) error {
+	if raw == "" {
+		return errors.New("is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q must be an http or https URL", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host", raw)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package promclient
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakePrometheus answers /api/v1/query with an empty vector and records
+// what it was asked.
+type fakePrometheus struct {
+	mu       sync.Mutex
+	requests []*http.Request
+	queries  []string
+}
+
+func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.requests = append(f.requests, r)
+	f.queries = append(f.queries, r.Form.Get("query"))
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
+}
+
+func (f *fakePrometheus) last(t *testing.T) *http.Request {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.requests) == 0 {
+		t.Fatal("Prometheus received no request")
+	}
+	return f.requests[len(f.requests)-1]
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func query(t *testing.T, c Config, q string) {
+	t.Helper()
+	client, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, _, err := client.Query(ctx, q, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCredentialsAndHeaders(t *testing.T) {
+	fake := &fakePrometheus{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+
+	headers, err := ParseHeaders([]string{"X-Scope-OrgID=tenant-a", "X-Extra: one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	query(t, Config{URL: srv.URL, TokenFile: writeFile(t, "token", "s3cret\n"), Headers: headers}, "up")
+	r := fake.last(t)
+	if got := r.Header.Get("Authorization"); got != "Bearer s3cret" {
+		t.Errorf("Authorization = %q, want the token file's bearer token", got)
+	}
+	if r.Header.Get("X-Scope-OrgID") != "tenant-a" || r.Header.Get("X-Extra") != "one" {
+		t.Errorf("headers = %v", r.Header)
+	}
+
+	query(t, Config{URL: srv.URL, Username: "alice", PasswordFile: writeFile(t, "pw", "wonderland\n")}, "up")
+	if user, pass, ok := fake.last(t).BasicAuth(); !ok || user != "alice" || pass != "wonderland" {
+		t.Errorf("basic auth = %q %q %v", user, pass, ok)
+	}
+}
+
+func TestVerb(t *testing.T) {
+	fake := &fakePrometheus{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	long := "sum(" + strings.Repeat("up + ", 1000) + "up)"
+	for _, tc := range []struct {
+		name   string
+		verb   Verb
+		query  string
+		method string
+	}{
+		{"auto sends a short query as GET", VerbAuto, "up", http.MethodGet},
+		{"auto sends a long query as POST", VerbAuto, long, http.MethodPost},
+		{"GET always", VerbGET, long, http.MethodGet},
+		{"POST always", VerbPOST, "up", http.MethodPost},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			query(t, Config{URL: srv.URL, Verb: tc.verb}, tc.query)
+			r := fake.last(t)
+			if r.Method != tc.method {
+				t.Errorf("method = %s, want %s", r.Method, tc.method)
+			}
+			fake.mu.Lock()
+			got := fake.queries[len(fake.queries)-1]
+			fake.mu.Unlock()
+			if got != tc.query {
+				t.Errorf("Prometheus received a different query (%d bytes, want %d)", len(got), len(tc.query))
+			}
+		})
+	}
+}
+
+func TestParseHeaders(t *testing.T) {
+	for _, bad := range []string{"novalue", "=x", "Bad Name=x", "X-Inject=a\r\nEvil: 1"} {
+		_, err := ParseHeaders([]string{bad})
+		if err == nil {
+			t.Errorf("ParseHeaders(%q) accepted it", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "Evil") || strings.Contains(err.Error(), "x\"") {
+			t.Errorf("ParseHeaders(%q) error leaks the value: %v", bad, err)
+		}
+	}
+	h, err := ParseHeaders([]string{"Authorization: Bearer a=b"})
+	if err != nil || h.Get("Authorization") != "Bearer a=b" {
+		t.Errorf("ParseHeaders with ':' and '=' = %v, %v", h, err)
+	}
+}
