@@ -28,9 +28,10 @@ type Sink interface {
 	Forget(node string)
 }
 
-// Observer is told the outcome of every scrape.
+// Observer is told the outcome of every scrape and the number of loops.
 type Observer interface {
 	ObserveScrape(node string, duration time.Duration, err error)
+	ObserveLoops(n int)
 }
 
 // Manager runs one long-lived scrape loop per selected node: loops start
@@ -215,6 +216,9 @@ func (m *Manager) reconcile(ctx context.Context) {
 		m.loops[name] = l
 		go m.run(lctx, l)
 		klog.V(2).InfoS("Started scraping node", "node", klog.KRef("", name), "url", t.URL)
+	}
+	if m.observer != nil {
+		m.observer.ObserveLoops(len(m.loops))
 	}
 }
 

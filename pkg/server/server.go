@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -55,6 +56,9 @@ type Config struct {
 	// Timeout bounds one scrape.
 	Timeout time.Duration
 	Clock   clock.WithTicker
+	// Registerer receives Podometer's own metrics, served on /metrics
+	// with the API server's.
+	Registerer prometheus.Registerer
 }
 
 // Server is a built Podometer; Run serves until its context ends.
@@ -99,6 +103,10 @@ func New(c Config) (*Server, error) {
 	}
 
 	store := storage.New(c.Clock, MaxAge(c.Resolution))
+	scrapeMetrics, err := registerMetrics(c.Registerer, store)
+	if err != nil {
+		return nil, err
+	}
 	kubelets, err := scrape.NewClient(c.Kubelet, c.Timeout, c.Clock)
 	if err != nil {
 		return nil, err
@@ -106,6 +114,7 @@ func New(c Config) (*Server, error) {
 	manager := scrape.NewManager(scrape.ManagerConfig{
 		Fetcher:      kubelets,
 		Sink:         store,
+		Observer:     scrapeMetrics,
 		Nodes:        nodeInformer.Lister(),
 		NodeSelector: selector,
 		Address:      c.Address,
@@ -146,6 +155,29 @@ func New(c Config) (*Server, error) {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)
 	}
 	return s, nil
+}
+
+// registerMetrics registers the scrape and storage metrics.
+func registerMetrics(reg prometheus.Registerer, store *storage.Store) (*scrape.Metrics, error) {
+	m, err := scrape.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("registering scrape metrics: %w", err)
+	}
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "podometer_storage_nodes",
+			Help: "Nodes whose usage is stored.",
+		}, func() float64 { n, _ := store.Len(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "podometer_storage_pods",
+			Help: "Pods whose usage is stored.",
+		}, func() float64 { _, p := store.Len(); return float64(p) }),
+	} {
+		if err := reg.Register(g); err != nil {
+			return nil, fmt.Errorf("registering storage metrics: %w", err)
+		}
+	}
+	return m, nil
 }
 
 // setOpenAPI describes every type the server serves; the generic server

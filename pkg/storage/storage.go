@@ -309,3 +309,10 @@ func (s *Store) Ready() bool {
 	defer s.mu.RUnlock()
 	return len(s.nodes) > 0
 }
+
+// Len returns how many nodes and pods the store holds, fresh or not.
+func (s *Store) Len() (nodes, pods int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.nodes), len(s.pods)
+}

@@ -476,3 +476,62 @@ func TestHPA(t *testing.T) {
 		})
 	}
 }
+
+// adminClient reaches Podometer's port directly with the cluster admin's
+// client certificate, which Podometer authenticates against the client CA
+// that kube-apiserver publishes.
+func adminClient(t *testing.T) *http.Client {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(cluster.PKI.AdminCert, cluster.PKI.AdminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		// Podometer's serving certificate is self-signed in the harness.
+		InsecureSkipVerify: true, //nolint:gosec // see above
+	}}}
+}
+
+func TestSelfMetrics(t *testing.T) {
+	p := podometer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kwokNodes(t, ctx, map[string]string{"test": "self-metrics"}, "self-metrics-1")
+	client := adminClient(t)
+	var body string
+	err := framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/metrics", p.Port))
+		if err != nil {
+			return false, err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return false, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("GET /metrics: %d %s", resp.StatusCode, b)
+		}
+		body = string(b)
+		return strings.Contains(body, `podometer_scrape_duration_seconds_count{outcome="success"}`) &&
+			!strings.Contains(body, "podometer_scrape_nodes 0\n") &&
+			!strings.Contains(body, "podometer_storage_nodes 0\n"), nil
+	})
+	if err != nil {
+		t.Fatalf("Podometer's /metrics never showed successful scrapes: %v\n%s", err, grepLines(body, "podometer_"))
+	}
+	if strings.Contains(body, "self-metrics-1") {
+		t.Errorf("a node name is a label value in /metrics; per-node labels grow with the cluster")
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/component-base/metrics/legacyregistry"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
 
 	"github.com/podometer/podometer/pkg/server"
@@ -114,5 +115,6 @@ func (o *Options) Config() (server.Config, error) {
 		NodeSelector: selector,
 		Resolution:   o.Kubelet.MetricResolution,
 		Timeout:      o.Kubelet.RequestTimeout,
+		Registerer:   legacyregistry.Registerer(),
 	}, nil
 }

@@ -1,0 +1,99 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Failure reasons, the values of podometer_scrape_failures_total's reason.
+const (
+	ReasonTimeout    = "timeout"
+	ReasonConnection = "connection"
+	ReasonStatus     = "http_status"
+	ReasonTooLarge   = "body_too_large"
+	ReasonMalformed  = "malformed"
+	ReasonPartial    = "rejected_samples"
+	ReasonOther      = "other"
+)
+
+// Metrics observes scrapes for Podometer's own /metrics. No label grows
+// with the number of nodes: per-node detail is in the logs.
+type Metrics struct {
+	duration *prometheus.HistogramVec
+	failures *prometheus.CounterVec
+	loops    prometheus.Gauge
+}
+
+var _ Observer = (*Metrics)(nil)
+
+// NewMetrics registers the scrape metrics with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "podometer_scrape_duration_seconds",
+			Help:    "Time to fetch and decode one kubelet's resource metrics, by outcome.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"outcome"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podometer_scrape_failures_total",
+			Help: "Kubelet scrapes that failed or rejected samples, by reason.",
+		}, []string{"reason"}),
+		loops: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "podometer_scrape_nodes",
+			Help: "Nodes with a running scrape loop.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.duration, m.failures, m.loops} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// ObserveScrape records one scrape.
+func (m *Metrics) ObserveScrape(_ string, d time.Duration, err error) {
+	outcome := "success"
+	if err != nil {
+		reason := FailureReason(err)
+		m.failures.WithLabelValues(reason).Inc()
+		if reason != ReasonPartial {
+			outcome = "failure"
+		}
+	}
+	m.duration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// ObserveLoops records the number of running scrape loops.
+func (m *Metrics) ObserveLoops(n int) { m.loops.Set(float64(n)) }
+
+// FailureReason classifies a scrape error.
+func FailureReason(err error) string {
+	var (
+		partial *PartialError
+		format  *FormatError
+		status  *StatusError
+		netErr  net.Error
+	)
+	switch {
+	case errors.As(err, &partial):
+		return ReasonPartial
+	case errors.Is(err, ErrBodyTooLarge):
+		return ReasonTooLarge
+	case errors.As(err, &format):
+		return ReasonMalformed
+	case errors.As(err, &status):
+		return ReasonStatus
+	case errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return ReasonTimeout
+	case errors.As(err, &netErr):
+		return ReasonConnection
+	}
+	return ReasonOther
+}

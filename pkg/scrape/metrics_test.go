@@ -1,0 +1,60 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestFailureReason(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("decoding x: %w", &PartialError{}), ReasonPartial},
+		{fmt.Errorf("decoding x: %w", &FormatError{Line: 1, Msg: "bad"}), ReasonMalformed},
+		{fmt.Errorf("reading x: %w", ErrBodyTooLarge), ReasonTooLarge},
+		{&StatusError{Code: 403}, ReasonStatus},
+		{fmt.Errorf("requesting x: %w", context.DeadlineExceeded), ReasonTimeout},
+		{fmt.Errorf("requesting x: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), ReasonConnection},
+		{errors.New("something else"), ReasonOther},
+	} {
+		if got := FailureReason(tc.err); got != tc.want {
+			t.Errorf("FailureReason(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveLoops(3)
+	m.ObserveScrape("n1", 20*time.Millisecond, nil)
+	m.ObserveScrape("n2", 4*time.Second, fmt.Errorf("requesting: %w", context.DeadlineExceeded))
+	m.ObserveScrape("n3", 30*time.Millisecond, &PartialError{})
+	want := `
+# HELP podometer_scrape_failures_total Kubelet scrapes that failed or rejected samples, by reason.
+# TYPE podometer_scrape_failures_total counter
+podometer_scrape_failures_total{reason="rejected_samples"} 1
+podometer_scrape_failures_total{reason="timeout"} 1
+# HELP podometer_scrape_nodes Nodes with a running scrape loop.
+# TYPE podometer_scrape_nodes gauge
+podometer_scrape_nodes 3
+`
+	if err := testutil.CollectAndCompare(reg, strings.NewReader(want), "podometer_scrape_failures_total", "podometer_scrape_nodes"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(reg, "podometer_scrape_duration_seconds"); n != 2 {
+		t.Errorf("duration series = %d, want 2 (success and failure)", n)
+	}
+}
