@@ -1,0 +1,160 @@
+// Package objects gives the providers the Kubernetes objects a metric can
+// describe, from metadata-only informers started on first use: a request
+// never LISTs against kube-apiserver, and only the resources some rule
+// maps to are ever cached.
+package objects
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/metadata/metadatalister"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Cache lists objects of any resource from metadata informers.
+type Cache struct {
+	factory metadatainformer.SharedInformerFactory
+	mapper  meta.RESTMapper
+
+	mu      sync.Mutex
+	stop    <-chan struct{}
+	entries map[schema.GroupResource]*entry
+}
+
+type entry struct {
+	gvr        schema.GroupVersionResource
+	namespaced bool
+	informer   cache.SharedIndexInformer
+	lister     metadatalister.Lister
+}
+
+// New returns a Cache that makes informers with factory and resolves
+// resources with mapper. Informers asked for before Start run from Start
+// on; lookups wait for their informer to sync.
+func New(factory metadatainformer.SharedInformerFactory, mapper meta.RESTMapper) *Cache {
+	return &Cache{factory: factory, mapper: mapper, entries: make(map[schema.GroupResource]*entry)}
+}
+
+// Start lets informers run until ctx ends.
+func (c *Cache) Start(ctx context.Context) error {
+	c.mu.Lock()
+	c.stop = ctx.Done()
+	c.factory.Start(c.stop)
+	c.mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+// entryFor returns the informer of gr, starting it if needed.
+func (c *Cache) entryFor(gr schema.GroupResource) (*entry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[gr]; ok {
+		return e, nil
+	}
+	gvr, err := c.mapper.ResourceFor(gr.WithVersion(""))
+	if err != nil {
+		return nil, fmt.Errorf("resolving resource %s: %w", gr, err)
+	}
+	gvk, err := c.mapper.KindFor(gvr)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the kind of %s: %w", gvr, err)
+	}
+	mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the scope of %s: %w", gvr, err)
+	}
+	informer := c.factory.ForResource(gvr)
+	e := &entry{
+		gvr:        gvr,
+		namespaced: mapping.Scope.Name() == meta.RESTScopeNameNamespace,
+		informer:   informer.Informer(),
+		lister:     metadatalister.New(informer.Informer().GetIndexer(), gvr),
+	}
+	if err := e.informer.SetTransform(stripToSelection); err != nil {
+		return nil, fmt.Errorf("setting the transform of %s: %w", gvr, err)
+	}
+	c.entries[gr] = e
+	if c.stop != nil {
+		c.factory.Start(c.stop)
+	}
+	return e, nil
+}
+
+// synced waits until e's informer has synced or ctx ends.
+func synced(ctx context.Context, e *entry) error {
+	if e.informer.HasSynced() {
+		return nil
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), e.informer.HasSynced) {
+		return fmt.Errorf("the informer of %s has not synced: %w", e.gvr, context.Cause(ctx))
+	}
+	return nil
+}
+
+// Namespaced tells whether gr is a namespaced resource.
+func (c *Cache) Namespaced(gr schema.GroupResource) (bool, error) {
+	e, err := c.entryFor(gr)
+	if err != nil {
+		return false, err
+	}
+	return e.namespaced, nil
+}
+
+// Lister returns the lister of gr, whose informer runs once the cache is
+// started; for wiring that needs a resource from the start.
+func (c *Cache) Lister(gr schema.GroupResource) (metadatalister.Lister, cache.InformerSynced, error) {
+	e, err := c.entryFor(gr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.lister, e.informer.HasSynced, nil
+}
+
+// List returns the objects of gr in namespace (all namespaces when empty,
+// ignored for cluster-scoped resources) that selector matches.
+func (c *Cache) List(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+	e, err := c.entryFor(gr)
+	if err != nil {
+		return nil, err
+	}
+	if err := synced(ctx, e); err != nil {
+		return nil, err
+	}
+	if e.namespaced && namespace != "" {
+		return e.lister.Namespace(namespace).List(selector)
+	}
+	return e.lister.List(selector)
+}
+
+// Get returns one object of gr.
+func (c *Cache) Get(ctx context.Context, gr schema.GroupResource, namespace, name string) (*metav1.PartialObjectMetadata, error) {
+	e, err := c.entryFor(gr)
+	if err != nil {
+		return nil, err
+	}
+	if err := synced(ctx, e); err != nil {
+		return nil, err
+	}
+	if e.namespaced {
+		return e.lister.Namespace(namespace).Get(name)
+	}
+	return e.lister.Get(name)
+}
+
+// stripToSelection keeps what selection needs (name, namespace, labels)
+// and drops the rest, so caching a large resource stays cheap.
+func stripToSelection(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		m.SetAnnotations(nil)
+	}
+	return obj, nil
+}
