@@ -1,12 +1,12 @@
 // Package server assembles Podometer: informers, the kubelet scraper, the
-// usage store and the aggregated API server that serves them.
+// usage store, the Prometheus providers and the aggregated API server that
+// serves them.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"time"
 
@@ -15,25 +15,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
-	openapicommon "k8s.io/kube-openapi/pkg/common"
 	"k8s.io/utils/clock"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
-	generatedcore "sigs.k8s.io/custom-metrics-apiserver/pkg/generated/openapi/core"
+	cmprovider "sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
+	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/provider/objects"
 	"github.com/podometer/podometer/pkg/provider/resource"
-	resourceopenapi "github.com/podometer/podometer/pkg/provider/resource/openapi"
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
 )
@@ -55,24 +53,39 @@ type Config struct {
 	Resolution time.Duration
 	// Timeout bounds one scrape.
 	Timeout time.Duration
-	Clock   clock.WithTicker
+	// Prometheus, when set, serves the custom and external metrics APIs.
+	Prometheus *PrometheusConfig
+	Clock      clock.WithTicker
 	// Registerer receives Podometer's own metrics, served on /metrics
 	// with the API server's.
 	Registerer prometheus.Registerer
+}
+
+// PrometheusConfig configures the custom and external metrics APIs.
+type PrometheusConfig struct {
+	Client promclient.Config
+	// Rules is the loaded rules file (it may hold no rule).
+	Rules *naming.Config
+	// RelistInterval and Window drive discovery; QueryTimeout bounds one
+	// query.
+	RelistInterval, Window, QueryTimeout time.Duration
 }
 
 // Server is a built Podometer; Run serves until its context ends.
 type Server struct {
 	api       *genericapiserver.GenericAPIServer
 	informers informers.SharedInformerFactory
-	metadata  metadatainformer.SharedInformerFactory
+	objects   *objects.Cache
 	manager   *scrape.Manager
-	store     *storage.Store
+	registry  interface{ Start(context.Context) error } // nil without Prometheus
 }
 
 // MaxAge is how long a node's figures are served after its last
 // successful scrape: three missed scrapes and they are gone.
 func MaxAge(resolution time.Duration) time.Duration { return 3 * resolution }
+
+// podsResource is what the resource metrics API lists.
+var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // New builds the server from c.
 func New(c Config) (*Server, error) {
@@ -96,10 +109,21 @@ func New(c Config) (*Server, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
 	nodeInformer := factory.Core().V1().Nodes()
-	metaFactory := metadatainformer.NewSharedInformerFactory(metaClient, 0)
-	podInformer := metaFactory.ForResource(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
-	if err := podInformer.Informer().SetTransform(stripManagedFields); err != nil {
-		return nil, fmt.Errorf("setting the pod transform: %w", err)
+
+	s := &Server{informers: factory}
+	var custom *prometheusAPIs
+	if c.Prometheus != nil {
+		custom, err = newPrometheusAPIs(c, client, metaClient)
+		if err != nil {
+			return nil, err
+		}
+		s.objects, s.registry = custom.objects, custom.registry
+	} else {
+		s.objects = objects.New(metadatainformer.NewSharedInformerFactory(metaClient, 0), nil)
+	}
+	pods, podsSynced, err := s.objects.Seed(podsResource, true)
+	if err != nil {
+		return nil, err
 	}
 
 	store := storage.New(c.Clock, MaxAge(c.Resolution))
@@ -111,7 +135,7 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	manager := scrape.NewManager(scrape.ManagerConfig{
+	s.manager = scrape.NewManager(scrape.ManagerConfig{
 		Fetcher:      kubelets,
 		Sink:         store,
 		Observer:     scrapeMetrics,
@@ -122,36 +146,46 @@ func New(c Config) (*Server, error) {
 		Timeout:      c.Timeout,
 		Clock:        c.Clock,
 	})
-	if _, err := nodeInformer.Informer().AddEventHandler(manager.EventHandler()); err != nil {
+	if _, err := nodeInformer.Informer().AddEventHandler(s.manager.EventHandler()); err != nil {
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
 
-	setOpenAPI(&c.Generic.Config)
+	setOpenAPI(&c.Generic.Config, custom != nil)
 	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
-	adapter, err := generic.Complete(factory).New("podometer", nil, nil)
+	var cm cmprovider.CustomMetricsProvider
+	var em cmprovider.ExternalMetricsProvider
+	if custom != nil {
+		cm, em = custom.provider, custom.provider
+	}
+	adapter, err := generic.Complete(factory).New("podometer", cm, em)
 	if err != nil {
 		return nil, fmt.Errorf("building the API server: %w", err)
 	}
-	api := adapter.GenericAPIServer
-	if err := resource.Install(api, store, nodeInformer.Lister(), metadatalister.New(podInformer.Informer().GetIndexer(), schema.GroupVersionResource{Version: "v1", Resource: "pods"})); err != nil {
+	s.api = adapter.GenericAPIServer
+	if err := resource.Install(s.api, store, nodeInformer.Lister(), pods); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
-	s := &Server{api: api, informers: factory, metadata: metaFactory, manager: manager, store: store}
-	informersSynced := healthz.NamedCheck("informer-sync", func(*http.Request) error {
-		for _, synced := range []cache.InformerSynced{nodeInformer.Informer().HasSynced, podInformer.Informer().HasSynced} {
-			if !synced() {
-				return errors.New("node and pod informers have not synced yet")
+
+	checks := []healthz.HealthChecker{
+		healthz.NamedCheck("informer-sync", func(*http.Request) error {
+			for _, synced := range []cache.InformerSynced{nodeInformer.Informer().HasSynced, podsSynced} {
+				if !synced() {
+					return errors.New("node and pod informers have not synced yet")
+				}
 			}
-		}
-		return nil
-	})
-	firstScrape := healthz.NamedCheck("metric-storage-ready", func(*http.Request) error {
-		if !store.Ready() {
-			return errors.New("no node has been scraped yet")
-		}
-		return nil
-	})
-	if err := api.AddReadyzChecks(informersSynced, firstScrape); err != nil {
+			return nil
+		}),
+		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error {
+			if !store.Ready() {
+				return errors.New("no node has been scraped yet")
+			}
+			return nil
+		}),
+	}
+	if custom != nil {
+		checks = append(checks, custom.readyCheck())
+	}
+	if err := s.api.AddReadyzChecks(checks...); err != nil {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)
 	}
 	return s, nil
@@ -180,54 +214,22 @@ func registerMetrics(reg prometheus.Registerer, store *storage.Store) (*scrape.M
 	return m, nil
 }
 
-// setOpenAPI describes every type the server serves; the generic server
-// needs the definitions to install an API group.
-func setOpenAPI(c *genericapiserver.Config) {
-	getters := []openapicommon.GetOpenAPIDefinitions{generatedcore.GetOpenAPIDefinitions, resourceopenapi.GetOpenAPIDefinitions}
-	definitions := func(ref openapicommon.ReferenceCallback) map[string]openapicommon.OpenAPIDefinition {
-		out := map[string]openapicommon.OpenAPIDefinition{}
-		for _, get := range getters {
-			maps.Copy(out, get(ref))
-		}
-		return out
-	}
-	namer := openapinamer.NewDefinitionNamer(cmapiserver.Scheme, resource.Scheme)
-	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(definitions, namer)
-	c.OpenAPIConfig.Info.Title = "Podometer"
-	c.OpenAPIConfig.Info.Version = version.Get().GitVersion
-	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(definitions, namer)
-	c.OpenAPIV3Config.Info.Title = "Podometer"
-	c.OpenAPIV3Config.Info.Version = version.Get().GitVersion
-}
-
-// stripManagedFields drops what the pod metrics API never reads, so a
-// large cluster's pod cache stays small.
-func stripManagedFields(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-	}
-	return obj, nil
-}
-
-// Run starts the informers, the scrape loops and the API server, and
-// returns when ctx ends or one of them fails.
+// Run starts the informers, the scrape loops, discovery and the API
+// server, and returns when ctx ends or one of them fails.
 func (s *Server) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	s.informers.Start(ctx.Done())
-	s.metadata.Start(ctx.Done())
+	g.Go(func() error { return s.objects.Start(ctx) })
+	if s.registry != nil {
+		g.Go(func() error { return s.registry.Start(ctx) })
+	}
 	g.Go(func() error {
 		for typ, ok := range s.informers.WaitForCacheSync(ctx.Done()) {
 			if !ok {
 				return syncError(ctx, typ)
 			}
 		}
-		for gvr, ok := range s.metadata.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				return syncError(ctx, gvr)
-			}
-		}
-		klog.InfoS("Informers synced; starting the scrape loops")
+		klog.InfoS("Node informer synced; starting the scrape loops")
 		return s.manager.Start(ctx)
 	})
 	g.Go(func() error {
@@ -235,7 +237,6 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	err := g.Wait()
 	s.informers.Shutdown()
-	s.metadata.Shutdown()
 	return err
 }
 

@@ -36,7 +36,7 @@ type entry struct {
 }
 
 // New returns a Cache that makes informers with factory and resolves
-// resources with mapper. Informers asked for before Start run from Start
+// resources with mapper (nil: only seeded resources are served). Informers asked for before Start run from Start
 // on; lookups wait for their informer to sync.
 func New(factory metadatainformer.SharedInformerFactory, mapper meta.RESTMapper) *Cache {
 	return &Cache{factory: factory, mapper: mapper, entries: make(map[schema.GroupResource]*entry)}
@@ -52,12 +52,28 @@ func (c *Cache) Start(ctx context.Context) error {
 	return nil
 }
 
+// Seed registers a resource whose version and scope are known without
+// asking the mapper (pods, for the resource metrics API), and returns its
+// lister; its informer runs once the cache is started.
+func (c *Cache) Seed(gvr schema.GroupVersionResource, namespaced bool) (metadatalister.Lister, cache.InformerSynced, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, err := c.addLocked(gvr, namespaced)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.lister, e.informer.HasSynced, nil
+}
+
 // entryFor returns the informer of gr, starting it if needed.
 func (c *Cache) entryFor(gr schema.GroupResource) (*entry, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[gr]; ok {
 		return e, nil
+	}
+	if c.mapper == nil {
+		return nil, fmt.Errorf("resource %s is not served: no rule maps to it", gr)
 	}
 	gvr, err := c.mapper.ResourceFor(gr.WithVersion(""))
 	if err != nil {
@@ -71,17 +87,25 @@ func (c *Cache) entryFor(gr schema.GroupResource) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving the scope of %s: %w", gvr, err)
 	}
+	return c.addLocked(gvr, mapping.Scope.Name() == meta.RESTScopeNameNamespace)
+}
+
+// addLocked creates the informer of gvr and starts it if the cache runs.
+func (c *Cache) addLocked(gvr schema.GroupVersionResource, namespaced bool) (*entry, error) {
+	if e, ok := c.entries[gvr.GroupResource()]; ok {
+		return e, nil
+	}
 	informer := c.factory.ForResource(gvr)
 	e := &entry{
 		gvr:        gvr,
-		namespaced: mapping.Scope.Name() == meta.RESTScopeNameNamespace,
+		namespaced: namespaced,
 		informer:   informer.Informer(),
 		lister:     metadatalister.New(informer.Informer().GetIndexer(), gvr),
 	}
 	if err := e.informer.SetTransform(stripToSelection); err != nil {
 		return nil, fmt.Errorf("setting the transform of %s: %w", gvr, err)
 	}
-	c.entries[gr] = e
+	c.entries[gvr.GroupResource()] = e
 	if c.stop != nil {
 		c.factory.Start(c.stop)
 	}
@@ -106,16 +130,6 @@ func (c *Cache) Namespaced(gr schema.GroupResource) (bool, error) {
 		return false, err
 	}
 	return e.namespaced, nil
-}
-
-// Lister returns the lister of gr, whose informer runs once the cache is
-// started; for wiring that needs a resource from the start.
-func (c *Cache) Lister(gr schema.GroupResource) (metadatalister.Lister, cache.InformerSynced, error) {
-	e, err := c.entryFor(gr)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e.lister, e.informer.HasSynced, nil
 }
 
 // List returns the objects of gr in namespace (all namespaces when empty,

@@ -86,8 +86,9 @@ type Cluster struct {
 	client     kubernetes.Interface
 	dynamic    dynamic.Interface
 
-	mu    sync.Mutex
-	procs []*Process // in start order, including stopped ones (for DumpLogs)
+	mu           sync.Mutex
+	procs        []*Process    // in start order, including stopped ones (for DumpLogs)
+	prometheuses []*Prometheus // told about new kwok nodes
 }
 
 // StartCluster starts etcd, kube-apiserver, kube-controller-manager and kwok,
@@ -190,7 +191,12 @@ func (c *Cluster) Stop() {
 // DumpLogs writes, for each component, where its log is and its last lines.
 func (c *Cluster) DumpLogs(w io.Writer, lines int) {
 	fmt.Fprintf(w, "=== logs of the e2e cluster in %s ===\n", c.Dir)
+	seen := map[string]bool{} // a restarted component appends to the same log
 	for _, p := range c.processes() {
+		if seen[p.LogPath] {
+			continue
+		}
+		seen[p.LogPath] = true
 		fmt.Fprintf(w, "--- %s: %s (last %d lines) ---\n%s\n", p.Name, p.LogPath, lines, p.Tail(lines))
 	}
 }

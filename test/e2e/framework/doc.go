@@ -2,7 +2,10 @@
 // Podometer's end-to-end tests and for `make demo`: etcd, kube-apiserver
 // (with the aggregation layer), kube-controller-manager (with the real HPA
 // controller) and kwok, which emulates nodes, pods and the kubelet's
-// /metrics/resource endpoint without containers.
+// /metrics/resource endpoint without containers, plus per-pod application
+// metrics (http_requests_total, queue_length) driven by pod annotations. A
+// Prometheus (Debian's package, see EnsurePrometheus and StartPrometheus)
+// scrapes both from kwok.
 //
 // Every process is started in its own process group, logs into the run
 // directory and is stopped by Cluster.Stop, by StopAll, on SIGINT/SIGTERM

@@ -17,8 +17,8 @@ var (
 		"stage/pod/fast/pod-complete.yaml",
 		"stage/pod/fast/pod-delete.yaml",
 	}
+	// kwok's metrics-resource.yaml is applied by applyNodeMetrics.
 	kwokMetrics = []string{
-		"metrics/resource/metrics-resource.yaml",
 		"metrics/usage/usage-from-annotation.yaml",
 	}
 )
@@ -26,7 +26,7 @@ var (
 // startKwok installs kwok's CRDs, starts kwok as the kubelet of every node
 // annotated kwok.x-k8s.io/node=fake, then gives it the stages that move nodes
 // and pods through their lifecycle and the metric definitions that make it
-// serve /metrics/resource from pod annotations.
+// serve /metrics/resource and application metrics from pod annotations.
 func (c *Cluster) startKwok(ctx context.Context) error {
 	crds, err := filepath.Glob(filepath.Join(c.Binaries.KwokKustomizeDir, "crd", "bases", "*.yaml"))
 	if err != nil || len(crds) == 0 {
@@ -91,5 +91,6 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	if err := c.Apply(ctx, manifests...); err != nil {
 		return fmt.Errorf("install kwok stages and metrics (%s): %w", strings.Join(append(kwokStages, kwokMetrics...), ", "), err)
 	}
-	return nil
+	// Resource and application metrics per node (see appmetrics.go).
+	return c.applyNodeMetrics(ctx)
 }

@@ -28,7 +28,8 @@ func ResourceMetricsPath(node string) string {
 }
 
 // CreateKwokNode creates a node that kwok manages, with 32 CPUs, 256Gi of
-// memory and room for 110 pods, labelled type=kwok plus labels.
+// memory and room for 110 pods, labelled type=kwok plus labels. Every
+// Prometheus started with StartPrometheus starts scraping it.
 func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[string]string) error {
 	l := map[string]string{"type": "kwok", corev1.LabelHostname: name}
 	maps.Copy(l, labels)
@@ -52,7 +53,7 @@ func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[st
 	if _, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create kwok node %s: %w", name, err)
 	}
-	return nil
+	return c.nodeCreated(name)
 }
 
 // WaitNodeReady waits until the node reports Ready=True (kwok's

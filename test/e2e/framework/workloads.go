@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,13 +32,38 @@ func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
 	return nil
 }
 
+// DeploymentOptions describe a Deployment for CreateDeploymentWithOptions.
+type DeploymentOptions struct {
+	Namespace, Name string
+	// Node the pods are pinned to (there is no scheduler). Required.
+	Node     string
+	Replicas int32
+	// CPURequest and MemoryRequest are the container's requests ("" for none).
+	CPURequest, MemoryRequest string
+	// CPUUsage and MemoryUsage are the usage kwok reports for the container
+	// ("" for kwok's default).
+	CPUUsage, MemoryUsage string
+	// Annotations are added to the pod template, for example
+	// RequestsPerSecondAnnotation for application metrics.
+	Annotations map[string]string
+}
+
 // CreateDeployment creates a Deployment of replicas pods with one container
 // "app", pinned to node (there is no scheduler), labelled app=<name>. Each
 // container requests cpuReq and memReq; kwok reports usageCPU and usageMem
 // for it (annotations on the pod template).
 func (c *Cluster) CreateDeployment(ctx context.Context, ns, name, node string, replicas int32, cpuReq, memReq, usageCPU, usageMem string) (*appsv1.Deployment, error) {
+	return c.CreateDeploymentWithOptions(ctx, DeploymentOptions{
+		Namespace: ns, Name: name, Node: node, Replicas: replicas,
+		CPURequest: cpuReq, MemoryRequest: memReq, CPUUsage: usageCPU, MemoryUsage: usageMem,
+	})
+}
+
+// CreateDeploymentWithOptions is CreateDeployment with extra pod annotations.
+func (c *Cluster) CreateDeploymentWithOptions(ctx context.Context, o DeploymentOptions) (*appsv1.Deployment, error) {
+	ns, name := o.Namespace, o.Name
 	requests := corev1.ResourceList{}
-	for res, q := range map[corev1.ResourceName]string{corev1.ResourceCPU: cpuReq, corev1.ResourceMemory: memReq} {
+	for res, q := range map[corev1.ResourceName]string{corev1.ResourceCPU: o.CPURequest, corev1.ResourceMemory: o.MemoryRequest} {
 		if q == "" {
 			continue
 		}
@@ -47,6 +73,9 @@ func (c *Cluster) CreateDeployment(ctx context.Context, ns, name, node string, r
 		}
 		requests[res] = qty
 	}
+	annotations := usageAnnotations(o.CPUUsage, o.MemoryUsage)
+	maps.Copy(annotations, o.Annotations)
+	replicas := o.Replicas
 	podLabels := map[string]string{"app": name}
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: podLabels},
@@ -56,10 +85,10 @@ func (c *Cluster) CreateDeployment(ctx context.Context, ns, name, node string, r
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      podLabels,
-					Annotations: usageAnnotations(usageCPU, usageMem),
+					Annotations: annotations,
 				},
 				Spec: corev1.PodSpec{
-					NodeName: node,
+					NodeName: o.Node,
 					Containers: []corev1.Container{{
 						Name:      "app",
 						Image:     "fake.example/app:latest",
@@ -93,11 +122,24 @@ func usageAnnotations(cpu, mem string) map[string]string {
 // by patching its template annotations (which rolls out new pods). An empty
 // value leaves that annotation as it is.
 func (c *Cluster) SetDeploymentUsage(ctx context.Context, ns, name, usageCPU, usageMem string) error {
+	return c.SetDeploymentAnnotations(ctx, ns, name, usageAnnotations(usageCPU, usageMem))
+}
+
+// SetDeploymentAnnotations sets annotations on a Deployment's pod template
+// (which rolls out new pods: an app-metrics counter starts again from 0 in
+// each). An empty value removes that annotation.
+func (c *Cluster) SetDeploymentAnnotations(ctx context.Context, ns, name string, annotations map[string]string) error {
+	values := make(map[string]any, len(annotations))
+	for k, v := range annotations {
+		if v == "" {
+			values[k] = nil // JSON merge patch: remove
+		} else {
+			values[k] = v
+		}
+	}
 	patch := map[string]any{
 		"spec": map[string]any{
-			"template": map[string]any{
-				"metadata": map[string]any{"annotations": usageAnnotations(usageCPU, usageMem)},
-			},
+			"template": map[string]any{"metadata": map[string]any{"annotations": values}},
 		},
 	}
 	data, err := json.Marshal(patch)
@@ -105,7 +147,7 @@ func (c *Cluster) SetDeploymentUsage(ctx context.Context, ns, name, usageCPU, us
 		return fmt.Errorf("encode patch: %w", err)
 	}
 	if _, err := c.client.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("set usage of deployment %s/%s: %w", ns, name, err)
+		return fmt.Errorf("set annotations of deployment %s/%s: %w", ns, name, err)
 	}
 	return nil
 }

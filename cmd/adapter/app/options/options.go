@@ -15,14 +15,16 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
 
+	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/server"
 )
 
 // Options are all of Podometer's flags.
 type Options struct {
-	Server  *ServerOptions
-	Kubelet *KubeletOptions
-	Logging *logsapi.LoggingConfiguration
+	Server     *ServerOptions
+	Kubelet    *KubeletOptions
+	Prometheus *PrometheusOptions
+	Logging    *logsapi.LoggingConfiguration
 
 	// Kubeconfig reaches kube-apiserver; in-cluster configuration when
 	// empty. It also serves for delegated authentication and
@@ -35,9 +37,10 @@ type Options struct {
 // New returns the defaults.
 func New() *Options {
 	return &Options{
-		Server:  NewServerOptions(),
-		Kubelet: NewKubeletOptions(),
-		Logging: logsapi.NewLoggingConfiguration(),
+		Server:     NewServerOptions(),
+		Kubelet:    NewKubeletOptions(),
+		Prometheus: NewPrometheusOptions(),
+		Logging:    logsapi.NewLoggingConfiguration(),
 	}
 }
 
@@ -48,6 +51,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	general.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "The kubeconfig that reaches kube-apiserver; the in-cluster configuration when empty.")
 	general.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "Print the version and exit.")
 	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
+	o.Prometheus.AddFlags(fss.FlagSet("prometheus"))
 	o.Server.AddFlags(fss.FlagSet("secure serving"), fss.FlagSet("authentication and authorization"), fss.FlagSet("apiserver"))
 	logsapi.AddFlags(o.Logging, fss.FlagSet("logging"))
 	return fss
@@ -58,6 +62,7 @@ func (o *Options) Validate() []error {
 	var errs []error
 	errs = append(errs, o.Server.Validate()...)
 	errs = append(errs, o.Kubelet.Validate()...)
+	errs = append(errs, o.Prometheus.Validate()...)
 	if _, err := labels.Parse(o.Kubelet.NodeSelector); err != nil {
 		errs = append(errs, fmt.Errorf("--node-selector: %w", err))
 	}
@@ -107,7 +112,12 @@ func (o *Options) Config() (server.Config, error) {
 	if err != nil {
 		return server.Config{}, fmt.Errorf("--node-selector: %w", err)
 	}
+	prom, err := o.prometheusConfig()
+	if err != nil {
+		return server.Config{}, err
+	}
 	return server.Config{
+		Prometheus:   prom,
 		Generic:      generic,
 		Cluster:      cluster,
 		Kubelet:      o.Kubelet.RESTConfig(cluster),
@@ -116,5 +126,32 @@ func (o *Options) Config() (server.Config, error) {
 		Resolution:   o.Kubelet.MetricResolution,
 		Timeout:      o.Kubelet.RequestTimeout,
 		Registerer:   legacyregistry.Registerer(),
+	}, nil
+}
+
+// prometheusConfig loads the rules file; nil when Prometheus is not
+// configured. A file that cannot be read or parsed stops the start; a
+// rule that does not compile is reported later and skipped.
+func (o *Options) prometheusConfig() (*server.PrometheusConfig, error) {
+	p := o.Prometheus
+	if !p.Enabled() {
+		return nil, nil
+	}
+	client, err := p.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	rules := &naming.Config{}
+	if p.Config != "" {
+		if rules, err = naming.Load(p.Config); err != nil {
+			return nil, fmt.Errorf("--config: %w", err)
+		}
+	}
+	return &server.PrometheusConfig{
+		Client:         client,
+		Rules:          rules,
+		RelistInterval: p.RelistInterval,
+		Window:         p.DiscoveryWindow(),
+		QueryTimeout:   p.QueryTimeout,
 	}, nil
 }

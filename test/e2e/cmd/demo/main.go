@@ -17,6 +17,7 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.dir, "dir", os.Getenv("PODOMETER_DEMO_DIR"), "run directory (default $PODOMETER_DEMO_DIR, else a new temporary directory)")
 	flag.BoolVar(&cfg.skipPodometer, "skip-podometer", false, "run the cluster and workloads without Podometer")
+	flag.BoolVar(&cfg.skipPrometheus, "skip-prometheus", false, "run without Prometheus (it is skipped anyway when missing and not installable)")
 	flag.Parse()
 	cfg.podometerArgs = flag.Args()
 

@@ -10,10 +10,11 @@ import (
 )
 
 type config struct {
-	dir           string
-	skipPodometer bool
-	podometerArgs []string // extra Podometer flags (after --)
-	logf          func(string, ...any)
+	dir            string
+	skipPodometer  bool
+	skipPrometheus bool
+	podometerArgs  []string // extra Podometer flags (after --)
+	logf           func(string, ...any)
 }
 
 // workload is a demo Deployment and the usage kwok reports for its pods.
@@ -23,13 +24,17 @@ type workload struct {
 	replicas               int32
 	cpuRequest, memRequest string
 	cpuUsage, memUsage     string
+	// annotations of the pods, such as the application load kwok reports.
+	annotations map[string]string
 }
 
 var (
 	nodes     = []string{"demo-node-1", "demo-node-2", "demo-node-3"}
 	workloads = []workload{
 		// Uses 150% of its CPU request: `kubectl autoscale --cpu=50%` scales it up.
-		{name: "web", node: "demo-node-1", replicas: 2, cpuRequest: "200m", memRequest: "64Mi", cpuUsage: "300m", memUsage: "48Mi"},
+		// Each pod serves 30 requests/s (http_requests_total, scraped by Prometheus).
+		{name: "web", node: "demo-node-1", replicas: 2, cpuRequest: "200m", memRequest: "64Mi", cpuUsage: "300m", memUsage: "48Mi",
+			annotations: map[string]string{framework.RequestsPerSecondAnnotation: "30", framework.QueueLengthAnnotation: "5"}},
 		{name: "batch", node: "demo-node-2", replicas: 3, cpuRequest: "500m", memRequest: "1Gi", cpuUsage: "250m", memUsage: "900Mi"},
 	}
 )
@@ -82,13 +87,15 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 
+	prom := startPrometheus(ctx, c, cfg)
+
 	var pod *framework.Podometer
 	if !cfg.skipPodometer {
 		if pod, err = framework.StartPodometer(ctx, c, podometerBin, cfg.podometerArgs...); err != nil {
 			return err
 		}
 	}
-	printUsage(c, pod)
+	printUsage(c, pod, prom)
 
 	var podometerDone <-chan struct{}
 	if pod != nil {
@@ -115,7 +122,12 @@ func createWorkloads(ctx context.Context, c *framework.Cluster) error {
 		}
 	}
 	for _, w := range workloads {
-		if _, err := c.CreateDeployment(ctx, namespace, w.name, w.node, w.replicas, w.cpuRequest, w.memRequest, w.cpuUsage, w.memUsage); err != nil {
+		_, err := c.CreateDeploymentWithOptions(ctx, framework.DeploymentOptions{
+			Namespace: namespace, Name: w.name, Node: w.node, Replicas: w.replicas,
+			CPURequest: w.cpuRequest, MemoryRequest: w.memRequest, CPUUsage: w.cpuUsage, MemoryUsage: w.memUsage,
+			Annotations: w.annotations,
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -127,7 +139,27 @@ func createWorkloads(ctx context.Context, c *framework.Cluster) error {
 	return nil
 }
 
-func printUsage(c *framework.Cluster, pod *framework.Podometer) {
+// startPrometheus starts Prometheus scraping the kwok nodes, unless told
+// not to. Prometheus is optional: when it is missing and cannot be installed,
+// or fails to start, the demo says why and goes on without it.
+func startPrometheus(ctx context.Context, c *framework.Cluster, cfg config) *framework.Prometheus {
+	if cfg.skipPrometheus {
+		return nil
+	}
+	bin, err := framework.EnsurePrometheus(ctx, cfg.logf)
+	if err != nil {
+		cfg.logf("continuing without Prometheus: %v", err)
+		return nil
+	}
+	prom, err := framework.StartPrometheus(ctx, c, framework.PrometheusOptions{Bin: bin})
+	if err != nil {
+		cfg.logf("continuing without Prometheus: %v", err)
+		return nil
+	}
+	return prom
+}
+
+func printUsage(c *framework.Cluster, pod *framework.Podometer, prom *framework.Prometheus) {
 	p := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 	p("")
 	p("Podometer demo is running. Run dir: %s", c.Dir)
@@ -155,6 +187,20 @@ func printUsage(c *framework.Cluster, pod *framework.Podometer) {
 	p("Change the load (kwok reports the pod annotation; the patch rolls out new pods):")
 	p("")
 	p(`  kubectl patch deployment web -p '{"spec":{"template":{"metadata":{"annotations":{"%s":"50m"}}}}}'`, framework.UsageCPUAnnotation)
+	p("")
+	if prom != nil {
+		p("Prometheus scrapes the kwok nodes every 2s: %s (log: %s)", prom.URL(), prom.LogPath)
+		p("web's pods serve 30 requests/s each (the %s annotation):", framework.RequestsPerSecondAnnotation)
+		p("")
+		p(`  curl -s %s/api/v1/query --data-urlencode 'query=sum by (pod) (rate(http_requests_total{namespace="%s"}[1m]))'`, prom.URL(), namespace)
+		p(`  curl -s %s/api/v1/query --data-urlencode 'query=queue_length{namespace="%s"}'`, prom.URL(), namespace)
+		p("")
+		p("Change the request rate the same way (new pods, whose counters start at 0):")
+		p("")
+		p(`  kubectl patch deployment web -p '{"spec":{"template":{"metadata":{"annotations":{"%s":"5"}}}}}'`, framework.RequestsPerSecondAnnotation)
+	} else {
+		p("Prometheus was not started (-skip-prometheus, or see the log above).")
+	}
 	p("")
 	p("Press Ctrl-C to stop everything.")
 }

@@ -1,0 +1,279 @@
+package custom
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+
+	"github.com/podometer/podometer/pkg/naming"
+)
+
+// Prometheus is the part of the Prometheus HTTP API Podometer uses;
+// promv1.API implements it.
+type Prometheus interface {
+	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
+	Series(ctx context.Context, matches []string, startTime, endTime time.Time, opts ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error)
+}
+
+var _ Prometheus = promv1.API(nil)
+
+// customKey identifies a custom metric as the API names it.
+type customKey struct {
+	resource   schema.GroupResource
+	namespaced bool
+	metric     string
+}
+
+// source is where a discovered metric comes from.
+type source struct {
+	rule   *naming.Rule
+	series string
+}
+
+// ruleResult is what one rule discovered.
+type ruleResult struct {
+	custom   map[customKey]source
+	external map[string]source
+	err      error
+	at       time.Time
+}
+
+// Registry holds what discovery found, rule by rule.
+type Registry struct {
+	prom     Prometheus
+	rules    []*naming.Rule
+	interval time.Duration
+	window   time.Duration
+	timeout  time.Duration
+	clock    clock.WithTicker
+	metrics  *discoveryMetrics
+
+	mu      sync.RWMutex
+	results map[*naming.Rule]ruleResult
+	synced  bool
+}
+
+// RegistryConfig configures a Registry.
+type RegistryConfig struct {
+	Prometheus Prometheus
+	// Rules are the compiled custom and external rules.
+	Rules []*naming.Rule
+	// Interval is --metrics-relist-interval; Window is how far back the
+	// series query looks (--metrics-max-age).
+	Interval, Window time.Duration
+	// Timeout bounds one rule's discovery query.
+	Timeout    time.Duration
+	Clock      clock.WithTicker
+	Registerer prometheus.Registerer
+}
+
+// NewRegistry returns a Registry; Start runs discovery.
+func NewRegistry(c RegistryConfig) (*Registry, error) {
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	m, err := newDiscoveryMetrics(c.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{
+		prom: c.Prometheus, rules: c.Rules, interval: c.Interval, window: c.Window,
+		timeout: c.Timeout, clock: c.Clock, metrics: m,
+		results: make(map[*naming.Rule]ruleResult, len(c.Rules)),
+	}, nil
+}
+
+// Start discovers at once and then every interval until ctx ends.
+func (r *Registry) Start(ctx context.Context) error {
+	r.Discover(ctx)
+	ticker := r.clock.NewTicker(r.interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C():
+			r.Discover(ctx)
+		}
+	}
+}
+
+// Discover runs every rule's discovery once, the rules concurrently.
+func (r *Registry) Discover(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, rule := range r.rules {
+		wg.Go(func() { r.discoverRule(ctx, rule) })
+	}
+	wg.Wait()
+	r.mu.Lock()
+	r.synced = true
+	r.mu.Unlock()
+}
+
+func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	now := r.clock.Now()
+	start := r.clock.Now()
+	series, warnings, _, err := r.prom.Series(ctx, []string{rule.SeriesQuery()}, now.Add(-r.window), now)
+	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(start).Seconds())
+	if len(warnings) > 0 {
+		klog.InfoS("Prometheus warned about a discovery query", "rule", rule.ID(), "warnings", warnings)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		prev := r.results[rule]
+		prev.err = fmt.Errorf("discovering series of rule %s: %w", rule.ID(), err)
+		r.results[rule] = prev
+		r.metrics.errors.WithLabelValues(rule.ID()).Inc()
+		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "seriesQuery", rule.SeriesQuery())
+		return
+	}
+	res := ruleResult{custom: map[customKey]source{}, external: map[string]source{}, at: now}
+	for _, ls := range series {
+		m, ok := rule.Match(ls)
+		if !ok {
+			continue
+		}
+		if rule.External() {
+			res.external[m.Metric] = source{rule: rule, series: m.Series}
+			continue
+		}
+		for _, gr := range m.Resources {
+			res.custom[customKey{resource: gr.GroupResource, namespaced: gr.Namespaced, metric: m.Metric}] = source{rule: rule, series: m.Series}
+		}
+	}
+	r.results[rule] = res
+	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.custom) + len(res.external)))
+	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.custom)+len(res.external))
+}
+
+// Synced tells whether discovery has run once for every rule.
+func (r *Registry) Synced() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.synced
+}
+
+// Failing returns the errors of the rules whose last discovery failed.
+func (r *Registry) Failing() []error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var errs []error
+	for _, rule := range r.rules {
+		if err := r.results[rule].err; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// custom returns the source of a custom metric. When two rules expose the
+// same metric, the first in the file wins.
+func (r *Registry) custom(k customKey) (source, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, rule := range r.rules {
+		if s, ok := r.results[rule].custom[k]; ok {
+			return s, true
+		}
+	}
+	return source{}, false
+}
+
+func (r *Registry) external(metric string) (source, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, rule := range r.rules {
+		if s, ok := r.results[rule].external[metric]; ok {
+			return s, true
+		}
+	}
+	return source{}, false
+}
+
+// ListAllMetrics lists the discovered custom metrics, sorted.
+func (r *Registry) ListAllMetrics() []provider.CustomMetricInfo {
+	r.mu.RLock()
+	seen := map[customKey]struct{}{}
+	for _, res := range r.results {
+		for k := range res.custom {
+			seen[k] = struct{}{}
+		}
+	}
+	r.mu.RUnlock()
+	out := make([]provider.CustomMetricInfo, 0, len(seen))
+	for k := range seen {
+		out = append(out, provider.CustomMetricInfo{GroupResource: k.resource, Namespaced: k.namespaced, Metric: k.metric})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// ListAllExternalMetrics lists the discovered external metrics, sorted.
+func (r *Registry) ListAllExternalMetrics() []provider.ExternalMetricInfo {
+	r.mu.RLock()
+	var names []string
+	for _, res := range r.results {
+		for name := range res.external {
+			names = append(names, name)
+		}
+	}
+	r.mu.RUnlock()
+	slices.Sort(names)
+	names = slices.Compact(names)
+	out := make([]provider.ExternalMetricInfo, len(names))
+	for i, n := range names {
+		out[i] = provider.ExternalMetricInfo{Metric: n}
+	}
+	return out
+}
+
+// discoveryMetrics are the per-rule discovery metrics. Rules are few and
+// named by the operator, so a rule label stays small.
+type discoveryMetrics struct {
+	duration *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	series   *prometheus.GaugeVec
+	queries  *prometheus.HistogramVec
+}
+
+func newDiscoveryMetrics(reg prometheus.Registerer) (*discoveryMetrics, error) {
+	m := &discoveryMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "podometer_discovery_duration_seconds", Help: "Duration of a rule's series discovery.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"rule"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podometer_discovery_errors_total", Help: "Failed series discoveries, by rule.",
+		}, []string{"rule"}),
+		series: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "podometer_discovered_metrics", Help: "Metrics a rule exposes after its last successful discovery.",
+		}, []string{"rule"}),
+		queries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "podometer_prometheus_query_duration_seconds", Help: "Duration of the Prometheus queries that answer API requests, by rule and outcome.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"rule", "outcome"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.duration, m.errors, m.series, m.queries} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering discovery metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,247 @@
+package custom
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/prometheus/common/model"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/metrics/pkg/apis/custom_metrics"
+	"k8s.io/metrics/pkg/apis/external_metrics"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider/helpers"
+
+	"github.com/podometer/podometer/pkg/naming"
+)
+
+// Objects lists the Kubernetes objects metrics describe, from informer
+// caches. *objects.Cache implements it.
+type Objects interface {
+	List(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error)
+	Get(ctx context.Context, gr schema.GroupResource, namespace, name string) (*metav1.PartialObjectMetadata, error)
+}
+
+// Provider serves custom and external metrics from Prometheus.
+type Provider struct {
+	registry *Registry
+	prom     Prometheus
+	objects  Objects
+	mapper   meta.RESTMapper
+	clock    clock.PassiveClock
+	timeout  time.Duration
+	backend  string
+}
+
+var (
+	_ provider.CustomMetricsProvider   = (*Provider)(nil)
+	_ provider.ExternalMetricsProvider = (*Provider)(nil)
+)
+
+// ProviderConfig configures a Provider.
+type ProviderConfig struct {
+	Registry   *Registry
+	Prometheus Prometheus
+	Objects    Objects
+	Mapper     meta.RESTMapper
+	Clock      clock.PassiveClock
+	// Timeout bounds one query; a request's own deadline applies when
+	// shorter.
+	Timeout time.Duration
+	// Backend names Prometheus in errors (its URL).
+	Backend string
+}
+
+// NewProvider returns a Provider.
+func NewProvider(c ProviderConfig) *Provider {
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	return &Provider{registry: c.Registry, prom: c.Prometheus, objects: c.Objects, mapper: c.Mapper, clock: c.Clock, timeout: c.Timeout, backend: c.Backend}
+}
+
+// ListAllMetrics lists the discovered custom metrics.
+func (p *Provider) ListAllMetrics() []provider.CustomMetricInfo { return p.registry.ListAllMetrics() }
+
+// ListAllExternalMetrics lists the discovered external metrics.
+func (p *Provider) ListAllExternalMetrics() []provider.ExternalMetricInfo {
+	return p.registry.ListAllExternalMetrics()
+}
+
+// lookup resolves a request's metric to its discovered source.
+func (p *Provider) lookup(info provider.CustomMetricInfo) (provider.CustomMetricInfo, source, error) {
+	normalized, _, err := info.Normalized(p.mapper)
+	if err != nil {
+		return info, source{}, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
+	}
+	src, ok := p.registry.custom(customKey{resource: normalized.GroupResource, namespaced: normalized.Namespaced, metric: normalized.Metric})
+	if !ok {
+		return normalized, source{}, provider.NewMetricNotFoundError(normalized.GroupResource, normalized.Metric)
+	}
+	return normalized, src, nil
+}
+
+// objectKey names an object as a query's result labels do.
+type objectKey struct{ namespace, name string }
+
+// byObject indexes a result vector by the object each sample describes.
+func byObject(vec model.Vector, q naming.Query) map[objectKey]*model.Sample {
+	out := make(map[objectKey]*model.Sample, len(vec))
+	for _, s := range vec {
+		k := objectKey{name: string(s.Metric[q.ObjectLabel])}
+		if q.NamespaceLabel != "" {
+			k.namespace = string(s.Metric[q.NamespaceLabel])
+		}
+		out[k] = s
+	}
+	return out
+}
+
+// GetMetricByName returns the metric of one object.
+func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValue, error) {
+	info, src, err := p.lookup(info)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.objects.Get(ctx, info.GroupResource, name.Namespace, name.Name); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
+		}
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading %s %s from the informer cache: %w", info.GroupResource, name, err))
+	}
+	q, err := src.rule.Query(src.series, info.GroupResource, name.Namespace, metricSelector, naming.ForObject(name.Name))
+	if err != nil {
+		return nil, selectorError(src.rule, err)
+	}
+	vec, err := p.runQuery(ctx, src.rule, q)
+	if err != nil {
+		return nil, err
+	}
+	key := objectKey{name: name.Name}
+	if q.NamespaceLabel != "" {
+		key.namespace = name.Namespace
+	}
+	sample, ok := byObject(vec, q)[key]
+	if !ok && !src.rule.MissingAsZero() {
+		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
+	}
+	return p.metricValue(name, info, metricSelector, sample)
+}
+
+// GetMetricBySelector returns the metric of every object selector matches
+// that has a value.
+func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, selector labels.Selector, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValueList, error) {
+	info, src, err := p.lookup(info)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := p.objects.List(ctx, info.GroupResource, namespace, selector)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("listing %s from the informer cache: %w", info.GroupResource, err))
+	}
+	q, err := src.rule.Query(src.series, info.GroupResource, namespace, metricSelector)
+	if err != nil {
+		return nil, selectorError(src.rule, err)
+	}
+	vec, err := p.runQuery(ctx, src.rule, q)
+	if err != nil {
+		return nil, err
+	}
+	samples := byObject(vec, q)
+	list := &custom_metrics.MetricValueList{Items: make([]custom_metrics.MetricValue, 0, len(objs))}
+	for _, obj := range objs {
+		key := objectKey{name: obj.Name}
+		if q.NamespaceLabel != "" {
+			key.namespace = obj.Namespace
+		}
+		sample, ok := samples[key]
+		if !ok && !src.rule.MissingAsZero() {
+			continue
+		}
+		v, err := p.metricValue(types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}, info, metricSelector, sample)
+		if err != nil {
+			return nil, err
+		}
+		list.Items = append(list.Items, *v)
+	}
+	sort.Slice(list.Items, func(i, j int) bool {
+		a, b := list.Items[i].DescribedObject, list.Items[j].DescribedObject
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return list, nil
+}
+
+// metricValue builds one value; a nil sample is the explicit zero of a
+// rule that opted into it.
+func (p *Provider) metricValue(name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector, sample *model.Sample) (*custom_metrics.MetricValue, error) {
+	ref, err := helpers.ReferenceFor(p.mapper, name, info)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("referring to %s %s: %w", info.GroupResource, name, err))
+	}
+	v := &custom_metrics.MetricValue{
+		DescribedObject: ref,
+		Metric:          custom_metrics.MetricIdentifier{Name: info.Metric},
+		Timestamp:       metav1.NewTime(p.clock.Now()),
+	}
+	if sample != nil {
+		v.Timestamp = metav1.NewTime(sample.Timestamp.Time())
+		v.Value = quantity(sample.Value)
+	}
+	if !metricSelector.Empty() {
+		sel, err := metav1.ParseToLabelSelector(metricSelector.String())
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("metric selector %q: %v", metricSelector, err))
+		}
+		v.Metric.Selector = sel
+	}
+	return v, nil
+}
+
+// GetExternalMetric returns the values of an external metric.
+func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, metricSelector labels.Selector, info provider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
+	externalGR := schema.GroupResource{Group: "external.metrics.k8s.io", Resource: info.Metric}
+	src, ok := p.registry.external(info.Metric)
+	if !ok {
+		return nil, provider.NewMetricNotFoundError(externalGR, info.Metric)
+	}
+	q, err := src.rule.ExternalQuery(src.series, namespace, metricSelector)
+	if err != nil {
+		return nil, selectorError(src.rule, err)
+	}
+	vec, err := p.runQuery(ctx, src.rule, q)
+	if err != nil {
+		return nil, err
+	}
+	list := &external_metrics.ExternalMetricValueList{}
+	for _, s := range vec {
+		lbls := make(map[string]string, len(s.Metric))
+		for k, v := range s.Metric {
+			if k != model.MetricNameLabel {
+				lbls[string(k)] = string(v)
+			}
+		}
+		list.Items = append(list.Items, external_metrics.ExternalMetricValue{
+			MetricName:   info.Metric,
+			MetricLabels: lbls,
+			Timestamp:    metav1.NewTime(s.Timestamp.Time()),
+			Value:        quantity(s.Value),
+		})
+	}
+	if len(list.Items) == 0 {
+		if !src.rule.MissingAsZero() {
+			return nil, provider.NewMetricNotFoundError(externalGR, info.Metric)
+		}
+		list.Items = append(list.Items, external_metrics.ExternalMetricValue{MetricName: info.Metric, Timestamp: metav1.NewTime(p.clock.Now())})
+	}
+	return list, nil
+}
