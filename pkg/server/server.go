@@ -151,6 +151,7 @@ func New(c Config) (*Server, error) {
 	}
 
 	setOpenAPI(&c.Generic.Config, custom != nil)
+	wrapAPIHandler(&c.Generic.Config, rejectBadSelectors)
 	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
 	var cm cmprovider.CustomMetricsProvider
 	var em cmprovider.ExternalMetricsProvider
@@ -167,7 +168,7 @@ func New(c Config) (*Server, error) {
 	}
 
 	checks := []healthz.HealthChecker{
-		healthz.NamedCheck("informer-sync", func(*http.Request) error {
+		healthz.NamedCheck("podometer-informers", func(*http.Request) error {
 			for _, synced := range []cache.InformerSynced{nodeInformer.Informer().HasSynced, podsSynced} {
 				if !synced() {
 					return errors.New("node and pod informers have not synced yet")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +17,45 @@ import (
 )
 
 var (
-	podometerOnce sync.Once
-	podometerInst *framework.Podometer
-	podometerErr  error
+	podometerOnce  sync.Once
+	podometerInst  *framework.Podometer
+	prometheusInst *framework.Prometheus
+	podometerErr   error
 )
+
+// rulesFile is the rules file of the shared Podometer, written the way
+// prometheus-adapter users write theirs. The last rule is broken on
+// purpose (its template does not parse): it must be reported and skipped
+// while the others serve.
+const rulesFile = `rules:
+- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: "namespace"}
+      pod: {resource: "pod"}
+  name:
+    matches: "^(.*)_total$"
+    as: "${1}_per_second"
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
+- seriesQuery: 'queue_length{namespace!="",pod!=""}'
+  resources:
+    template: "<<.Resource>>"
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+  resources:
+    template: "<<.Resource>>"
+  name:
+    as: "broken_metric"
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>} by (<<.GroupBy'
+externalRules:
+- seriesQuery: 'queue_length{namespace!=""}'
+  resources:
+    overrides:
+      namespace: {resource: "namespace"}
+  name:
+    as: "queue_depth"
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+`
 
 // podometer returns the Podometer shared by the package's tests, started
 // and registered as metrics.k8s.io on first use. It scrapes every 5s, so
@@ -43,7 +80,25 @@ func podometer(t *testing.T) *framework.Podometer {
 			podometerErr = err
 			return
 		}
-		podometerInst, podometerErr = framework.StartPodometer(ctx, cluster, bin)
+		prometheusInst, podometerErr = framework.StartPrometheus(ctx, cluster, framework.PrometheusOptions{})
+		if podometerErr != nil {
+			return
+		}
+		rules := filepath.Join(cluster.Dir, "podometer-rules.yaml")
+		if podometerErr = os.WriteFile(rules, []byte(rulesFile), 0o600); podometerErr != nil {
+			return
+		}
+		podometerInst, podometerErr = framework.StartPodometerWithOptions(ctx, cluster, framework.PodometerOptions{
+			Bin:  bin,
+			APIs: slices.Concat(framework.ResourceMetricsAPIs, framework.CustomMetricsAPIs, framework.ExternalMetricsAPIs),
+			ExtraArgs: []string{
+				"--prometheus-url=" + prometheusInst.URL(),
+				"--config=" + rules,
+				"--metrics-relist-interval=5s",
+				"--metrics-max-age=1m",
+				"--prometheus-query-timeout=5s",
+			},
+		})
 	})
 	if podometerErr != nil {
 		t.Fatalf("starting Podometer: %v", podometerErr)
