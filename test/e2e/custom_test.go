@@ -2,18 +2,20 @@ package e2e
 
 import (
 	"context"
-	"errors"
-	"io"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podometer/podometer/test/e2e/framework"
 )
@@ -311,4 +313,80 @@ func TestPrometheusDownAndBack(t *testing.T) {
 		t.Fatalf("Podometer did not recover after Prometheus came back: %v", err)
 	}
 	t.Logf("failed in %s while Prometheus was down (%v); recovered after restart", elapsed.Round(time.Millisecond), fmt.Sprint(err))
+}
+
+// TestObjectMetricHPA scales a deployment on a metric that describes a
+// Service (a queue in front of it), as HPA Object metrics do.
+func TestObjectMetricHPA(t *testing.T) {
+	podometer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	kwokNodes(t, ctx, map[string]string{"test": "object-hpa"}, "object-hpa-1")
+	ns := testNamespace(t, "object-hpa")
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "worker"}, Ports: []corev1.ServicePort{{Port: 80}}},
+	}
+	if _, err := cluster.Client().CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	series := fmt.Sprintf(`queue_messages{namespace=%q,service="web"}`, ns)
+	testExporter.set(series, 45)
+	appDeployment(t, ctx, ns, "worker", "object-hpa-1", 1, "0", "0")
+
+	// The metric reads through the API before the HPA uses it.
+	path := "/apis/custom.metrics.k8s.io/v1beta2/namespaces/" + ns + "/services/web/queue_messages"
+	if err := framework.WaitFor(ctx, 2*time.Minute, time.Second, func() (bool, error) {
+		b, err := rawGet(ctx, path)
+		return err == nil && strings.Contains(string(b), `"value":"45"`), err
+	}); err != nil {
+		t.Fatalf("%s never answered 45: %v", path, err)
+	}
+	metric := autoscalingv2.MetricSpec{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
+		DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: "v1", Kind: "Service", Name: "web"},
+		Metric:          autoscalingv2.MetricIdentifier{Name: "queue_messages"},
+		// 15 messages per replica: 45 messages want 3.
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: new(resource.MustParse("15"))},
+	}}
+	if err := hpa(ctx, ns, "worker", 1, 6, metric); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicas(t, ctx, ns, "worker", 3*time.Minute, "scaled to 3", func(n int32) bool { return n == 3 })
+	testExporter.set(series, 0)
+	waitReplicas(t, ctx, ns, "worker", 3*time.Minute, "scaled down to 1", func(n int32) bool { return n == 1 })
+}
+
+// TestAdapterDefaultStyleRules serves metrics from rules written as
+// prometheus-adapter's documented default configuration writes them.
+func TestAdapterDefaultStyleRules(t *testing.T) {
+	podometer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	kwokNodes(t, ctx, map[string]string{"test": "default-rules"}, "default-rules-1")
+	ns := testNamespace(t, "default-rules")
+	appDeployment(t, ctx, ns, "app", "default-rules-1", 1, "12", "0")
+	for _, tc := range []struct{ metric, about string }{
+		// container_cpu_usage_seconds_total from kwok's kubelet endpoint,
+		// as cAdvisor's: the pod uses 10m CPU.
+		{"cpu_usage", "a positive CPU rate"},
+		// http_requests_total through the *_total rule.
+		{"http_requests", "a positive request rate"},
+	} {
+		path := "/apis/custom.metrics.k8s.io/v1beta1/namespaces/" + ns + "/pods/*/" + tc.metric
+		var got metricValueList
+		err := framework.WaitFor(ctx, 3*time.Minute, 2*time.Second, func() (bool, error) {
+			b, err := rawGet(ctx, path)
+			if err != nil {
+				return false, err
+			}
+			got = metricValueList{}
+			if err := json.Unmarshal(b, &got); err != nil {
+				return false, err
+			}
+			return len(got.Items) == 1 && got.Items[0].Value.Sign() > 0, nil
+		})
+		if err != nil {
+			t.Errorf("%s never served %s: %v (%+v)", path, tc.about, err, got)
+		}
+	}
 }

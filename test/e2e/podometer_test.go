@@ -20,6 +20,7 @@ var (
 	podometerOnce  sync.Once
 	podometerInst  *framework.Podometer
 	prometheusInst *framework.Prometheus
+	testExporter   *exporter
 	podometerErr   error
 )
 
@@ -41,6 +42,37 @@ const rulesFile = `rules:
   resources:
     template: "<<.Resource>>"
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+- seriesQuery: 'queue_messages{namespace!="",service!=""}'
+  resources:
+    overrides:
+      namespace: {resource: "namespace"}
+      service: {resource: "service"}
+  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+# Two rules as prometheus-adapter's documented default configuration
+# writes them: cAdvisor's cumulative seconds, and other *_total counters.
+- seriesQuery: '{__name__=~"^container_.*",container!="POD",namespace!="",pod!=""}'
+  seriesFilters:
+  - is: "^container_.*_seconds_total$"
+  resources:
+    overrides:
+      namespace:
+        resource: namespace
+      pod:
+        resource: pod
+  name:
+    matches: "^container_(.*)_seconds_total$"
+    as: ""
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>,container!="POD"}[1m])) by (<<.GroupBy>>)
+- seriesQuery: '{namespace!="",__name__!~"^container_.*"}'
+  seriesFilters:
+  - isNot: "^.*_seconds_total$"
+  - is: "^.*_total$"
+  resources:
+    template: <<.Resource>>
+  name:
+    matches: "^(.*)_total$"
+    as: ""
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)
 - seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
   resources:
     template: "<<.Resource>>"
@@ -80,7 +112,12 @@ func podometer(t *testing.T) *framework.Podometer {
 			podometerErr = err
 			return
 		}
-		prometheusInst, podometerErr = framework.StartPrometheus(ctx, cluster, framework.PrometheusOptions{})
+		if testExporter, podometerErr = startExporter(); podometerErr != nil {
+			return
+		}
+		prometheusInst, podometerErr = framework.StartPrometheus(ctx, cluster, framework.PrometheusOptions{
+			ExtraScrapeConfigs: []map[string]any{testExporter.scrapeConfig()},
+		})
 		if podometerErr != nil {
 			return
 		}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/podometer/podometer/test/e2e/framework"
 )
@@ -297,9 +298,18 @@ func TestHangingKubeletDelaysNoOtherNode(t *testing.T) {
 	t.Cleanup(func() {
 		_ = cluster.Client().CoreV1().Nodes().Delete(context.Background(), "hang-dead", metav1.DeleteOptions{})
 	})
-	created.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
-	created.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-	if _, err := cluster.Client().CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+	// Controllers touch a new node too (its TTL annotation): retry on conflict.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := cluster.Client().CoreV1().Nodes().Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
+		n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
+		_, err = cluster.Client().CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ns := testNamespace(t, "hang")

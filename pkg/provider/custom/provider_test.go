@@ -1,0 +1,216 @@
+package custom
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+
+	"github.com/podometer/podometer/pkg/naming"
+)
+
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// fakePrometheus answers series and queries from fixed data and records
+// the queries.
+type fakePrometheus struct {
+	series  []model.LabelSet
+	vector  model.Vector
+	err     error
+	queries []string
+}
+
+func (f *fakePrometheus) Query(_ context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	f.queries = append(f.queries, q)
+	return f.vector, nil, nil, f.err
+}
+
+func (f *fakePrometheus) Series(context.Context, []string, time.Time, time.Time, ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error) {
+	return f.series, nil, nil, f.err
+}
+
+// fakeObjects holds pods.
+type fakeObjects struct{ pods []*metav1.PartialObjectMetadata }
+
+func (f fakeObjects) List(_ context.Context, _ schema.GroupResource, ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+	var out []*metav1.PartialObjectMetadata
+	for _, p := range f.pods {
+		if p.Namespace == ns && sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f fakeObjects) Get(_ context.Context, gr schema.GroupResource, ns, name string) (*metav1.PartialObjectMetadata, error) {
+	for _, p := range f.pods {
+		if p.Namespace == ns && p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, apierrors.NewNotFound(gr, name)
+}
+
+func pod(name, app string) *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{"app": app}}}
+}
+
+func sample(pod string, v float64) *model.Sample {
+	return &model.Sample{Metric: model.Metric{"namespace": "ns", "pod": model.LabelValue(pod)}, Value: model.SampleValue(v), Timestamp: model.TimeFromUnixNano(now.Add(-3 * time.Second).UnixNano())}
+}
+
+const rules = `rules:
+- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name: {matches: "^(.*)_total$", as: "${1}_per_second"}
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
+- id: zero
+  seriesQuery: 'jobs_waiting{namespace!="",pod!=""}'
+  missingAsZero: true
+  resources: {template: "<<.Resource>>"}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+`
+
+func newTestProvider(t *testing.T, prom *fakePrometheus) *Provider {
+	t.Helper()
+	cfg, err := naming.Parse([]byte(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
+	compiled, errs := naming.Compile(cfg, mapper)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	clk := clocktesting.NewFakeClock(now)
+	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compiled.Rules, Interval: time.Minute, Window: time.Minute, Timeout: time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Discover(context.Background())
+	return NewProvider(ProviderConfig{
+		Registry: reg, Prometheus: prom, Mapper: mapper, Clock: clk, Timeout: time.Second, Backend: "http://prom.test",
+		Objects: fakeObjects{pods: []*metav1.PartialObjectMetadata{pod("a", "web"), pod("b", "web"), pod("c", "web"), pod("d", "db")}},
+	})
+}
+
+func TestGetMetricBySelector(t *testing.T) {
+	prom := &fakePrometheus{
+		series: []model.LabelSet{
+			{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"},
+			{"__name__": "jobs_waiting", "namespace": "ns", "pod": "a"},
+		},
+		// b is NaN (no honest figure); c has no sample; d is not selected.
+		vector: model.Vector{sample("a", 2.5), sample("b", math.NaN()), sample("d", 9)},
+	}
+	p := newTestProvider(t, prom)
+	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
+	list, err := p.GetMetricBySelector(context.Background(), "ns", labels.SelectorFromSet(labels.Set{"app": "web"}), info, labels.Everything())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].DescribedObject.Name != "a" {
+		t.Fatalf("items = %+v; want only a (b is NaN, c has no sample)", list.Items)
+	}
+	if got := list.Items[0].Value.MilliValue(); got != 2500 {
+		t.Errorf("value = %dm, want 2500m", got)
+	}
+	if !list.Items[0].Timestamp.Time.Equal(now.Add(-3 * time.Second)) {
+		t.Errorf("timestamp = %s, want the sample's", list.Items[0].Timestamp)
+	}
+	if q := prom.queries[0]; strings.Contains(q, `"a"`) || strings.Contains(q, "|") {
+		t.Errorf("the query names objects: %s", q)
+	}
+
+	zero := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "jobs_waiting"}
+	list, err = p.GetMetricBySelector(context.Background(), "ns", labels.SelectorFromSet(labels.Set{"app": "web"}), zero, labels.Everything())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 3 {
+		t.Errorf("a rule with missingAsZero lists %d pods, want all 3 selected", len(list.Items))
+	}
+}
+
+func TestGetMetricByNameMissingIsNotFound(t *testing.T) {
+	prom := &fakePrometheus{
+		series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}},
+		vector: model.Vector{sample("a", math.Inf(1))},
+	}
+	p := newTestProvider(t, prom)
+	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
+	for _, name := range []string{"a", "c", "nope"} {
+		_, err := p.GetMetricByName(context.Background(), types.NamespacedName{Namespace: "ns", Name: name}, info, labels.Everything())
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("pod %s: error %v, want NotFound", name, err)
+		}
+	}
+	undiscovered := info
+	undiscovered.Metric = "nothing"
+	if _, err := p.GetMetricByName(context.Background(), types.NamespacedName{Namespace: "ns", Name: "a"}, undiscovered, labels.Everything()); !apierrors.IsNotFound(err) {
+		t.Errorf("an undiscovered metric: error %v, want NotFound", err)
+	}
+}
+
+func TestBackendErrors(t *testing.T) {
+	prom := &fakePrometheus{series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}}
+	p := newTestProvider(t, prom)
+	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
+	for _, tc := range []struct {
+		err   error
+		check func(error) bool
+	}{
+		{errors.New("connection refused"), apierrors.IsServiceUnavailable},
+		{context.DeadlineExceeded, apierrors.IsTimeout},
+		{&promv1.Error{Type: promv1.ErrBadData, Msg: "parse error"}, apierrors.IsInternalError},
+	} {
+		prom.err = tc.err
+		_, err := p.GetMetricBySelector(context.Background(), "ns", labels.Everything(), info, labels.Everything())
+		if !tc.check(err) || !strings.Contains(err.Error(), "http://prom.test") {
+			t.Errorf("backend error %v became %v", tc.err, err)
+		}
+	}
+	prom.err = nil
+	sel, err := labels.Parse("code>200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.GetMetricBySelector(context.Background(), "ns", labels.Everything(), info, sel); !apierrors.IsBadRequest(err) {
+		t.Errorf("metric selector code>200: error %v, want BadRequest", err)
+	}
+}
+
+func TestDiscoveryKeepsAFailingRulesLastResult(t *testing.T) {
+	prom := &fakePrometheus{series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}}
+	p := newTestProvider(t, prom)
+	if n := len(p.ListAllMetrics()); n == 0 {
+		t.Fatal("nothing discovered")
+	}
+	before := p.ListAllMetrics()
+	prom.err = errors.New("prometheus down")
+	p.registry.Discover(context.Background())
+	if got := p.ListAllMetrics(); len(got) != len(before) {
+		t.Errorf("a failed discovery changed the metrics: %v -> %v", before, got)
+	}
+	if errs := p.registry.Failing(); len(errs) != 2 || !strings.Contains(errs[0].Error(), "rules[0]") {
+		t.Errorf("Failing() = %v, want both rules named", errs)
+	}
+}
