@@ -43,7 +43,9 @@ func (f *fakePrometheus) Series(context.Context, []string, time.Time, time.Time,
 }
 
 // fakeObjects holds pods.
-type fakeObjects struct{ pods []*metav1.PartialObjectMetadata }
+type fakeObjects struct {
+	pods []*metav1.PartialObjectMetadata
+}
 
 func (f fakeObjects) List(_ context.Context, _ schema.GroupResource, ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
 	var out []*metav1.PartialObjectMetadata
