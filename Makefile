@@ -40,10 +40,11 @@ unit:
 e2e: build
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
 
-## fuzz: run the decoder fuzzer for a while
+## fuzz: run the kubelet decoder and selector-matcher fuzzers for a while each
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
+	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 
 ## bench: decoding and storage benchmarks
 bench:
