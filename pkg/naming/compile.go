@@ -42,30 +42,26 @@ func Compile(cfg *Config, mapper meta.RESTMapper) (*Compiled, []error) {
 	}
 	chk, errs := cfg.check()
 	out := &Compiled{}
-	for _, spec := range chk.rules {
-		if spec == nil {
-			continue
+	// compileAll compiles the rules that passed the checks; a rule that
+	// fails here is reported and left out, the others are kept.
+	compileAll := func(specs []*ruleSpec) []*Rule {
+		var rules []*Rule
+		for _, spec := range specs {
+			if spec == nil {
+				continue
+			}
+			r, problems := compileRule(spec, mapper)
+			for _, p := range problems {
+				errs = append(errs, p)
+			}
+			if r != nil {
+				rules = append(rules, r)
+			}
 		}
-		r, problems := compileRule(spec, mapper)
-		for _, p := range problems {
-			errs = append(errs, p)
-		}
-		if r != nil {
-			out.Rules = append(out.Rules, r)
-		}
+		return rules
 	}
-	for _, spec := range chk.external {
-		if spec == nil {
-			continue
-		}
-		r, problems := compileRule(spec, mapper)
-		for _, p := range problems {
-			errs = append(errs, p)
-		}
-		if r != nil {
-			out.ExternalRules = append(out.ExternalRules, r)
-		}
-	}
+	out.Rules = compileAll(chk.rules)
+	out.ExternalRules = compileAll(chk.external)
 	if chk.resource != nil {
 		rq, problems := compileResourceRules(chk.resource, mapper)
 		for _, p := range problems {

@@ -57,12 +57,8 @@ func appDeployment(t *testing.T, ctx context.Context, ns, name, node string, rep
 }
 
 func TestCustomMetricsDiscovery(t *testing.T) {
-	podometer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	kwokNodes(t, ctx, map[string]string{"test": "discovery"}, "disco-1")
-	ns := testNamespace(t, "discovery")
-	appDeployment(t, ctx, ns, "app", "disco-1", 1, "5", "3")
+	ctx, ns, node := testEnv(t, "discovery", 3*time.Minute)
+	appDeployment(t, ctx, ns, "app", node, 1, "5", "3")
 
 	type resourceList struct {
 		Resources []struct{ Name string } `json:"resources"`
@@ -116,13 +112,9 @@ type metricValueList struct {
 }
 
 func TestCustomMetricValuesAndSelectors(t *testing.T) {
-	podometer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	kwokNodes(t, ctx, map[string]string{"test": "values"}, "values-1")
-	ns := testNamespace(t, "values")
-	appDeployment(t, ctx, ns, "busy", "values-1", 2, "30", "4")
-	appDeployment(t, ctx, ns, "idle", "values-1", 1, "2", "0")
+	ctx, ns, node := testEnv(t, "values", 3*time.Minute)
+	appDeployment(t, ctx, ns, "busy", node, 2, "30", "4")
+	appDeployment(t, ctx, ns, "idle", node, 1, "2", "0")
 
 	base := "/apis/custom.metrics.k8s.io/v1beta2/namespaces/" + ns + "/pods/*/http_requests_per_second"
 	var got metricValueList
@@ -318,11 +310,7 @@ func TestPrometheusDownAndBack(t *testing.T) {
 // TestObjectMetricHPA scales a deployment on a metric that describes a
 // Service (a queue in front of it), as HPA Object metrics do.
 func TestObjectMetricHPA(t *testing.T) {
-	podometer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	kwokNodes(t, ctx, map[string]string{"test": "object-hpa"}, "object-hpa-1")
-	ns := testNamespace(t, "object-hpa")
+	ctx, ns, node := testEnv(t, "object-hpa", 6*time.Minute)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
 		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "worker"}, Ports: []corev1.ServicePort{{Port: 80}}},
@@ -332,7 +320,7 @@ func TestObjectMetricHPA(t *testing.T) {
 	}
 	series := fmt.Sprintf(`queue_messages{namespace=%q,service="web"}`, ns)
 	testExporter.set(series, 45)
-	appDeployment(t, ctx, ns, "worker", "object-hpa-1", 1, "0", "0")
+	appDeployment(t, ctx, ns, "worker", node, 1, "0", "0")
 
 	// The metric reads through the API before the HPA uses it.
 	path := "/apis/custom.metrics.k8s.io/v1beta2/namespaces/" + ns + "/services/web/queue_messages"
@@ -359,12 +347,8 @@ func TestObjectMetricHPA(t *testing.T) {
 // TestAdapterDefaultStyleRules serves metrics from rules written as
 // prometheus-adapter's documented default configuration writes them.
 func TestAdapterDefaultStyleRules(t *testing.T) {
-	podometer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	kwokNodes(t, ctx, map[string]string{"test": "default-rules"}, "default-rules-1")
-	ns := testNamespace(t, "default-rules")
-	appDeployment(t, ctx, ns, "app", "default-rules-1", 1, "12", "0")
+	ctx, ns, node := testEnv(t, "default-rules", 4*time.Minute)
+	appDeployment(t, ctx, ns, "app", node, 1, "12", "0")
 	for _, tc := range []struct{ metric, about string }{
 		// container_cpu_usage_seconds_total from kwok's kubelet endpoint,
 		// as cAdvisor's: the pod uses 10m CPU.

@@ -189,3 +189,16 @@ func kwokNodes(t *testing.T, ctx context.Context, labels map[string]string, name
 		}
 	}
 }
+
+// testEnv is the common start of a test: the shared Podometer, a context
+// with timeout, one kwok node labelled test=<name> and a namespace of its
+// own. It returns the context, the namespace and the node's name.
+func testEnv(t *testing.T, name string, timeout time.Duration) (context.Context, string, string) {
+	t.Helper()
+	podometer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	node := name + "-1"
+	kwokNodes(t, ctx, map[string]string{"test": name}, node)
+	return ctx, testNamespace(t, name), node
+}
