@@ -18,6 +18,7 @@ import (
 	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/provider/custom"
 	"github.com/podometer/podometer/pkg/provider/objects"
+	"github.com/podometer/podometer/pkg/provider/resource/promsource"
 )
 
 // prometheusAPIs is what serving custom and external metrics takes.
@@ -25,6 +26,9 @@ type prometheusAPIs struct {
 	objects  *objects.Cache
 	registry *custom.Registry
 	provider *custom.Provider
+	// resource serves metrics.k8s.io from resourceRules; nil unless
+	// Config.Prometheus.ResourceMetrics asks for it.
+	resource *promsource.Source
 }
 
 // mapperRefresh is how often the RESTMapper re-reads API discovery, so
@@ -67,7 +71,27 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 		return nil, err
 	}
 	cache := objects.New(metadatainformer.NewSharedInformerFactory(metaClient, 0), mapper)
+	var resourceSource *promsource.Source
+	if pc.ResourceMetrics {
+		if compiled.Resource == nil {
+			return nil, errors.New("--metrics-source=prometheus needs resourceRules in --config (valid ones; see the errors above)")
+		}
+		resourceSource, err = promsource.New(promsource.Config{
+			Prometheus: prom,
+			Queries:    compiled.Resource,
+			Interval:   c.Resolution,
+			MaxAge:     MaxAge(c.Resolution),
+			Timeout:    pc.QueryTimeout,
+			Backend:    pc.Client.URL,
+			Clock:      c.Clock,
+			Registerer: c.Registerer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("resource metrics from Prometheus: %w", err)
+		}
+	}
 	return &prometheusAPIs{
+		resource: resourceSource,
 		objects:  cache,
 		registry: registry,
 		provider: custom.NewProvider(custom.ProviderConfig{

@@ -18,6 +18,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -69,6 +70,9 @@ type PrometheusConfig struct {
 	// RelistInterval and Window drive discovery; QueryTimeout bounds one
 	// query.
 	RelistInterval, Window, QueryTimeout time.Duration
+	// ResourceMetrics serves metrics.k8s.io from the rules file's
+	// resourceRules instead of from kubelets.
+	ResourceMetrics bool
 }
 
 // Server is a built Podometer; Run serves until its context ends.
@@ -76,8 +80,10 @@ type Server struct {
 	api       *genericapiserver.GenericAPIServer
 	informers informers.SharedInformerFactory
 	objects   *objects.Cache
-	manager   *scrape.Manager
-	registry  interface{ Start(context.Context) error } // nil without Prometheus
+	manager   *scrape.Manager // nil when resource metrics come from Prometheus
+	// background runs beside the server: discovery, the Prometheus
+	// resource source.
+	background []interface{ Start(context.Context) error }
 }
 
 // MaxAge is how long a node's figures are served after its last
@@ -117,7 +123,8 @@ func New(c Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.objects, s.registry = custom.objects, custom.registry
+		s.objects = custom.objects
+		s.background = append(s.background, custom.registry)
 	} else {
 		s.objects = objects.New(metadatainformer.NewSharedInformerFactory(metaClient, 0), nil)
 	}
@@ -126,28 +133,32 @@ func New(c Config) (*Server, error) {
 		return nil, err
 	}
 
-	store := storage.New(c.Clock, MaxAge(c.Resolution))
-	scrapeMetrics, err := registerMetrics(c.Registerer, store)
-	if err != nil {
-		return nil, err
-	}
-	kubelets, err := scrape.NewClient(c.Kubelet, c.Timeout, c.Clock)
-	if err != nil {
-		return nil, err
-	}
-	s.manager = scrape.NewManager(scrape.ManagerConfig{
-		Fetcher:      kubelets,
-		Sink:         store,
-		Observer:     scrapeMetrics,
-		Nodes:        nodeInformer.Lister(),
-		NodeSelector: selector,
-		Address:      c.Address,
-		Interval:     c.Resolution,
-		Timeout:      c.Timeout,
-		Clock:        c.Clock,
-	})
-	if _, err := nodeInformer.Informer().AddEventHandler(s.manager.EventHandler()); err != nil {
-		return nil, fmt.Errorf("watching nodes: %w", err)
+	var (
+		usage      resource.UsageSource
+		usageReady func() error
+	)
+	if custom != nil && custom.resource != nil {
+		src := custom.resource
+		usage = src
+		s.background = append(s.background, src)
+		usageReady = func() error {
+			if !src.Ready() {
+				return errors.New("no resource metrics from Prometheus yet")
+			}
+			return nil
+		}
+	} else {
+		store := storage.New(c.Clock, MaxAge(c.Resolution))
+		usage = store
+		usageReady = func() error {
+			if !store.Ready() {
+				return errors.New("no node has been scraped yet")
+			}
+			return nil
+		}
+		if s.manager, err = newScraper(c, store, nodeInformer, selector); err != nil {
+			return nil, err
+		}
 	}
 
 	setOpenAPI(&c.Generic.Config, custom != nil)
@@ -163,7 +174,7 @@ func New(c Config) (*Server, error) {
 		return nil, fmt.Errorf("building the API server: %w", err)
 	}
 	s.api = adapter.GenericAPIServer
-	if err := resource.Install(s.api, store, nodeInformer.Lister(), pods); err != nil {
+	if err := resource.Install(s.api, usage, nodeInformer.Lister(), pods); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
 
@@ -176,12 +187,7 @@ func New(c Config) (*Server, error) {
 			}
 			return nil
 		}),
-		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error {
-			if !store.Ready() {
-				return errors.New("no node has been scraped yet")
-			}
-			return nil
-		}),
+		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error { return usageReady() }),
 	}
 	if custom != nil {
 		checks = append(checks, custom.readyCheck())
@@ -190,6 +196,33 @@ func New(c Config) (*Server, error) {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)
 	}
 	return s, nil
+}
+
+// newScraper builds the kubelet scrape loops that feed store.
+func newScraper(c Config, store *storage.Store, nodes coreinformers.NodeInformer, selector labels.Selector) (*scrape.Manager, error) {
+	scrapeMetrics, err := registerMetrics(c.Registerer, store)
+	if err != nil {
+		return nil, err
+	}
+	kubelets, err := scrape.NewClient(c.Kubelet, c.Timeout, c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	manager := scrape.NewManager(scrape.ManagerConfig{
+		Fetcher:      kubelets,
+		Sink:         store,
+		Observer:     scrapeMetrics,
+		Nodes:        nodes.Lister(),
+		NodeSelector: selector,
+		Address:      c.Address,
+		Interval:     c.Resolution,
+		Timeout:      c.Timeout,
+		Clock:        c.Clock,
+	})
+	if _, err := nodes.Informer().AddEventHandler(manager.EventHandler()); err != nil {
+		return nil, fmt.Errorf("watching nodes: %w", err)
+	}
+	return manager, nil
 }
 
 // registerMetrics registers the scrape and storage metrics.
@@ -221,18 +254,20 @@ func (s *Server) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	s.informers.Start(ctx.Done())
 	g.Go(func() error { return s.objects.Start(ctx) })
-	if s.registry != nil {
-		g.Go(func() error { return s.registry.Start(ctx) })
+	for _, b := range s.background {
+		g.Go(func() error { return b.Start(ctx) })
 	}
-	g.Go(func() error {
-		for typ, ok := range s.informers.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				return syncError(ctx, typ)
+	if s.manager != nil {
+		g.Go(func() error {
+			for typ, ok := range s.informers.WaitForCacheSync(ctx.Done()) {
+				if !ok {
+					return syncError(ctx, typ)
+				}
 			}
-		}
-		klog.InfoS("Node informer synced; starting the scrape loops")
-		return s.manager.Start(ctx)
-	})
+			klog.InfoS("Node informer synced; starting the scrape loops")
+			return s.manager.Start(ctx)
+		})
+	}
 	g.Go(func() error {
 		return s.api.PrepareRun().RunWithContext(ctx)
 	})

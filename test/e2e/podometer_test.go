@@ -21,6 +21,8 @@ var (
 	podometerInst  *framework.Podometer
 	prometheusInst *framework.Prometheus
 	testExporter   *exporter
+	podometerBin   string
+	rulesPath      string
 	podometerErr   error
 )
 
@@ -87,6 +89,28 @@ externalRules:
   name:
     as: "queue_depth"
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+# metrics.k8s.io from Prometheus (--resource-metrics-source=prometheus),
+# from what the kubelet-resource job scrapes off kwok.
+resourceRules:
+  cpu:
+    containerQuery: 'sum by (<<.GroupBy>>) (rate(container_cpu_usage_seconds_total{<<.LabelMatchers>>,container!=""}[20s]))'
+    nodeQuery: 'sum by (<<.GroupBy>>) (rate(node_cpu_usage_seconds_total{<<.LabelMatchers>>}[20s]))'
+    resources:
+      overrides:
+        node: {resource: node}
+        namespace: {resource: namespace}
+        pod: {resource: pod}
+    containerLabel: container
+  memory:
+    containerQuery: 'sum by (<<.GroupBy>>) (container_memory_working_set_bytes{<<.LabelMatchers>>,container!=""})'
+    nodeQuery: 'sum by (<<.GroupBy>>) (node_memory_working_set_bytes{<<.LabelMatchers>>})'
+    resources:
+      overrides:
+        node: {resource: node}
+        namespace: {resource: namespace}
+        pod: {resource: pod}
+    containerLabel: container
+  window: 20s
 `
 
 // podometer returns the Podometer shared by the package's tests, started
@@ -121,7 +145,9 @@ func podometer(t *testing.T) *framework.Podometer {
 		if podometerErr != nil {
 			return
 		}
+		podometerBin = bin
 		rules := filepath.Join(cluster.Dir, "podometer-rules.yaml")
+		rulesPath = rules
 		if podometerErr = os.WriteFile(rules, []byte(rulesFile), 0o600); podometerErr != nil {
 			return
 		}

@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/retry"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/podometer/podometer/test/e2e/framework"
 )
@@ -544,4 +547,73 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestResourceMetricsFromPrometheus runs a second Podometer whose
+// metrics.k8s.io comes from the rules file's resourceRules (what
+// prometheus-adapter users configured) instead of kubelets, and reads it
+// directly: the aggregator's metrics.k8s.io belongs to the shared one.
+func TestResourceMetricsFromPrometheus(t *testing.T) {
+	ctx, ns, node := testEnv(t, "prom-resource", 3*time.Minute)
+	if _, err := cluster.CreateDeployment(ctx, ns, "web", node, 2, "100m", "64Mi", "250m", "96Mi"); err != nil {
+		t.Fatal(err)
+	}
+	port, err := framework.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append(framework.PodometerArgs(cluster, port, filepath.Join(cluster.Dir, "podometer-prom-resource")),
+		"--prometheus-url="+prometheusInst.URL(), "--config="+rulesPath, "--resource-metrics-source=prometheus")
+	proc, err := framework.StartProcess("podometer-prom-resource", filepath.Join(cluster.Dir, "podometer-prom-resource.log"), podometerBin, args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proc.Stop)
+
+	client := adminClient(t)
+	get := func(path string, into any) error {
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			return err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		return json.Unmarshal(b, into)
+	}
+	var pods metricsv1beta1.PodMetricsList
+	err = framework.WaitFor(ctx, 2*time.Minute, time.Second, func() (bool, error) {
+		pods = metricsv1beta1.PodMetricsList{}
+		if err := get("/apis/metrics.k8s.io/v1beta1/namespaces/"+ns+"/pods", &pods); err != nil {
+			return false, err
+		}
+		if len(pods.Items) != 2 {
+			return false, nil
+		}
+		for _, p := range pods.Items {
+			if len(p.Containers) != 1 || !within(p.Containers[0].Usage[corev1.ResourceCPU], resource.MustParse("250m")) ||
+				!within(p.Containers[0].Usage[corev1.ResourceMemory], resource.MustParse("96Mi")) || p.Window.Duration != 20*time.Second {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("pod metrics from Prometheus never showed 250m and 96Mi over a 20s window: %v\n%+v\n%s", err, pods.Items, proc.Tail(20))
+	}
+	var nodeMetrics metricsv1beta1.NodeMetrics
+	err = framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
+		if err := get("/apis/metrics.k8s.io/v1beta1/nodes/"+node, &nodeMetrics); err != nil {
+			return false, err
+		}
+		return within(nodeMetrics.Usage[corev1.ResourceCPU], resource.MustParse("500m")), nil
+	})
+	if err != nil {
+		t.Fatalf("node metrics from Prometheus never showed the pods' 500m: %v (%+v)", err, nodeMetrics)
+	}
 }

@@ -148,10 +148,11 @@ func (o *Options) prometheusConfig() (*server.PrometheusConfig, error) {
 		}
 	}
 	return &server.PrometheusConfig{
-		Client:         client,
-		Rules:          rules,
-		RelistInterval: p.RelistInterval,
-		Window:         p.DiscoveryWindow(),
-		QueryTimeout:   p.QueryTimeout,
+		Client:          client,
+		Rules:           rules,
+		RelistInterval:  p.RelistInterval,
+		Window:          p.DiscoveryWindow(),
+		QueryTimeout:    p.QueryTimeout,
+		ResourceMetrics: p.ResourceSource == SourcePrometheus,
 	}, nil
 }

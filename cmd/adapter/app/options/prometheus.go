@@ -29,7 +29,16 @@ type PrometheusOptions struct {
 	Verb               string
 	InsecureSkipVerify bool
 	QueryTimeout       time.Duration
+	// ResourceSource is where metrics.k8s.io comes from: kubelet or
+	// prometheus (the rules file's resourceRules).
+	ResourceSource string
 }
+
+// Sources of metrics.k8s.io.
+const (
+	SourceKubelet    = "kubelet"
+	SourcePrometheus = "prometheus"
+)
 
 // NewPrometheusOptions returns prometheus-adapter's defaults.
 func NewPrometheusOptions() *PrometheusOptions {
@@ -37,6 +46,7 @@ func NewPrometheusOptions() *PrometheusOptions {
 		RelistInterval: 10 * time.Minute,
 		Verb:           string(promclient.VerbAuto),
 		QueryTimeout:   10 * time.Second,
+		ResourceSource: SourceKubelet,
 	}
 }
 
@@ -56,6 +66,7 @@ func (o *PrometheusOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PasswordFile, "prometheus-password-file", o.PasswordFile, "File with the password for --prometheus-username.")
 	fs.StringArrayVar(&o.Headers, "prometheus-header", o.Headers, "An extra header for every Prometheus request, as Name=Value (e.g. X-Scope-OrgID=tenant). Repeatable.")
 	fs.StringVar(&o.Verb, "prometheus-verb", o.Verb, "HTTP method of queries: auto (GET while the URL is short, POST beyond), GET or POST.")
+	fs.StringVar(&o.ResourceSource, "resource-metrics-source", o.ResourceSource, "Where metrics.k8s.io (kubectl top, HPA CPU and memory) comes from: kubelet (scraped by Podometer) or prometheus (the resourceRules of --config, polled every --metric-resolution).")
 	fs.DurationVar(&o.QueryTimeout, "prometheus-query-timeout", o.QueryTimeout, "Upper bound of one Prometheus query; a request's own deadline applies when shorter.")
 }
 
@@ -65,6 +76,15 @@ func (o *PrometheusOptions) Enabled() bool { return o.URL != "" }
 // Validate reports every invalid Prometheus flag.
 func (o *PrometheusOptions) Validate() []error {
 	var errs []error
+	switch o.ResourceSource {
+	case SourceKubelet:
+	case SourcePrometheus:
+		if !o.Enabled() || o.Config == "" {
+			errs = append(errs, fmt.Errorf("--resource-metrics-source=prometheus needs --prometheus-url and a --config with resourceRules"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--resource-metrics-source must be kubelet or prometheus, got %q", o.ResourceSource))
+	}
 	if !o.Enabled() {
 		if o.Config != "" {
 			errs = append(errs, fmt.Errorf("--config needs --prometheus-url"))
