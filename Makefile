@@ -9,7 +9,7 @@ E2E_TIMEOUT ?= 60m
 
 export PODOMETER_BIN := $(PODOMETER)
 
-.PHONY: all build install demo test unit e2e fuzz bench lint clean
+.PHONY: all build install demo test unit e2e fuzz bench bench-e2e lint clean
 
 all: build
 
@@ -46,9 +46,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 
-## bench: decoding and storage benchmarks
+## bench: decoding, storage and resource-source benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+## bench-e2e: a Pods metric over 5,000 pods against real Prometheus, beside the raw query
+BENCHTIME ?= 30x
+bench-e2e: build
+	$(GO) test -run '^$$' -bench BenchmarkPodsMetricBySelector -benchtime $(BENCHTIME) -timeout 30m ./test/e2e/
 
 lint:
 	$(GO) vet ./...

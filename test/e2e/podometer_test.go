@@ -116,7 +116,7 @@ resourceRules:
 // podometer returns the Podometer shared by the package's tests, started
 // and registered as metrics.k8s.io on first use. It scrapes every 5s, so
 // a pod has a CPU figure about 10s after kwok first reports it.
-func podometer(t *testing.T) *framework.Podometer {
+func podometer(t testing.TB) *framework.Podometer {
 	t.Helper()
 	podometerOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -181,7 +181,7 @@ func metricsClient(t *testing.T) metricsclient.Interface {
 }
 
 // testNamespace creates a namespace for one test and deletes it after.
-func testNamespace(t *testing.T, prefix string) string {
+func testNamespace(t testing.TB, prefix string) string {
 	t.Helper()
 	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000)
 	if err := cluster.CreateNamespace(context.Background(), ns); err != nil {
