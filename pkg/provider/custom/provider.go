@@ -116,6 +116,10 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 		}
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading %s %s from the informer cache: %w", info.GroupResource, name, err))
 	}
+	ref, err := p.reference(info)
+	if err != nil {
+		return nil, err
+	}
 	q, err := src.rule.Query(src.series, info.GroupResource, name.Namespace, metricSelector, naming.ForObject(name.Name))
 	if err != nil {
 		return nil, selectorError(src.rule, err)
@@ -132,7 +136,7 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if !ok && !src.rule.MissingAsZero() {
 		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
 	}
-	return p.metricValue(name, info, metricSelector, sample)
+	return p.metricValue(ref, name, info, metricSelector, sample)
 }
 
 // GetMetricBySelector returns the metric of every object selector matches
@@ -150,11 +154,22 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 	if err != nil {
 		return nil, selectorError(src.rule, err)
 	}
+	ref, err := p.reference(info)
+	if err != nil {
+		return nil, err
+	}
 	vec, err := p.runQuery(ctx, src.rule, q)
 	if err != nil {
 		return nil, err
 	}
 	samples := byObject(vec, q)
+	// Sort the objects (pointers), not the values (large structs).
+	sort.Slice(objs, func(i, j int) bool {
+		if objs[i].Namespace != objs[j].Namespace {
+			return objs[i].Namespace < objs[j].Namespace
+		}
+		return objs[i].Name < objs[j].Name
+	})
 	list := &custom_metrics.MetricValueList{Items: make([]custom_metrics.MetricValue, 0, len(objs))}
 	for _, obj := range objs {
 		key := objectKey{name: obj.Name}
@@ -165,28 +180,31 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 		if !ok && !src.rule.MissingAsZero() {
 			continue
 		}
-		v, err := p.metricValue(types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}, info, metricSelector, sample)
+		v, err := p.metricValue(ref, types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}, info, metricSelector, sample)
 		if err != nil {
 			return nil, err
 		}
 		list.Items = append(list.Items, *v)
 	}
-	sort.Slice(list.Items, func(i, j int) bool {
-		a, b := list.Items[i].DescribedObject, list.Items[j].DescribedObject
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
 	return list, nil
 }
 
-// metricValue builds one value; a nil sample is the explicit zero of a
-// rule that opted into it.
-func (p *Provider) metricValue(name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector, sample *model.Sample) (*custom_metrics.MetricValue, error) {
-	ref, err := helpers.ReferenceFor(p.mapper, name, info)
+// reference returns the kind and API version of info's resource, looked
+// up once per request rather than once per object.
+func (p *Provider) reference(info provider.CustomMetricInfo) (custom_metrics.ObjectReference, error) {
+	ref, err := helpers.ReferenceFor(p.mapper, types.NamespacedName{}, info)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("referring to %s %s: %w", info.GroupResource, name, err))
+		return ref, apierrors.NewInternalError(fmt.Errorf("referring to %s: %w", info.GroupResource, err))
+	}
+	return ref, nil
+}
+
+// metricValue builds one value from ref (the resource's kind and API
+// version); a nil sample is the explicit zero of a rule that opted into it.
+func (p *Provider) metricValue(ref custom_metrics.ObjectReference, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector, sample *model.Sample) (*custom_metrics.MetricValue, error) {
+	ref.Name = name.Name
+	if info.Namespaced {
+		ref.Namespace = name.Namespace
 	}
 	v := &custom_metrics.MetricValue{
 		DescribedObject: ref,
