@@ -182,6 +182,29 @@ func TestCustomMetricValuesAndSelectors(t *testing.T) {
 			t.Errorf("get %s answered %s", name, b)
 		}
 	})
+	t.Run("a cluster-scoped object: the namespace's total", func(t *testing.T) {
+		// 2 busy pods at 30/s and 1 idle pod at 2/s.
+		path := "/apis/custom.metrics.k8s.io/v1beta2/namespaces/" + ns + "/metrics/http_requests_per_second"
+		var l metricValueList
+		err := framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
+			b, err := rawGet(ctx, path)
+			if err != nil {
+				return false, err
+			}
+			l = metricValueList{}
+			if err := json.Unmarshal(b, &l); err != nil {
+				return false, err
+			}
+			if len(l.Items) != 1 {
+				return false, nil
+			}
+			v := l.Items[0].Value.AsApproximateFloat64()
+			return v > 55 && v < 69, nil
+		})
+		if err != nil {
+			t.Errorf("%s never answered about 62: %v (%+v)", path, err, l)
+		}
+	})
 	t.Run("a pod without the metric is NotFound, not zero", func(t *testing.T) {
 		_, err := rawGet(ctx, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/"+ns+"/pods/no-such-pod/http_requests_per_second")
 		if !apierrors.IsNotFound(err) {
