@@ -9,7 +9,7 @@ E2E_TIMEOUT ?= 60m
 
 export PODOMETER_BIN := $(PODOMETER)
 
-.PHONY: all build install demo test unit e2e fuzz bench bench-e2e lint clean
+.PHONY: all build install demo test unit check-binary e2e fuzz bench bench-e2e lint clean
 
 all: build
 
@@ -30,8 +30,15 @@ install:
 demo: build
 	$(GO) run ./test/e2e/cmd/demo $(ARGS)
 
-## test: unit tests, then the end-to-end tests against a real control plane
-test: unit e2e
+## test: unit tests, the binary check, then the end-to-end tests against a real control plane
+test: unit check-binary e2e
+
+## check-binary: the binary the Dockerfile ships is static and starts
+check-binary: build
+	@command -v readelf >/dev/null || { echo "check-binary needs readelf (binutils)" >&2; exit 1; }
+	@if readelf -d $(PODOMETER) | grep -q NEEDED; then echo "$(PODOMETER) is dynamically linked" >&2; exit 1; fi
+	$(PODOMETER) --help >/dev/null
+	@echo "$(PODOMETER): static, --help works"
 
 unit:
 	$(GO) vet ./...
