@@ -125,9 +125,8 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	now := r.clock.Now()
-	start := r.clock.Now()
 	series, warnings, _, err := r.prom.Series(ctx, []string{rule.SeriesQuery()}, now.Add(-r.window), now)
-	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(start).Seconds())
+	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(now).Seconds())
 	if len(warnings) > 0 {
 		klog.InfoS("Prometheus warned about a discovery query", "rule", rule.ID(), "warnings", warnings)
 	}
