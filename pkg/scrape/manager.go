@@ -3,8 +3,10 @@ package scrape
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +52,10 @@ type Manager struct {
 	clock    clock.WithTicker
 
 	trigger chan struct{}
+
+	// lastStart is when any loop last started a scrape (unix nanoseconds
+	// by m.clock); Healthy reads it.
+	lastStart atomic.Int64
 
 	mu    sync.Mutex
 	loops map[string]*loop
@@ -167,6 +173,31 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 }
 
+// stuckAfter is how many resolutions may pass without any scrape starting
+// before the scrape loops count as stuck.
+const stuckAfter = 3
+
+// Healthy returns an error when loops exist but none has started a scrape
+// for stuckAfter resolutions: the machinery, not a node, is broken. A node
+// that hangs delays only its own loop and does not count.
+func (m *Manager) Healthy() error {
+	m.mu.Lock()
+	n := len(m.loops)
+	m.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	last := m.lastStart.Load()
+	if last == 0 {
+		// Loops start within one resolution of their creation.
+		return nil
+	}
+	if idle := m.clock.Since(time.Unix(0, last)); idle > stuckAfter*m.interval {
+		return fmt.Errorf("no kubelet scrape started in %s (%d loops, resolution %s)", idle.Round(time.Second), n, m.interval)
+	}
+	return nil
+}
+
 // Targets returns the targets of the running loops.
 func (m *Manager) Targets() []Target {
 	m.mu.Lock()
@@ -272,6 +303,7 @@ func (m *Manager) scrapeOnce(ctx context.Context, t Target, batch *Batch) {
 	sctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 	start := m.clock.Now()
+	m.lastStart.Store(start.UnixNano())
 	err := m.fetcher.Fetch(sctx, t, batch)
 	if ctx.Err() != nil {
 		return // stopping: neither a failure nor a result

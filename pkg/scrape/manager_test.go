@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // recordingSink counts what reaches the store, per node.
@@ -182,5 +183,26 @@ func TestOffsetSpreadsNodesWithinTheInterval(t *testing.T) {
 	}
 	if len(seen) < 4 {
 		t.Errorf("four nodes share offsets: %v", seen)
+	}
+}
+
+func TestManagerHealthy(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	m := NewManager(ManagerConfig{Interval: 10 * time.Second, Clock: clk, Sink: newRecordingSink()})
+	if err := m.Healthy(); err != nil {
+		t.Errorf("no loops: %v", err)
+	}
+	m.loops["n1"] = &loop{}
+	if err := m.Healthy(); err != nil {
+		t.Errorf("loops that have not started yet: %v", err)
+	}
+	m.lastStart.Store(clk.Now().UnixNano())
+	clk.Step(30 * time.Second)
+	if err := m.Healthy(); err != nil {
+		t.Errorf("a scrape three resolutions ago: %v", err)
+	}
+	clk.Step(time.Second)
+	if err := m.Healthy(); err == nil {
+		t.Error("no scrape started for over three resolutions, yet healthy")
 	}
 }

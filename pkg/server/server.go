@@ -195,6 +195,14 @@ func New(c Config) (*Server, error) {
 	if err := s.api.AddReadyzChecks(checks...); err != nil {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)
 	}
+	if s.manager != nil {
+		// Live while the scrape loops keep starting scrapes; a restart is
+		// the cure for loops that stopped, not for a node that hangs.
+		loops := healthz.NamedCheck("scrape-loops", func(*http.Request) error { return s.manager.Healthy() })
+		if err := s.api.AddLivezChecks(0, loops); err != nil {
+			return nil, fmt.Errorf("adding liveness checks: %w", err)
+		}
+	}
 	return s, nil
 }
 

@@ -537,6 +537,22 @@ func TestSelfMetrics(t *testing.T) {
 	if strings.Contains(body, "self-metrics-1") {
 		t.Errorf("a node name is a label value in /metrics; per-node labels grow with the cluster")
 	}
+	for path, checks := range map[string][]string{
+		"/livez?verbose":  {"[+]scrape-loops ok"},
+		"/readyz?verbose": {"[+]podometer-informers ok", "[+]metric-storage-ready ok", "[+]prometheus-discovery ok"},
+	} {
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", p.Port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		for _, c := range checks {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), c) {
+				t.Errorf("GET %s: %d, want %q in:\n%s", path, resp.StatusCode, c, b)
+			}
+		}
+	}
 }
 
 func grepLines(s, substr string) string {
