@@ -209,5 +209,10 @@ func ValidateURL(raw string) error {
 	if u.Host == "" {
 		return fmt.Errorf("%q has no host", raw)
 	}
+	if u.User != nil {
+		// The URL names the backend in logs and errors; a password in it
+		// would leak there.
+		return fmt.Errorf("must not carry credentials; use --prometheus-username and --prometheus-password-file, --prometheus-token-file or --prometheus-auth-config")
+	}
 	return nil
 }

@@ -137,3 +137,22 @@ func TestParseHeaders(t *testing.T) {
 		t.Errorf("ParseHeaders with ':' and '=' = %v, %v", h, err)
 	}
 }
+
+func TestValidateURL(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"http://prometheus:9090":           true,
+		"https://mimir.example/prometheus": true,
+		"":                                 false,
+		"prometheus:9090":                  false,
+		"ftp://prometheus":                 false,
+		"http://user:secret@prometheus":    false,
+	} {
+		err := ValidateURL(raw)
+		if (err == nil) != ok {
+			t.Errorf("ValidateURL(%q) = %v, want ok=%v", raw, err, ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("ValidateURL(%q) leaks the password: %v", raw, err)
+		}
+	}
+}
