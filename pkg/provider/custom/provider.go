@@ -17,7 +17,6 @@ import (
 	"k8s.io/metrics/pkg/apis/external_metrics"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
-	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider/helpers"
 
 	"github.com/podometer/podometer/pkg/naming"
 )
@@ -192,11 +191,13 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 // reference returns the kind and API version of info's resource, looked
 // up once per request rather than once per object.
 func (p *Provider) reference(info provider.CustomMetricInfo) (custom_metrics.ObjectReference, error) {
-	ref, err := helpers.ReferenceFor(p.mapper, types.NamespacedName{}, info)
+	gvk, err := p.mapper.KindFor(info.GroupResource.WithVersion(""))
 	if err != nil {
-		return ref, apierrors.NewInternalError(fmt.Errorf("referring to %s: %w", info.GroupResource, err))
+		return custom_metrics.ObjectReference{}, apierrors.NewInternalError(fmt.Errorf("referring to %s: %w", info.GroupResource, err))
 	}
-	return ref, nil
+	// GroupVersion's String gives "v1" for the core group, where
+	// upstream's helper gives "/v1".
+	return custom_metrics.ObjectReference{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String()}, nil
 }
 
 // metricValue builds one value from ref (the resource's kind and API

@@ -132,6 +132,9 @@ func TestGetMetricBySelector(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].DescribedObject.Name != "a" {
 		t.Fatalf("items = %+v; want only a (b is NaN, c has no sample)", list.Items)
 	}
+	if ref := list.Items[0].DescribedObject; ref.APIVersion != "v1" || ref.Kind != "Pod" || ref.Namespace != "ns" {
+		t.Errorf("describedObject = %+v, want a v1 Pod in ns", ref)
+	}
 	if got := list.Items[0].Value.MilliValue(); got != 2500 {
 		t.Errorf("value = %dm, want 2500m", got)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/podometer/podometer/test/e2e/framework"
@@ -91,7 +93,17 @@ func run(ctx context.Context, cfg config) (err error) {
 
 	var pod *framework.Podometer
 	if !cfg.skipPodometer {
-		if pod, err = framework.StartPodometer(ctx, c, podometerBin, cfg.podometerArgs...); err != nil {
+		opts := framework.PodometerOptions{Bin: podometerBin, ExtraArgs: cfg.podometerArgs}
+		if prom != nil {
+			// With Prometheus, Podometer serves all three metrics APIs.
+			rules := filepath.Join(c.Dir, "podometer-rules.yaml")
+			if err := os.WriteFile(rules, []byte(demoRules), 0o600); err != nil {
+				return err
+			}
+			opts.APIs = slices.Concat(framework.ResourceMetricsAPIs, framework.CustomMetricsAPIs, framework.ExternalMetricsAPIs)
+			opts.ExtraArgs = append([]string{"--prometheus-url=" + prom.URL(), "--config=" + rules, "--metrics-relist-interval=10s"}, cfg.podometerArgs...)
+		}
+		if pod, err = framework.StartPodometerWithOptions(ctx, c, opts); err != nil {
 			return err
 		}
 	}
@@ -190,6 +202,12 @@ func printUsage(c *framework.Cluster, pod *framework.Podometer, prom *framework.
 	p("")
 	if prom != nil {
 		p("Prometheus scrapes the kwok nodes every 2s: %s (log: %s)", prom.URL(), prom.LogPath)
+		p("Podometer serves custom and external metrics from it with the rules in %s:", filepath.Join(c.Dir, "podometer-rules.yaml"))
+		p("")
+		p("  kubectl get --raw /apis/custom.metrics.k8s.io/v1beta2 | head -c 600")
+		p(`  kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/%s/pods/*/http_requests_per_second"`, namespace)
+		p(`  kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/queue_depth"`, namespace)
+		p("")
 		p("web's pods serve 30 requests/s each (the %s annotation):", framework.RequestsPerSecondAnnotation)
 		p("")
 		p(`  curl -s %s/api/v1/query --data-urlencode 'query=sum by (pod) (rate(http_requests_total{namespace="%s"}[1m]))'`, prom.URL(), namespace)
@@ -204,3 +222,25 @@ func printUsage(c *framework.Cluster, pod *framework.Podometer, prom *framework.
 	p("")
 	p("Press Ctrl-C to stop everything.")
 }
+
+// demoRules are the demo's rules, in prometheus-adapter's format: the
+// per-pod request rate and the namespace's queue as an external metric.
+const demoRules = `rules:
+- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: "namespace"}
+      pod: {resource: "pod"}
+  name:
+    matches: "^(.*)_total$"
+    as: "${1}_per_second"
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[30s])) by (<<.GroupBy>>)'
+externalRules:
+- seriesQuery: 'queue_length{namespace!=""}'
+  resources:
+    overrides:
+      namespace: {resource: "namespace"}
+  name:
+    as: "queue_depth"
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+`
