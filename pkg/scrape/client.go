@@ -67,14 +67,12 @@ func (c *Client) Fetch(ctx context.Context, target Target, b *Batch) error {
 		return &StatusError{URL: target.URL, Code: resp.StatusCode, Body: string(snippet)}
 	}
 	body := &limitedReader{r: resp.Body, left: c.maxBodyBytes}
-	if err := c.decoder.Decode(body, c.clock.Now(), b); err != nil {
-		if body.exceeded {
-			return fmt.Errorf("reading %s: %w (%d bytes)", target.URL, ErrBodyTooLarge, c.maxBodyBytes)
-		}
-		return fmt.Errorf("decoding %s: %w", target.URL, err)
-	}
+	err = c.decoder.Decode(body, c.clock.Now(), b)
 	if body.exceeded {
 		return fmt.Errorf("reading %s: %w (%d bytes)", target.URL, ErrBodyTooLarge, c.maxBodyBytes)
+	}
+	if err != nil {
+		return fmt.Errorf("decoding %s: %w", target.URL, err)
 	}
 	return nil
 }

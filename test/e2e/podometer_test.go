@@ -40,17 +40,7 @@ const rulesFile = `rules:
     matches: "^(.*)_total$"
     as: "${1}_per_second"
   metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
-- id: bench
-  seriesQuery: 'bench_requests_total{namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-      pod: {resource: "pod"}
-  name:
-    matches: "^(.*)_total$"
-    as: "${1}_per_second"
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
-- seriesQuery: 'queue_length{namespace!="",pod!=""}'
+` + benchRuleEntry + `- seriesQuery: 'queue_length{namespace!="",pod!=""}'
   resources:
     template: "<<.Resource>>"
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'

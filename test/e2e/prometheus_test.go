@@ -25,21 +25,8 @@ func TestPrometheus(t *testing.T) {
 	defer cancel()
 
 	const node, rps = "prom-node-1", 30.0
-	if err := cluster.CreateKwokNode(ctx, node, map[string]string{"test": "prometheus"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.WaitNodeReady(ctx, node, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	ns := fmt.Sprintf("prom-%d", time.Now().UnixNano()%1_000_000)
-	if err := cluster.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cluster.DeleteNamespace(context.Background(), ns); err != nil {
-			t.Error(err)
-		}
-	})
+	kwokNodes(t, ctx, map[string]string{"test": "prometheus"}, node)
+	ns := testNamespace(t, "prom")
 	_, err := cluster.CreateDeploymentWithOptions(ctx, framework.DeploymentOptions{
 		Namespace: ns, Name: "web", Node: node, Replicas: 2, CPURequest: "100m", CPUUsage: "50m",
 		Annotations: map[string]string{
@@ -193,21 +180,8 @@ func TestKwokMetricsPathsConcurrently(t *testing.T) {
 	defer cancel()
 
 	const node, replicas = "paths-node-1", 5
-	if err := cluster.CreateKwokNode(ctx, node, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.WaitNodeReady(ctx, node, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	ns := fmt.Sprintf("paths-%d", time.Now().UnixNano()%1_000_000)
-	if err := cluster.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cluster.DeleteNamespace(context.Background(), ns); err != nil {
-			t.Error(err)
-		}
-	})
+	kwokNodes(t, ctx, nil, node)
+	ns := testNamespace(t, "paths")
 	_, err := cluster.CreateDeploymentWithOptions(ctx, framework.DeploymentOptions{
 		Namespace: ns, Name: "web", Node: node, Replicas: replicas,
 		Annotations: map[string]string{framework.RequestsPerSecondAnnotation: "3"},

@@ -506,6 +506,18 @@ func adminClient(t *testing.T) *http.Client {
 	}}}
 }
 
+// directGet GETs path from the Podometer on port with client, returning
+// the status and the body.
+func directGet(client *http.Client, port int, path string) (int, []byte, error) {
+	resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", port, path))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
 func TestSelfMetrics(t *testing.T) {
 	p := podometer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -514,17 +526,12 @@ func TestSelfMetrics(t *testing.T) {
 	client := adminClient(t)
 	var body string
 	err := framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
-		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/metrics", p.Port))
+		code, b, err := directGet(client, p.Port, "/metrics")
 		if err != nil {
 			return false, err
 		}
-		defer func() { _ = resp.Body.Close() }()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return false, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("GET /metrics: %d %s", resp.StatusCode, b)
+		if code != http.StatusOK {
+			return false, fmt.Errorf("GET /metrics: %d %s", code, b)
 		}
 		body = string(b)
 		return strings.Contains(body, `podometer_scrape_duration_seconds_count{outcome="success"}`) &&
@@ -541,15 +548,13 @@ func TestSelfMetrics(t *testing.T) {
 		"/livez?verbose":  {"[+]scrape-loops ok"},
 		"/readyz?verbose": {"[+]podometer-informers ok", "[+]metric-storage-ready ok", "[+]prometheus-discovery ok"},
 	} {
-		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", p.Port, path))
+		code, b, err := directGet(client, p.Port, path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
 		for _, c := range checks {
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), c) {
-				t.Errorf("GET %s: %d, want %q in:\n%s", path, resp.StatusCode, c, b)
+			if code != http.StatusOK || !strings.Contains(string(b), c) {
+				t.Errorf("GET %s: %d, want %q in:\n%s", path, code, c, b)
 			}
 		}
 	}
@@ -588,17 +593,12 @@ func TestResourceMetricsFromPrometheus(t *testing.T) {
 
 	client := adminClient(t)
 	get := func(path string, into any) error {
-		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", port, path))
+		code, b, err := directGet(client, port, path)
 		if err != nil {
 			return err
 		}
-		defer func() { _ = resp.Body.Close() }()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+		if code != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %s", path, code, b)
 		}
 		return json.Unmarshal(b, into)
 	}
