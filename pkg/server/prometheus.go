@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,11 +30,30 @@ type prometheusAPIs struct {
 	// resource serves metrics.k8s.io from resourceRules; nil unless
 	// Config.Prometheus.ResourceMetrics asks for it.
 	resource *promsource.Source
+	// prober tells readiness whether the backend answers.
+	prober *promclient.Prober
+	// reloader serves the rules file's changes; nil without a file.
+	reloader *rulesReloader
+}
+
+// background is what runs beside the server for the Prometheus APIs.
+func (p *prometheusAPIs) background() []interface{ Start(context.Context) error } {
+	out := []interface{ Start(context.Context) error }{p.registry, p.prober}
+	if p.resource != nil {
+		out = append(out, p.resource)
+	}
+	if p.reloader != nil {
+		out = append(out, p.reloader)
+	}
+	return out
 }
 
 // mapperRefresh is how often the RESTMapper re-reads API discovery, so
 // that rules mapping to new CRDs start to resolve.
 const mapperRefresh = time.Minute
+
+// probeInterval is how often the backend is probed for readiness.
+const probeInterval = 5 * time.Second
 
 func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadata.Interface) (*prometheusAPIs, error) {
 	pc := c.Prometheus
@@ -49,12 +69,13 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 	if err != nil {
 		return nil, fmt.Errorf("reading API discovery for the rules' resources: %w", err)
 	}
-	compiled, errs := naming.Compile(pc.Rules, mapper)
+	compile := func(cfg *naming.Config) (*naming.Compiled, []error) { return naming.Compile(cfg, mapper) }
+	compiled, errs := compile(pc.Rules)
 	for _, err := range errs {
 		// One bad rule is reported and skipped; the others serve.
 		klog.ErrorS(err, "Rule not served")
 	}
-	rules := append(append([]*naming.Rule{}, compiled.Rules...), compiled.ExternalRules...)
+	rules := servedRules(compiled)
 	if len(rules) == 0 {
 		klog.InfoS("No custom or external rule to serve; check --config", "prometheus", pc.Client.URL)
 	}
@@ -90,10 +111,36 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 			return nil, fmt.Errorf("resource metrics from Prometheus: %w", err)
 		}
 	}
+	prober, err := promclient.NewProber(promclient.ProberConfig{
+		API: prom, Backend: pc.Client.URL, Interval: probeInterval, Timeout: min(pc.QueryTimeout, probeInterval),
+		Clock: c.Clock, Registerer: c.Registerer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var reloader *rulesReloader
+	if pc.RulesFile != "" {
+		apply := func(ctx context.Context, next *naming.Compiled) error {
+			if resourceSource != nil {
+				// Checked before anything changes: a file without usable
+				// resourceRules would leave metrics.k8s.io without a source.
+				if err := resourceSource.Replace(next.Resource); err != nil {
+					return fmt.Errorf("resourceRules: %w", err)
+				}
+			}
+			registry.Replace(ctx, servedRules(next))
+			return nil
+		}
+		if reloader, err = newRulesReloader(pc.RulesFile, c.Clock, c.Registerer, errs, compile, apply); err != nil {
+			return nil, err
+		}
+	}
 	return &prometheusAPIs{
 		resource: resourceSource,
 		objects:  cache,
 		registry: registry,
+		prober:   prober,
+		reloader: reloader,
 		provider: custom.NewProvider(custom.ProviderConfig{
 			Registry:   registry,
 			Prometheus: prom,
@@ -104,6 +151,19 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 			Backend:    pc.Client.URL,
 		}),
 	}, nil
+}
+
+// servedRules are the custom and external rules of a compiled file.
+func servedRules(c *naming.Compiled) []*naming.Rule {
+	return append(append([]*naming.Rule{}, c.Rules...), c.ExternalRules...)
+}
+
+// readyChecks: discovery has run, and the backend answers.
+func (p *prometheusAPIs) readyChecks() []healthz.HealthChecker {
+	return []healthz.HealthChecker{
+		p.readyCheck(),
+		healthz.NamedCheck("prometheus-reachable", func(*http.Request) error { return p.prober.Check() }),
+	}
 }
 
 // readyCheck is ready once discovery has run for every rule. A rule whose

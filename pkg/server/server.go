@@ -67,6 +67,9 @@ type PrometheusConfig struct {
 	Client promclient.Config
 	// Rules is the loaded rules file (it may hold no rule).
 	Rules *naming.Config
+	// RulesFile is the file Rules came from; its changes are served
+	// while they compile. Empty: no file, nothing to reload.
+	RulesFile string
 	// RelistInterval and Window drive discovery; QueryTimeout bounds one
 	// query.
 	RelistInterval, Window, QueryTimeout time.Duration
@@ -124,7 +127,7 @@ func New(c Config) (*Server, error) {
 			return nil, err
 		}
 		s.objects = custom.objects
-		s.background = append(s.background, custom.registry)
+		s.background = append(s.background, custom.background()...)
 	} else {
 		s.objects = objects.New(metadatainformer.NewSharedInformerFactory(metaClient, 0), nil)
 	}
@@ -140,7 +143,6 @@ func New(c Config) (*Server, error) {
 	if custom != nil && custom.resource != nil {
 		src := custom.resource
 		usage = src
-		s.background = append(s.background, src)
 		usageReady = func() error {
 			if !src.Ready() {
 				return errors.New("no resource metrics from Prometheus yet")
@@ -162,6 +164,12 @@ func New(c Config) (*Server, error) {
 	}
 
 	setOpenAPI(&c.Generic.Config, custom != nil)
+	requests, err := newRequestMetrics(c.Registerer, c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	// Timed outside the selector check, so that its 400s are counted.
+	wrapAPIHandler(&c.Generic.Config, requests.wrap)
 	wrapAPIHandler(&c.Generic.Config, rejectBadSelectors)
 	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
 	var cm cmprovider.CustomMetricsProvider
@@ -190,7 +198,7 @@ func New(c Config) (*Server, error) {
 		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error { return usageReady() }),
 	}
 	if custom != nil {
-		checks = append(checks, custom.readyCheck())
+		checks = append(checks, custom.readyChecks()...)
 	}
 	if err := s.api.AddReadyzChecks(checks...); err != nil {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)

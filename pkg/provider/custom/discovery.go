@@ -111,17 +111,66 @@ func (r *Registry) Start(ctx context.Context) error {
 
 // Discover runs every rule's discovery once, the rules concurrently.
 func (r *Registry) Discover(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, rule := range r.rules {
-		wg.Go(func() { r.discoverRule(ctx, rule) })
-	}
-	wg.Wait()
+	r.mu.RLock()
+	rules := r.rules
+	r.mu.RUnlock()
+	results := r.discoverAll(ctx, rules)
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, rule := range rules {
+		if !slices.Contains(r.rules, rule) {
+			continue // replaced while it was being discovered
+		}
+		r.results[rule] = results[i]
+	}
 	r.synced = true
-	r.mu.Unlock()
 }
 
-func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule) {
+// Replace serves rules instead of the current ones. The new rules are
+// discovered first, so that a reload never leaves a gap: until Replace
+// returns, requests are answered from the old rules. A new rule whose
+// discovery fails serves nothing until a later discovery succeeds.
+func (r *Registry) Replace(ctx context.Context, rules []*naming.Rule) {
+	results := r.discoverAll(ctx, rules)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := map[string]bool{}
+	for _, rule := range rules {
+		kept[rule.ID()] = true
+	}
+	for _, old := range r.rules {
+		if id := old.ID(); !kept[id] {
+			r.metrics.forget(id)
+		}
+	}
+	r.rules = rules
+	r.results = make(map[*naming.Rule]ruleResult, len(rules))
+	for i, rule := range rules {
+		r.results[rule] = results[i]
+	}
+	r.synced = true
+}
+
+// discoverAll discovers rules concurrently; the results are in rule order.
+// A rule that fails keeps what it found before, if it was discovered
+// before.
+func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []ruleResult {
+	r.mu.RLock()
+	prev := make([]ruleResult, len(rules))
+	for i, rule := range rules {
+		prev[i] = r.results[rule]
+	}
+	r.mu.RUnlock()
+	out := make([]ruleResult, len(rules))
+	var wg sync.WaitGroup
+	for i, rule := range rules {
+		wg.Go(func() { out[i] = r.discoverRule(ctx, rule, prev[i]) })
+	}
+	wg.Wait()
+	return out
+}
+
+func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev ruleResult) ruleResult {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	now := r.clock.Now()
@@ -130,15 +179,11 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule) {
 	if len(warnings) > 0 {
 		klog.InfoS("Prometheus warned about a discovery query", "rule", rule.ID(), "warnings", warnings)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err != nil {
-		prev := r.results[rule]
 		prev.err = fmt.Errorf("discovering series of rule %s: %w", rule.ID(), err)
-		r.results[rule] = prev
 		r.metrics.errors.WithLabelValues(rule.ID()).Inc()
 		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "seriesQuery", rule.SeriesQuery())
-		return
+		return prev
 	}
 	res := ruleResult{custom: map[customKey]source{}, external: map[string]source{}, at: now}
 	for _, ls := range series {
@@ -154,9 +199,9 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule) {
 			res.custom[customKey{resource: gr.GroupResource, namespaced: gr.Namespaced, metric: m.Metric}] = source{rule: rule, series: m.Series}
 		}
 	}
-	r.results[rule] = res
 	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.custom) + len(res.external)))
 	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.custom)+len(res.external))
+	return res
 }
 
 // Synced tells whether discovery has run once for every rule.
@@ -275,4 +320,12 @@ func newDiscoveryMetrics(reg prometheus.Registerer) (*discoveryMetrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// forget drops the series of a rule that a reload removed.
+func (m *discoveryMetrics) forget(rule string) {
+	m.duration.DeletePartialMatch(prometheus.Labels{"rule": rule})
+	m.errors.DeletePartialMatch(prometheus.Labels{"rule": rule})
+	m.series.DeletePartialMatch(prometheus.Labels{"rule": rule})
+	m.queries.DeletePartialMatch(prometheus.Labels{"rule": rule})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,8 +39,16 @@ func (f *fakePrometheus) Query(_ context.Context, q string, _ time.Time, _ ...pr
 	return f.vector, nil, nil, f.err
 }
 
-func (f *fakePrometheus) Series(context.Context, []string, time.Time, time.Time, ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error) {
-	return f.series, nil, nil, f.err
+// Series answers the series whose name starts the match, as a
+// `name{...}` selector asks.
+func (f *fakePrometheus) Series(_ context.Context, matches []string, _, _ time.Time, _ ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error) {
+	var out []model.LabelSet
+	for _, ls := range f.series {
+		if name := string(ls["__name__"]); slices.ContainsFunc(matches, func(m string) bool { return strings.HasPrefix(m, name+"{") }) {
+			out = append(out, ls)
+		}
+	}
+	return out, nil, nil, f.err
 }
 
 // fakeObjects holds pods.
@@ -217,5 +226,50 @@ func TestDiscoveryKeepsAFailingRulesLastResult(t *testing.T) {
 	}
 	if errs := p.registry.Failing(); len(errs) != 2 || !strings.Contains(errs[0].Error(), "rules[0]") {
 		t.Errorf("Failing() = %v, want both rules named", errs)
+	}
+}
+
+func TestRegistryReplace(t *testing.T) {
+	prom := &fakePrometheus{series: []model.LabelSet{
+		{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"},
+		{"__name__": "queue_length", "namespace": "ns", "pod": "a"},
+	}}
+	p := newTestProvider(t, prom)
+	names := func() []string {
+		var out []string
+		for _, m := range p.ListAllMetrics() {
+			out = append(out, m.Metric)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	if got := names(); !slices.Contains(got, "http_requests_per_second") {
+		t.Fatalf("before: %v", got)
+	}
+
+	cfg, err := naming.Parse([]byte(`rules:
+- id: queue
+  seriesQuery: 'queue_length{namespace!="",pod!=""}'
+  resources: {template: "<<.Resource>>"}
+  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, errs := naming.Compile(cfg, p.mapper)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	p.registry.Replace(context.Background(), compiled.Rules)
+	if got := names(); strings.Join(got, ",") != "queue_length" {
+		t.Errorf("after the reload: %v, want only queue_length", got)
+	}
+	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "queue_length"}
+	prom.vector = model.Vector{sample("a", 4)}
+	if _, err := p.GetMetricByName(context.Background(), types.NamespacedName{Namespace: "ns", Name: "a"}, info, labels.Everything()); err != nil {
+		t.Fatal(err)
+	}
+	if q := prom.queries[len(prom.queries)-1]; !strings.HasPrefix(q, "max(queue_length{") {
+		t.Errorf("query %q was not built by the new rule", q)
 	}
 }

@@ -150,6 +150,7 @@ func (o *Options) prometheusConfig() (*server.PrometheusConfig, error) {
 	return &server.PrometheusConfig{
 		Client:          client,
 		Rules:           rules,
+		RulesFile:       p.Config,
 		RelistInterval:  p.RelistInterval,
 		Window:          p.DiscoveryWindow(),
 		QueryTimeout:    p.QueryTimeout,

@@ -159,25 +159,11 @@ func New(c Config) (*Source, error) {
 		prom: c.Prometheus, window: c.Queries.Window, interval: c.Interval,
 		maxAge: c.MaxAge, timeout: c.Timeout, backend: c.Backend, clock: c.Clock,
 	}
-	for i, b := range []struct {
-		name  string
-		build func() (naming.Query, error)
-	}{
-		{containerCPU, func() (naming.Query, error) { return c.Queries.CPU.ContainerQuery("") }},
-		{containerMemory, func() (naming.Query, error) { return c.Queries.Memory.ContainerQuery("") }},
-		{nodeCPU, func() (naming.Query, error) { return c.Queries.CPU.NodeQuery() }},
-		{nodeMemory, func() (naming.Query, error) { return c.Queries.Memory.NodeQuery() }},
-	} {
-		q, err := b.build()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("building the %s query: %w", b.name, err))
-			continue
-		}
-		s.queries[i] = query{name: b.name, Query: q}
+	queries, err := buildQueries(c.Queries)
+	if err != nil {
+		return nil, fmt.Errorf("resource metrics from Prometheus: %w", err)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("resource metrics from Prometheus: %w", errors.Join(errs...))
-	}
+	s.queries = queries
 	m, err := newMetrics(c.Registerer)
 	if err != nil {
 		return nil, err
@@ -185,6 +171,48 @@ func New(c Config) (*Source, error) {
 	s.metrics = m
 	s.snap.Store(&snapshot{})
 	return s, nil
+}
+
+// buildQueries builds the four queries of a poll from resourceRules.
+func buildQueries(rq *naming.ResourceQueries) ([4]query, error) {
+	var (
+		out  [4]query
+		errs []error
+	)
+	for i, b := range []struct {
+		name  string
+		build func() (naming.Query, error)
+	}{
+		{containerCPU, func() (naming.Query, error) { return rq.CPU.ContainerQuery("") }},
+		{containerMemory, func() (naming.Query, error) { return rq.Memory.ContainerQuery("") }},
+		{nodeCPU, func() (naming.Query, error) { return rq.CPU.NodeQuery() }},
+		{nodeMemory, func() (naming.Query, error) { return rq.Memory.NodeQuery() }},
+	} {
+		q, err := b.build()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("building the %s query: %w", b.name, err))
+			continue
+		}
+		out[i] = query{name: b.name, Query: q}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Replace polls with rq's queries from the next poll on (a reloaded rules
+// file). The figures already published stay until the next poll replaces
+// them. On error nothing changes.
+func (s *Source) Replace(rq *naming.ResourceQueries) error {
+	if rq == nil || rq.CPU == nil || rq.Memory == nil {
+		return errors.New("no resourceRules (cpu and memory) in the rule file")
+	}
+	queries, err := buildQueries(rq)
+	if err != nil {
+		return err
+	}
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	s.queries, s.window = queries, rq.Window
+	return nil
 }
 
 // Start polls at once, then every interval until ctx ends. A failed poll is
