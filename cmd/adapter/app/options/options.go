@@ -73,8 +73,13 @@ func (o *Options) Validate() []error {
 }
 
 // restConfig loads the cluster configuration.
-func (o *Options) restConfig() (*rest.Config, error) {
-	if o.Kubeconfig == "" {
+func (o *Options) restConfig() (*rest.Config, error) { return RESTConfig(o.Kubeconfig) }
+
+// RESTConfig loads the cluster configuration of a --kubeconfig, or the
+// in-cluster configuration when kubeconfig is empty; outside a cluster the
+// error then wraps rest.ErrNotInCluster.
+func RESTConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
 		c, err := rest.InClusterConfig()
 		if err != nil {
 			return nil, fmt.Errorf("no --kubeconfig given and not running in a cluster: %w", err)
@@ -82,9 +87,9 @@ func (o *Options) restConfig() (*rest.Config, error) {
 		return c, nil
 	}
 	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading --kubeconfig %s: %w", o.Kubeconfig, err)
+		return nil, fmt.Errorf("loading --kubeconfig %s: %w", kubeconfig, err)
 	}
 	return c, nil
 }

@@ -52,6 +52,14 @@ func NewPrometheusOptions() *PrometheusOptions {
 
 // AddFlags adds the Prometheus flags to fs.
 func (o *PrometheusOptions) AddFlags(fs *pflag.FlagSet) {
+	o.AddQueryFlags(fs)
+	fs.StringVar(&o.ResourceSource, "resource-metrics-source", o.ResourceSource, "Where metrics.k8s.io (kubectl top, HPA CPU and memory) comes from: kubelet (scraped by Podometer) or prometheus (the resourceRules of --config, polled every --metric-resolution).")
+}
+
+// AddQueryFlags adds the flags that name the rules file and say how
+// Prometheus is reached and asked: all of AddFlags but
+// --resource-metrics-source. podometer check shares them.
+func (o *PrometheusOptions) AddQueryFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.URL, "prometheus-url", o.URL, "URL of the Prometheus HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics, ...). The custom and external metrics APIs are served only when it is set.")
 	fs.StringVar(&o.Config, "config", o.Config, "Rules file in prometheus-adapter's format (rules, externalRules, resourceRules).")
 	fs.DurationVar(&o.RelistInterval, "metrics-relist-interval", o.RelistInterval, "How often each rule's series are discovered again.")
@@ -66,7 +74,6 @@ func (o *PrometheusOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PasswordFile, "prometheus-password-file", o.PasswordFile, "File with the password for --prometheus-username.")
 	fs.StringArrayVar(&o.Headers, "prometheus-header", o.Headers, "An extra header for every Prometheus request, as Name=Value (e.g. X-Scope-OrgID=tenant). Repeatable.")
 	fs.StringVar(&o.Verb, "prometheus-verb", o.Verb, "HTTP method of queries: auto (GET while the URL is short, POST beyond), GET or POST.")
-	fs.StringVar(&o.ResourceSource, "resource-metrics-source", o.ResourceSource, "Where metrics.k8s.io (kubectl top, HPA CPU and memory) comes from: kubelet (scraped by Podometer) or prometheus (the resourceRules of --config, polled every --metric-resolution).")
 	fs.DurationVar(&o.QueryTimeout, "prometheus-query-timeout", o.QueryTimeout, "Upper bound of one Prometheus query; a request's own deadline applies when shorter.")
 }
 
@@ -91,6 +98,13 @@ func (o *PrometheusOptions) Validate() []error {
 		}
 		return errs
 	}
+	return append(errs, o.ValidateQuery()...)
+}
+
+// ValidateQuery reports every invalid flag of AddQueryFlags; call it when
+// --prometheus-url is set.
+func (o *PrometheusOptions) ValidateQuery() []error {
+	var errs []error
 	if err := promclient.ValidateURL(o.URL); err != nil {
 		errs = append(errs, fmt.Errorf("--prometheus-url: %w", err))
 	}
