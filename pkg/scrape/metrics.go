@@ -52,6 +52,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, err
 		}
 	}
+	// Every reason is exported from the start, at 0, so that a rate or an
+	// increase over it sees the first failure.
+	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
+		m.failures.WithLabelValues(r)
+	}
 	return m, nil
 }
 

@@ -45,6 +45,11 @@ func TestMetrics(t *testing.T) {
 	want := `
 # HELP podometer_scrape_failures_total Kubelet scrapes that failed or rejected samples, by reason.
 # TYPE podometer_scrape_failures_total counter
+podometer_scrape_failures_total{reason="body_too_large"} 0
+podometer_scrape_failures_total{reason="connection"} 0
+podometer_scrape_failures_total{reason="http_status"} 0
+podometer_scrape_failures_total{reason="malformed"} 0
+podometer_scrape_failures_total{reason="other"} 0
 podometer_scrape_failures_total{reason="rejected_samples"} 1
 podometer_scrape_failures_total{reason="timeout"} 1
 # HELP podometer_scrape_nodes Nodes with a running scrape loop.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -292,6 +293,7 @@ func TestPrometheusDownAndBack(t *testing.T) {
 	}
 
 	prometheusInst.Stop()
+	notReady := waitReadyz(ctx, t, p.Port, false, "[-]prometheus-reachable failed", 30*time.Second)
 	start := time.Now()
 	_, err := rawGet(ctx, path)
 	elapsed := time.Since(start)
@@ -317,13 +319,18 @@ func TestPrometheusDownAndBack(t *testing.T) {
 	default:
 	}
 
+	if code, b, err := directGet(adminClient(t), p.Port, "/livez"); err != nil || code != http.StatusOK {
+		t.Errorf("/livez while Prometheus was down: %d %s %v", code, b, err)
+	}
 	if err := prometheusInst.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
+	ready := waitReadyz(ctx, t, p.Port, true, "[+]prometheus-reachable ok", time.Minute)
 	if err := framework.WaitFor(ctx, 2*time.Minute, time.Second, serving); err != nil {
 		t.Fatalf("Podometer did not recover after Prometheus came back: %v", err)
 	}
-	t.Logf("failed in %s while Prometheus was down (%v); recovered after restart", elapsed.Round(time.Millisecond), fmt.Sprint(err))
+	t.Logf("not ready %s after Prometheus stopped, ready again %s after it restarted; a request failed in %s while it was down (%v); recovered after restart",
+		notReady.Round(100*time.Millisecond), ready.Round(100*time.Millisecond), elapsed.Round(time.Millisecond), fmt.Sprint(err))
 }
 
 // TestObjectMetricHPA scales a deployment on a metric that describes a

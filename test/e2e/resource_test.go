@@ -3,12 +3,10 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -524,6 +522,9 @@ func TestSelfMetrics(t *testing.T) {
 	defer cancel()
 	kwokNodes(t, ctx, map[string]string{"test": "self-metrics"}, "self-metrics-1")
 	client := adminClient(t)
+	if _, err := rawGet(ctx, "/apis/metrics.k8s.io/v1beta1/nodes"); err != nil {
+		t.Fatal(err)
+	}
 	var body string
 	err := framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
 		code, b, err := directGet(client, p.Port, "/metrics")
@@ -541,12 +542,24 @@ func TestSelfMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Podometer's /metrics never showed successful scrapes: %v\n%s", err, grepLines(body, "podometer_"))
 	}
+	for _, want := range []string{
+		`podometer_request_duration_seconds_count{code="200",group="metrics.k8s.io",resource="nodes",verb="list"}`,
+		"podometer_prometheus_up 1\n",
+		// The shared rules file has a broken rule, left out at start-up.
+		"podometer_config_last_reload_successful 0\n",
+		"podometer_discovered_metrics{rule=",
+		"podometer_scrape_failures_total{reason=",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(body, "podometer_"))
+		}
+	}
 	if strings.Contains(body, "self-metrics-1") {
 		t.Errorf("a node name is a label value in /metrics; per-node labels grow with the cluster")
 	}
 	for path, checks := range map[string][]string{
 		"/livez?verbose":  {"[+]scrape-loops ok"},
-		"/readyz?verbose": {"[+]podometer-informers ok", "[+]metric-storage-ready ok", "[+]prometheus-discovery ok"},
+		"/readyz?verbose": {"[+]podometer-informers ok", "[+]metric-storage-ready ok", "[+]prometheus-discovery ok", "[+]prometheus-reachable ok"},
 	} {
 		code, b, err := directGet(client, p.Port, path)
 		if err != nil {
@@ -579,31 +592,11 @@ func TestResourceMetricsFromPrometheus(t *testing.T) {
 	if _, err := cluster.CreateDeployment(ctx, ns, "web", node, 2, "100m", "64Mi", "250m", "96Mi"); err != nil {
 		t.Fatal(err)
 	}
-	port, err := framework.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append(framework.PodometerArgs(cluster, port, filepath.Join(cluster.Dir, "podometer-prom-resource")),
+	d := startDirectPodometer(t, "podometer-prom-resource",
 		"--prometheus-url="+prometheusInst.URL(), "--config="+rulesPath, "--resource-metrics-source=prometheus")
-	proc, err := framework.StartProcess("podometer-prom-resource", filepath.Join(cluster.Dir, "podometer-prom-resource.log"), podometerBin, args, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proc.Stop)
-
-	client := adminClient(t)
-	get := func(path string, into any) error {
-		code, b, err := directGet(client, port, path)
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("GET %s: %d %s", path, code, b)
-		}
-		return json.Unmarshal(b, into)
-	}
+	get := d.get
 	var pods metricsv1beta1.PodMetricsList
-	err = framework.WaitFor(ctx, 2*time.Minute, time.Second, func() (bool, error) {
+	err := framework.WaitFor(ctx, 2*time.Minute, time.Second, func() (bool, error) {
 		pods = metricsv1beta1.PodMetricsList{}
 		if err := get("/apis/metrics.k8s.io/v1beta1/namespaces/"+ns+"/pods", &pods); err != nil {
 			return false, err
@@ -620,7 +613,7 @@ func TestResourceMetricsFromPrometheus(t *testing.T) {
 		return true, nil
 	})
 	if err != nil {
-		t.Fatalf("pod metrics from Prometheus never showed 250m and 96Mi over a 20s window: %v\n%+v\n%s", err, pods.Items, proc.Tail(20))
+		t.Fatalf("pod metrics from Prometheus never showed 250m and 96Mi over a 20s window: %v\n%+v\n%s", err, pods.Items, d.proc.Tail(20))
 	}
 	var nodeMetrics metricsv1beta1.NodeMetrics
 	err = framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
