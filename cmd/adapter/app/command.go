@@ -41,6 +41,7 @@ as metrics-server does, with metrics-server's flags.`,
 	}
 	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
 	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
+	cmd.AddCommand(newCheckCommand(ctx))
 	return cmd
 }
 
