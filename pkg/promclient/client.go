@@ -112,12 +112,21 @@ func (c Config) transport() (http.RoundTripper, error) {
 		}
 		rc.Username, rc.Password = c.Username, strings.TrimRight(string(password), "\r\n")
 	}
+	if len(c.Headers) > 0 {
+		// Added below client-go's debugging round tripper, which logs every
+		// header but Authorization in full at -v=9 and above: a header may
+		// carry a secret (an API key, a tenant token).
+		wrap := rc.WrapTransport
+		rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			if wrap != nil {
+				rt = wrap(rt)
+			}
+			return &headerRoundTripper{next: rt, headers: c.Headers}
+		}
+	}
 	rt, err := rest.TransportFor(rc)
 	if err != nil {
 		return nil, fmt.Errorf("building the Prometheus transport: %w", err)
-	}
-	if len(c.Headers) > 0 {
-		rt = &headerRoundTripper{next: rt, headers: c.Headers}
 	}
 	return rt, nil
 }
