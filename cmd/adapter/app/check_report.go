@@ -466,6 +466,9 @@ func (p *printer) problems(errs, warnings []error) {
 }
 
 func (p *printer) found(f *found) {
+	if len(f.metrics) == 0 {
+		return // a warning says why
+	}
 	p.line("    metrics: %d, from %d series", len(f.metrics), f.series)
 	for i, m := range f.metrics {
 		if i == maxListed {
