@@ -38,6 +38,9 @@ the API path as kubectl get --raw takes it, for example
   /apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/http_requests_per_second?labelSelector=app%3Dweb
   /apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth?labelSelector=queue%3Dorders
   /apis/metrics.k8s.io/v1beta1/namespaces/default/pods
+A custom or external metric's rule and series come from discovery; without
+--prometheus-url they are inferred from the rules' name mappings, and only
+when a single rule and series can give the metric.
 
 The exit status is 1 when a rule has an error (or a discovery fails, or a
 request cannot be explained), 0 otherwise.`
@@ -176,17 +179,17 @@ func setSectionedHelp(cmd *cobra.Command, fss cliflag.NamedFlagSets) {
 		}
 		return out
 	}
-	print := func(c *cobra.Command, w io.Writer, intro string) {
+	show := func(c *cobra.Command, w io.Writer, intro string) {
 		cols, _, _ := term.TerminalSize(w)
 		fmt.Fprintf(w, "%sUsage:\n  %s\n", intro, c.UseLine())
 		cliflag.PrintSections(w, sections(c), cols)
 	}
 	cmd.SetUsageFunc(func(c *cobra.Command) error {
-		print(c, c.OutOrStderr(), "")
+		show(c, c.OutOrStderr(), "")
 		return nil
 	})
 	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
-		print(c, c.OutOrStdout(), c.Long+"\n\n")
+		show(c, c.OutOrStdout(), c.Long+"\n\n")
 	})
 }
 
@@ -211,13 +214,17 @@ func check(ctx context.Context, c checkConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	p := &printer{w: out}
 	var failed bool
 	if len(c.Explain) > 0 {
-		failed = explainAll(out, r, c.Explain)
+		failed = r.explainAll(p, c.Explain)
 	} else {
-		failed = r.print(out)
+		failed = r.print(p)
 	}
-	if failed {
+	switch {
+	case p.err != nil:
+		return fmt.Errorf("writing the report: %w", p.err)
+	case failed:
 		return errCheckFailed
 	}
 	return nil

@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -164,8 +163,7 @@ func (e *explanation) add(label, format string, args ...any) {
 
 // explainAll prints what each request would run, and tells whether one
 // of them could not be explained or discovery failed.
-func explainAll(w io.Writer, r *checkReport, paths []string) (failed bool) {
-	p := &printer{w: w}
+func (r *checkReport) explainAll(p *printer, paths []string) (failed bool) {
 	for _, rc := range r.rules {
 		if rc.discoveryErr != nil {
 			p.line("error: %s", rc.discoveryErr)

@@ -191,8 +191,8 @@ func unknownResource(err error) bool {
 	return errors.As(err, &noResource) || errors.As(err, &noKind)
 }
 
-// served returns the rules that discovery runs for, in the server's order:
-// custom rules, then external rules.
+// servedRules returns the compiled rules, which discovery runs for, in the
+// server's order: custom rules, then external rules.
 func (r *checkReport) servedRules() []*ruleCheck {
 	var out []*ruleCheck
 	for _, rc := range r.rules {
@@ -380,8 +380,7 @@ func namespacedExternal(def *naming.DiscoveryRule) bool {
 }
 
 // print writes the report and tells whether it has an error.
-func (r *checkReport) print(w io.Writer) (failed bool) {
-	p := &printer{w: w}
+func (r *checkReport) print(p *printer) (failed bool) {
 	p.line("rules file: %s", r.config.RulesFile)
 	p.line("resources:  %s", r.config.Resources)
 	if r.config.Prometheus != nil {
