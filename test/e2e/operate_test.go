@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -313,4 +315,90 @@ func waitReadyz(ctx context.Context, t *testing.T, port int, ok bool, line strin
 		t.Fatalf("/readyz never answered ok=%v with %q: %v\nlast: %d %s", ok, line, err, code, body)
 	}
 	return time.Since(start)
+}
+
+// TestCheckCommand runs `podometer check` against the shared rules file,
+// kube-apiserver's discovery and the real Prometheus: the broken rule
+// fails the check by name, the good rules list their metrics, and the
+// PromQL that --explain prints, sent to Prometheus, gives the value the
+// API serves.
+func TestCheckCommand(t *testing.T) {
+	ctx, ns, node := testEnv(t, "check", 3*time.Minute)
+	appDeployment(t, ctx, ns, "app", node, 1, "5", "3")
+	path := "/apis/custom.metrics.k8s.io/v1beta2/namespaces/" + ns + "/pods/*/http_requests_per_second?labelSelector=app%3Dapp"
+	var served metricValueList
+	err := framework.WaitFor(ctx, 2*time.Minute, time.Second, func() (bool, error) {
+		served = metricValueList{}
+		b, err := rawGet(ctx, path)
+		if err != nil {
+			return false, nil
+		}
+		return json.Unmarshal(b, &served) == nil && len(served.Items) == 1 && served.Items[0].Value.MilliValue() > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("the metric was never served: %v", err)
+	}
+
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, podometerBin, append([]string{"check", "--config=" + rulesPath, "--kubeconfig=" + cluster.Kubeconfig,
+			"--prometheus-url=" + prometheusInst.URL(), "--metrics-max-age=5m"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return string(out), 0
+		case errors.As(err, &exit):
+			return string(out), exit.ExitCode()
+		}
+		t.Fatalf("podometer check: %v\n%s", err, out)
+		return "", 0
+	}
+
+	report, code := run()
+	if code != 1 {
+		t.Errorf("exit status %d with a broken rule in the file, want 1:\n%s", code, report)
+	}
+	for _, want := range []string{
+		"API discovery of https://127.0.0.1:", // resources resolved by the cluster, not the built-in list
+		"pods/http_requests_per_second (series http_requests_total)",
+		`rules[6]`,
+		"ERROR",
+		"externalRules[0]",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks %q:\n%s", want, report)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	explained, code := run("--explain=" + path)
+	if code != 0 {
+		t.Fatalf("--explain exit status %d:\n%s", code, explained)
+	}
+	var promql string
+	for _, l := range strings.Split(explained, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "promql:"); ok {
+			promql = strings.TrimSpace(v)
+		}
+	}
+	if promql == "" || strings.Contains(promql, "app-") {
+		t.Fatalf("no PromQL, or one that lists pod names, in:\n%s", explained)
+	}
+	vec, err := prometheusInst.QueryVector(ctx, promql)
+	if err != nil {
+		t.Fatalf("Prometheus refused the explained PromQL %q: %v", promql, err)
+	}
+	var fromProm float64
+	for _, s := range vec {
+		if string(s.Metric["pod"]) == served.Items[0].DescribedObject.Name {
+			fromProm = float64(s.Value)
+		}
+	}
+	if api := served.Items[0].Value.AsApproximateFloat64(); fromProm == 0 || fromProm < api*0.8 || fromProm > api*1.2 {
+		t.Errorf("the explained PromQL gives %v for the pod, the API served %v\n%s", fromProm, api, explained)
+	}
+	t.Logf("explained: %s -> %v (API: %v)", promql, fromProm, served.Items[0].Value.String())
 }

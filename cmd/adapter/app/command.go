@@ -25,7 +25,12 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Use:   "podometer",
 		Short: "One aggregated API server for resource, custom and external metrics",
 		Long: `Podometer serves metrics.k8s.io (kubectl top, HPA CPU and memory) from kubelets,
-as metrics-server does, with metrics-server's flags.`,
+as metrics-server does, with metrics-server's flags; and, with --prometheus-url,
+custom.metrics.k8s.io and external.metrics.k8s.io from Prometheus, with
+prometheus-adapter's flags and rules files.
+
+"podometer check --config FILE" checks a rules file without serving it
+(see podometer check --help).`,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.ShowVersion {
