@@ -57,6 +57,9 @@ type Config struct {
 	RefreshPeriod time.Duration
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
+	// Certificate is the serving certificate; nil means a fresh
+	// self-signed one for 127.0.0.1.
+	Certificate *tls.Certificate
 }
 
 func (c *Config) setDefaults() {
@@ -247,9 +250,14 @@ func (f *Farm) Stats() Stats {
 // Start serves the farm over HTTPS with a fresh self-signed certificate on
 // a free port of 127.0.0.1.
 func (f *Farm) Start() error {
-	cert, err := selfSignedCert()
-	if err != nil {
-		return err
+	var cert tls.Certificate
+	if f.cfg.Certificate != nil {
+		cert = *f.cfg.Certificate
+	} else {
+		var err error
+		if cert, err = selfSignedCert(); err != nil {
+			return err
+		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,197 @@
+// Package report holds the figures of a benchmark run, checks them
+// against the targets of issue 5, and writes them as Markdown with an SVG
+// plot.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/podometer/podometer/test/bench/latency"
+)
+
+// Server names used in the results.
+const (
+	Podometer     = "Podometer"
+	MetricsServer = "metrics-server"
+	Prometheus    = "Prometheus (raw PromQL)"
+)
+
+// Results are every figure of one run.
+type Results struct {
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration"`
+	// Quick is set when the run used smaller sizes or shorter windows
+	// than the published method.
+	Quick    bool              `json:"quick"`
+	Machine  Machine           `json:"machine"`
+	Versions map[string]string `json:"versions"`
+	Setup    Setup             `json:"setup"`
+
+	S1 []S1Row   `json:"s1,omitempty"`
+	S2 *S2Result `json:"s2,omitempty"`
+	S3 *S3Result `json:"s3,omitempty"`
+	S4 *S4Result `json:"s4,omitempty"`
+	// Profiles are the pprof files kept with the report.
+	Profiles []Profile `json:"profiles,omitempty"`
+	// Notes are observations of the run worth reading beside the figures.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPU       string  `json:"cpu"`
+	Cores     int     `json:"cores"`
+	MemoryGiB float64 `json:"memoryGiB"`
+	Kernel    string  `json:"kernel"`
+	Go        string  `json:"go"`
+	// LoadBefore is the 1-minute load average when the run started.
+	LoadBefore string `json:"loadBefore"`
+}
+
+// Setup is the method's parameters as run.
+type Setup struct {
+	PodsPerNode      int           `json:"podsPerNode"`
+	ContainersPerPod int           `json:"containersPerPod"`
+	Resolution       time.Duration `json:"resolution"`
+	S1Sizes          []int         `json:"s1Sizes"`
+	S1Window         time.Duration `json:"s1Window"`
+	S2Pods           int           `json:"s2Pods"`
+	S2Window         time.Duration `json:"s2Window"`
+	S2Concurrency    int           `json:"s2Concurrency"`
+	S3Pods           int           `json:"s3Pods"`
+	S3Window         time.Duration `json:"s3Window"`
+	S4Window         time.Duration `json:"s4Window"`
+	S4PollInterval   time.Duration `json:"s4PollInterval"`
+}
+
+// ProcUsage is what one server used over an S1 window.
+type ProcUsage struct {
+	CPUSecondsPerMinute float64 `json:"cpuSecondsPerMinute"`
+	PeakRSSBytes        uint64  `json:"peakRSSBytes"`
+	EndRSSBytes         uint64  `json:"endRSSBytes"`
+	// PeakReset tells that the peak is the window's own (VmHWM reset at
+	// its start); otherwise it is the peak since the process started.
+	PeakReset bool `json:"peakReset"`
+	// NodesServed and PodsServed are what its API listed after the window.
+	NodesServed int `json:"nodesServed"`
+	PodsServed  int `json:"podsServed"`
+}
+
+// S1Row is one size of S1.
+type S1Row struct {
+	Nodes         int           `json:"nodes"`
+	Pods          int           `json:"pods"`
+	Window        time.Duration `json:"window"`
+	Podometer     ProcUsage     `json:"podometer"`
+	MetricsServer ProcUsage     `json:"metricsServer"`
+	// FarmRequests is how many bodies the farm served in the window.
+	FarmRequests int64 `json:"farmRequests"`
+	FarmBytes    int64 `json:"farmBytes"`
+}
+
+// CPURatio is Podometer's CPU over metrics-server's.
+func (r S1Row) CPURatio() float64 {
+	return ratio(r.Podometer.CPUSecondsPerMinute, r.MetricsServer.CPUSecondsPerMinute)
+}
+
+// RSSRatio is Podometer's peak RSS over metrics-server's.
+func (r S1Row) RSSRatio() float64 {
+	return ratio(float64(r.Podometer.PeakRSSBytes), float64(r.MetricsServer.PeakRSSBytes))
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// LatencyRow is one latency measurement.
+type LatencyRow struct {
+	Server string `json:"server"`
+	// Path is "adapter" (the server's own port), "aggregator" (through
+	// kube-apiserver) or "direct" (Prometheus' HTTP API).
+	Path  string          `json:"path"`
+	Items int             `json:"items"`
+	Stats latency.Summary `json:"stats"`
+}
+
+// S2Result is S2: listing every pod's metrics.
+type S2Result struct {
+	Pods        int           `json:"pods"`
+	Nodes       int           `json:"nodes"`
+	Concurrency int           `json:"concurrency"`
+	Window      time.Duration `json:"window"`
+	Rows        []LatencyRow  `json:"rows"`
+}
+
+// S3Result is S3: a Pods custom metric with a label selector.
+type S3Result struct {
+	Pods   int           `json:"pods"`
+	Query  string        `json:"query"`
+	Path   string        `json:"path"`
+	Window time.Duration `json:"window"`
+	Rows   []LatencyRow  `json:"rows"`
+}
+
+// FreshnessRow is S4 for one server.
+type FreshnessRow struct {
+	Server  string        `json:"server"`
+	Changes int           `json:"changes"`
+	Seen    int           `json:"seen"`
+	P50     time.Duration `json:"p50"`
+	P99     time.Duration `json:"p99"`
+	Max     time.Duration `json:"max"`
+}
+
+// S4Result is S4: the time from a change of usage to the API showing it.
+type S4Result struct {
+	Nodes        int            `json:"nodes"`
+	Resolution   time.Duration  `json:"resolution"`
+	PollInterval time.Duration  `json:"pollInterval"`
+	Rows         []FreshnessRow `json:"rows"`
+}
+
+// Profile is a pprof file kept with the report.
+type Profile struct {
+	Name string `json:"name"`
+	// File is relative to the report's directory.
+	File string `json:"file"`
+	// Top is an excerpt of `go tool pprof -top`.
+	Top string `json:"top"`
+}
+
+// row returns the row of server by path, or nil.
+func findRow(rows []LatencyRow, server, path string) *LatencyRow {
+	for i := range rows {
+		if rows[i].Server == server && rows[i].Path == path {
+			return &rows[i]
+		}
+	}
+	return nil
+}
+
+// Save writes r as indented JSON.
+func (r *Results) Save(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// Load reads results written by Save.
+func Load(path string) (*Results, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}

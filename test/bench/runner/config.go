@@ -1,0 +1,193 @@
+// Package runner runs Podometer's benchmark scenarios (issue 5) against a
+// loopback control plane, a kubelet farm and, side by side, a pinned
+// metrics-server release, and writes the report.
+package runner
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config are the parameters of a run. Default returns the published
+// method; FromEnv lets BENCH_* variables shrink it for quick iterations.
+type Config struct {
+	// OutDir receives BENCHMARKS.md and, under bench/, the plot, the
+	// results as JSON and the profiles.
+	OutDir string
+	// RunDir holds the cluster's files; empty means a temporary directory
+	// removed after a successful run.
+	RunDir string
+	// Scenarios to run: S1, S2, S3, S4.
+	Scenarios []string
+
+	PodsPerNode      int
+	ContainersPerPod int
+	// Resolution is both servers' --metric-resolution.
+	Resolution time.Duration
+
+	S1Sizes  []int
+	S1Window time.Duration
+
+	S2Pods        int
+	S2Window      time.Duration
+	S2Concurrency int
+
+	S3Pods   int
+	S3Window time.Duration
+
+	S4Window       time.Duration
+	S4PollInterval time.Duration
+
+	// ProfileSeconds is the length of each CPU profile.
+	ProfileSeconds int
+
+	Logf func(format string, args ...any)
+}
+
+// Default is the method of issue 5.
+func Default() Config {
+	return Config{
+		OutDir:           "docs",
+		Scenarios:        []string{"S1", "S2", "S3", "S4"},
+		PodsPerNode:      30,
+		ContainersPerPod: 1,
+		Resolution:       15 * time.Second,
+		S1Sizes:          []int{100, 500, 1000, 2000},
+		S1Window:         3 * time.Minute,
+		S2Pods:           30000,
+		S2Window:         30 * time.Second,
+		S2Concurrency:    4,
+		S3Pods:           5000,
+		S3Window:         30 * time.Second,
+		S4Window:         2 * time.Minute,
+		S4PollInterval:   200 * time.Millisecond,
+		ProfileSeconds:   20,
+	}
+}
+
+// EnvHelp documents the variables FromEnv reads.
+const EnvHelp = `BENCH_OUT             report directory (default docs)
+BENCH_DIR             cluster run directory, kept (default: a temporary one)
+BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4
+BENCH_PODS_PER_NODE   pods on each farm node (30)
+BENCH_S1_SIZES        comma-separated node counts (100,500,1000,2000)
+BENCH_S1_WINDOW       measured window per size (3m)
+BENCH_S2_PODS         pods listed in S2 and S4, a multiple of pods per node (30000)
+BENCH_S2_WINDOW       requests per measurement (30s)
+BENCH_S2_CONCURRENCY  requests in flight (4)
+BENCH_S3_PODS         pods of the custom metric (5000)
+BENCH_S3_WINDOW       requests per measurement (30s)
+BENCH_S4_WINDOW       how long usage keeps changing (2m)
+BENCH_PROFILE_SECONDS length of each CPU profile (20)`
+
+// FromEnv is Default changed by the BENCH_* variables (see EnvHelp).
+func FromEnv() (Config, error) {
+	c := Default()
+	var errs []string
+	str := func(name string, dst *string) {
+		if v := os.Getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	num := func(name string, dst *int) {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Sprintf("%s=%q: want a positive integer", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v := os.Getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Sprintf("%s=%q: want a positive duration", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("BENCH_OUT", &c.OutDir)
+	str("BENCH_DIR", &c.RunDir)
+	if v := os.Getenv("BENCH_SCENARIOS"); v != "" {
+		c.Scenarios = nil
+		for s := range strings.SplitSeq(v, ",") {
+			s = strings.ToUpper(strings.TrimSpace(s))
+			if !slices.Contains([]string{"S1", "S2", "S3", "S4"}, s) {
+				errs = append(errs, fmt.Sprintf("BENCH_SCENARIOS: unknown scenario %q", s))
+				continue
+			}
+			c.Scenarios = append(c.Scenarios, s)
+		}
+	}
+	num("BENCH_PODS_PER_NODE", &c.PodsPerNode)
+	if v := os.Getenv("BENCH_S1_SIZES"); v != "" {
+		c.S1Sizes = nil
+		for s := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Sprintf("BENCH_S1_SIZES: %q is not a positive integer", s))
+				continue
+			}
+			c.S1Sizes = append(c.S1Sizes, n)
+		}
+	}
+	dur("BENCH_S1_WINDOW", &c.S1Window)
+	num("BENCH_S2_PODS", &c.S2Pods)
+	dur("BENCH_S2_WINDOW", &c.S2Window)
+	num("BENCH_S2_CONCURRENCY", &c.S2Concurrency)
+	num("BENCH_S3_PODS", &c.S3Pods)
+	dur("BENCH_S3_WINDOW", &c.S3Window)
+	dur("BENCH_S4_WINDOW", &c.S4Window)
+	num("BENCH_PROFILE_SECONDS", &c.ProfileSeconds)
+	if err := c.validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("benchmark configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+func (c Config) validate() error {
+	if c.S2Pods%c.PodsPerNode != 0 {
+		return fmt.Errorf("BENCH_S2_PODS (%d) must be a multiple of the pods per node (%d)", c.S2Pods, c.PodsPerNode)
+	}
+	if len(c.Scenarios) == 0 {
+		return fmt.Errorf("no scenario to run")
+	}
+	return nil
+}
+
+// Quick tells whether the configuration differs from the published method.
+func (c Config) Quick() bool {
+	d := Default()
+	return !slices.Equal(c.Scenarios, d.Scenarios) || c.PodsPerNode != d.PodsPerNode ||
+		!slices.Equal(c.S1Sizes, d.S1Sizes) || c.S1Window != d.S1Window ||
+		c.S2Pods != d.S2Pods || c.S2Window != d.S2Window || c.S2Concurrency != d.S2Concurrency ||
+		c.S3Pods != d.S3Pods || c.S3Window != d.S3Window || c.S4Window != d.S4Window
+}
+
+func (c Config) runs(s string) bool { return slices.Contains(c.Scenarios, s) }
+
+// s2Nodes is the number of nodes S2 and S4 run at.
+func (c Config) s2Nodes() int { return c.S2Pods / c.PodsPerNode }
+
+// stages are the node counts the run grows through, in order.
+func (c Config) stages() []int {
+	var sizes []int
+	if c.runs("S1") {
+		sizes = append(sizes, c.S1Sizes...)
+	}
+	if c.runs("S2") || c.runs("S4") {
+		sizes = append(sizes, c.s2Nodes())
+	}
+	slices.Sort(sizes)
+	return slices.Compact(sizes)
+}

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/podometer/podometer/test/bench/report"
+	"github.com/podometer/podometer/test/e2e/framework"
+)
+
+// profileBoth takes a CPU profile of Podometer and of metrics-server at
+// once (while load runs, when given), keeps them under outDir/bench and
+// adds them to the results.
+func (e *env) profileBoth(ctx context.Context, res *report.Results, outDir, prefix, title string, load func(ctx context.Context)) {
+	e.profile(ctx, res, outDir, prefix, title, load, e.servers()...)
+}
+
+func (e *env) profile(ctx context.Context, res *report.Results, outDir, prefix, title string, load func(ctx context.Context), servers ...server) {
+	e.logf("profiling %s for %ds", title, e.cfg.ProfileSeconds)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var loadDone sync.WaitGroup
+	if load != nil {
+		loadDone.Go(func() { load(loadCtx) })
+	}
+	profiles := make([]report.Profile, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Go(func() {
+			name := strings.ReplaceAll(strings.ToLower(s.name), " ", "-")
+			file := fmt.Sprintf("%s-%s-cpu.pprof", prefix, name)
+			top, err := e.cpuProfile(ctx, s.srv, filepath.Join(outDir, "bench", file))
+			if err != nil {
+				e.logf("profile of %s: %v", s.name, err)
+				return
+			}
+			profiles[i] = report.Profile{Name: title + " (" + s.name + ")", File: "bench/" + file, Top: top}
+		})
+	}
+	wg.Wait()
+	stopLoad()
+	loadDone.Wait()
+	for _, p := range profiles {
+		if p.File != "" {
+			res.Profiles = append(res.Profiles, p)
+		}
+	}
+}
+
+// cpuProfile fetches /debug/pprof/profile from a server's own port, saves
+// it at path and returns the head of `go tool pprof -top`.
+func (e *env) cpuProfile(ctx context.Context, s *framework.AggregatedServer, path string) (string, error) {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adapterURL(s), e.cfg.ProfileSeconds)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(e.cfg.ProfileSeconds)*time.Second+time.Minute)
+	defer cancel()
+	data, err := get(ctx, e.adapter, url)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", err
+	}
+	return pprofTop(ctx, path)
+}
+
+// pprofTop returns the first lines of `go tool pprof -top` of a profile,
+// without the lines that name files or times of this machine.
+func pprofTop(ctx context.Context, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=22", path).Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool pprof -top %s: %w", path, err)
+	}
+	var keep []string
+	for line := range strings.SplitSeq(strings.TrimRight(string(out), "\n"), "\n") {
+		if strings.HasPrefix(line, "File:") || strings.HasPrefix(line, "Build ID:") || strings.HasPrefix(line, "Time:") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n"), nil
+}

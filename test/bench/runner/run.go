@@ -1,0 +1,222 @@
+package runner
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/podometer/podometer/test/bench/farm"
+	"github.com/podometer/podometer/test/bench/report"
+	"github.com/podometer/podometer/test/e2e/framework"
+)
+
+// Run runs the configured scenarios and writes the report into
+// cfg.OutDir. Every process it starts is stopped before it returns.
+func Run(ctx context.Context, cfg Config) (err error) {
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	defer framework.StopAll()
+	res := &report.Results{
+		Started:  time.Now(),
+		Quick:    cfg.Quick(),
+		Machine:  machine(),
+		Versions: map[string]string{},
+		Setup: report.Setup{
+			PodsPerNode: cfg.PodsPerNode, ContainersPerPod: cfg.ContainersPerPod, Resolution: cfg.Resolution,
+			S1Sizes: cfg.S1Sizes, S1Window: cfg.S1Window,
+			S2Pods: cfg.S2Pods, S2Window: cfg.S2Window, S2Concurrency: cfg.S2Concurrency,
+			S3Pods: cfg.S3Pods, S3Window: cfg.S3Window,
+			S4Window: cfg.S4Window, S4PollInterval: cfg.S4PollInterval,
+		},
+	}
+	outDir, err := filepath.Abs(cfg.OutDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(outDir, "bench"), 0o755); err != nil {
+		return err
+	}
+
+	e := &env{cfg: cfg, logf: logf}
+	root, err := framework.FindRepoRoot()
+	if err != nil {
+		return err
+	}
+	if err := e.prepareBinaries(ctx, root, res); err != nil {
+		return err
+	}
+
+	runDir, keep := cfg.RunDir, true
+	if runDir == "" {
+		if runDir, err = os.MkdirTemp("", "podometer-bench-"); err != nil {
+			return err
+		}
+		keep = false
+	}
+	start := time.Now()
+	bins, err := framework.EnsureBinaries(ctx, logf)
+	if err != nil {
+		return err
+	}
+	e.cluster, err = framework.StartCluster(ctx, framework.Options{Dir: runDir, Logf: logf, Binaries: bins})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		e.cluster.Stop()
+		if err != nil {
+			e.cluster.DumpLogs(os.Stderr, 30)
+			logf("run dir kept for inspection: %s", runDir)
+			return
+		}
+		if !keep {
+			_ = os.RemoveAll(runDir)
+		}
+	}()
+	logf("cluster up in %s (run dir %s)", time.Since(start).Round(time.Second), runDir)
+	if err := e.newClients(); err != nil {
+		return err
+	}
+
+	// The farm serves the certificate the cluster CA signed for kwok's
+	// kubelet endpoint (127.0.0.1), so both servers verify it.
+	cert, err := tls.LoadX509KeyPair(e.cluster.PKI.KwokCert, e.cluster.PKI.KwokKey)
+	if err != nil {
+		return err
+	}
+	e.farm = farm.New(farm.Config{PodsPerNode: cfg.PodsPerNode, ContainersPerPod: cfg.ContainersPerPod, Namespace: benchNamespace, Certificate: &cert})
+	if err := e.farm.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = e.farm.Close() }()
+	logf("kubelet farm on %s", e.farm.URL())
+	if err := e.createNamespace(ctx, benchNamespace); err != nil {
+		return err
+	}
+
+	if stages := cfg.stages(); len(stages) > 0 {
+		if err := e.startResourceServers(ctx); err != nil {
+			return err
+		}
+		for _, n := range stages {
+			if err := e.stage(ctx, n, res, outDir); err != nil {
+				return err
+			}
+			// A report after each stage: a run cut short keeps its figures.
+			if err := write(res, outDir, start); err != nil {
+				return err
+			}
+		}
+		e.podometer.Stop()
+		e.metricsServer.Stop()
+	}
+	if cfg.runs("S3") {
+		if res.S3, err = e.runS3(ctx, res, outDir); err != nil {
+			return fmt.Errorf("S3: %w", err)
+		}
+	}
+	return write(res, outDir, start)
+}
+
+// write saves the results and the report.
+func write(res *report.Results, outDir string, start time.Time) error {
+	res.Duration = time.Since(start).Round(time.Second)
+	if err := res.Save(filepath.Join(outDir, "bench", "results.json")); err != nil {
+		return err
+	}
+	return report.Write(res, outDir)
+}
+
+// prepareBinaries builds or finds Podometer and metrics-server and
+// records the versions.
+func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Results) error {
+	outDir, err := os.MkdirTemp("", "podometer-bench-bin-")
+	if err != nil {
+		return err
+	}
+	if e.podometerBin, err = framework.BuildPodometer(ctx, root, outDir); err != nil {
+		return err
+	}
+	if e.cfg.stages() != nil {
+		e.logf("metrics-server %s: building it into the cache if missing", framework.MetricsServerVersion)
+		if e.metricsServerBin, err = framework.EnsureMetricsServer(ctx, e.logf); err != nil {
+			return err
+		}
+	}
+	res.Versions["Podometer"] = gitVersion(root)
+	res.Versions["metrics-server"] = framework.MetricsServerVersion + " (go install sigs.k8s.io/metrics-server/cmd/metrics-server@" + framework.MetricsServerVersion + ")"
+	res.Versions["Kubernetes (kube-apiserver)"] = framework.KubernetesVersion
+	res.Versions["etcd"] = framework.EtcdVersion
+	if e.cfg.runs("S3") {
+		res.Versions["Prometheus"] = prometheusVersion(ctx, e.logf)
+	}
+	return nil
+}
+
+// startResourceServers starts Podometer and metrics-server on the farm.
+// metrics-server starts last and so holds the metrics.k8s.io APIService.
+func (e *env) startResourceServers(ctx context.Context) error {
+	var err error
+	e.podometer, err = framework.StartAggregatedServer(ctx, e.cluster, framework.AggregatedServerOptions{
+		Name: "podometer", Bin: e.podometerBin, APIs: framework.ResourceMetricsAPIs,
+		Args: func(port int, certDir string) []string { return e.podometerArgs(port, certDir) },
+	})
+	if err != nil {
+		return err
+	}
+	e.metricsServer, err = framework.StartAggregatedServer(ctx, e.cluster, framework.AggregatedServerOptions{
+		Name: "metrics-server", Bin: e.metricsServerBin, APIs: framework.ResourceMetricsAPIs,
+		Args: e.metricsServerArgs,
+	})
+	if err != nil {
+		return err
+	}
+	e.logf("Podometer (pid %d, port %d) and metrics-server (pid %d, port %d) running", e.podometer.Pid(), e.podometer.Port,
+		e.metricsServer.Pid(), e.metricsServer.Port)
+	return nil
+}
+
+// stage grows the cluster to n nodes and runs what happens at that size.
+func (e *env) stage(ctx context.Context, n int, res *report.Results, outDir string) error {
+	if err := e.growTo(ctx, n); err != nil {
+		return err
+	}
+	// Two resolutions for a CPU rate, plus time for the informers and a
+	// burst of scrapes of new nodes.
+	if err := e.waitServed(ctx, 5*time.Minute+time.Duration(n)*50*time.Millisecond, e.servers()...); err != nil {
+		return err
+	}
+	if e.cfg.runs("S1") && slices.Contains(e.cfg.S1Sizes, n) {
+		row, err := e.runS1(ctx, n)
+		if err != nil {
+			return fmt.Errorf("S1 at %d nodes: %w", n, err)
+		}
+		res.S1 = append(res.S1, row)
+		if n == slices.Max(e.cfg.S1Sizes) {
+			e.profileBoth(ctx, res, outDir, "s1", fmt.Sprintf("S1, %d nodes: scraping", n), nil)
+		}
+	}
+	if n == e.cfg.s2Nodes() {
+		if e.cfg.runs("S2") {
+			r, err := e.runS2(ctx, res, outDir)
+			if err != nil {
+				return fmt.Errorf("S2: %w", err)
+			}
+			res.S2 = r
+		}
+		if e.cfg.runs("S4") {
+			r, err := e.runS4(ctx)
+			if err != nil {
+				return fmt.Errorf("S4: %w", err)
+			}
+			res.S4 = r
+		}
+	}
+	return nil
+}
