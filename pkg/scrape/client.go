@@ -23,6 +23,7 @@ var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 // Client fetches and decodes resource metrics from kubelets.
 type Client struct {
 	http         *http.Client
+	timeout      time.Duration
 	decoder      *Decoder
 	clock        clock.PassiveClock
 	maxBodyBytes int64
@@ -33,13 +34,24 @@ var _ Fetcher = (*Client)(nil)
 // NewClient returns a Client that reaches kubelets with the TLS settings
 // and credentials of config (see KubeletRESTConfig), giving up on a node
 // after timeout.
+//
+// Kubelets are asked for HTTP/1.1 and no compression. Each node is its own
+// host with its own connection, so HTTP/2's multiplexing buys nothing, and
+// its framing, header compression and extra goroutine hand-offs cost about
+// a fifth of a scrape's CPU; gzip costs the kubelet a compression and the
+// scraper a decompression of a body that crosses the cluster network once
+// per resolution (about 25 KB for 30 pods).
 func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveClock) (*Client, error) {
+	config = rest.CopyConfig(config)
+	config.NextProtos = []string{"http/1.1"}
+	config.DisableCompression = true
 	transport, err := rest.TransportFor(config)
 	if err != nil {
 		return nil, fmt.Errorf("building the kubelet transport: %w", err)
 	}
 	return &Client{
-		http:         &http.Client{Transport: transport, Timeout: timeout},
+		http:         &http.Client{Transport: transport},
+		timeout:      timeout,
 		decoder:      NewDecoder(),
 		clock:        clk,
 		maxBodyBytes: DefaultMaxBodyBytes,
@@ -50,6 +62,14 @@ func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveCloc
 // undefined.
 func (c *Client) Fetch(ctx context.Context, target Target, b *Batch) error {
 	b.Reset(target.Node)
+	// The timeout is a deadline on the request's context, unless the
+	// caller's comes sooner (the Manager's always does): one timer per
+	// scrape, not one from the context and another from http.Client.
+	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > c.timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.URL, nil)
 	if err != nil {
 		return fmt.Errorf("building the request: %w", err)

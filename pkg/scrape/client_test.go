@@ -120,3 +120,50 @@ func TestClientFetch(t *testing.T) {
 		}
 	})
 }
+
+func TestClientAsksForHTTP1WithoutCompression(t *testing.T) {
+	body := resourceMetricsBody(2, 1, time.Now())
+	var proto, encoding string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto, encoding = r.Proto, r.Header.Get("Accept-Encoding")
+		_, _ = w.Write(body)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	config := &rest.Config{TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	c := newTestClient(t, config)
+	b := &Batch{}
+	if err := c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, b); err != nil {
+		t.Fatal(err)
+	}
+	if proto != "HTTP/1.1" || encoding != "" {
+		t.Errorf("request was %s with Accept-Encoding %q, want HTTP/1.1 without", proto, encoding)
+	}
+	if len(b.Pods) != 2 {
+		t.Errorf("%d pods, want 2", len(b.Pods))
+	}
+	if config.NextProtos != nil || config.DisableCompression {
+		t.Error("NewClient changed the caller's configuration")
+	}
+}
+
+func TestClientTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := kubelet(t, func(http.ResponseWriter, *http.Request) { <-release })
+	defer close(release)
+	c, err := NewClient(&rest.Config{TLSClientConfig: rest.TLSClientConfig{Insecure: true}}, 100*time.Millisecond, clock.RealClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, &Batch{}) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Fetch from a hanging kubelet: %v, want a deadline error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Fetch from a hanging kubelet did not time out")
+	}
+}
