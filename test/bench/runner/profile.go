@@ -15,10 +15,27 @@ import (
 )
 
 // profileBoth takes a CPU profile of Podometer and of metrics-server at
-// once (while load runs, when given), keeps them under outDir/bench and
-// adds them to the results.
+// once (while load runs, when given), then a heap profile of each, keeps
+// them under outDir/bench and adds them to the results.
 func (e *env) profileBoth(ctx context.Context, res *report.Results, outDir, prefix, title string, load func(ctx context.Context)) {
 	e.profile(ctx, res, outDir, prefix, title, load, e.servers()...)
+	for _, s := range e.servers() {
+		file := fmt.Sprintf("%s-%s-heap.pprof", prefix, strings.ToLower(s.name))
+		path := filepath.Join(outDir, "bench", file)
+		data, err := get(ctx, e.adapter, adapterURL(s.srv)+"/debug/pprof/heap")
+		if err == nil {
+			err = os.WriteFile(path, data, 0o644)
+		}
+		var top string
+		if err == nil {
+			top, err = pprofTop(ctx, path, "-sample_index=inuse_space")
+		}
+		if err != nil {
+			e.logf("heap profile of %s: %v", s.name, err)
+			continue
+		}
+		res.Profiles = append(res.Profiles, report.Profile{Name: title + ", heap in use (" + s.name + ")", File: "bench/" + file, Top: top})
+	}
 }
 
 func (e *env) profile(ctx context.Context, res *report.Results, outDir, prefix, title string, load func(ctx context.Context), servers ...server) {
@@ -70,8 +87,9 @@ func (e *env) cpuProfile(ctx context.Context, s *framework.AggregatedServer, pat
 
 // pprofTop returns the first lines of `go tool pprof -top` of a profile,
 // without the lines that name files or times of this machine.
-func pprofTop(ctx context.Context, path string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=22", path).Output()
+func pprofTop(ctx context.Context, path string, flags ...string) (string, error) {
+	args := append(append([]string{"tool", "pprof", "-top", "-nodecount=22"}, flags...), path)
+	out, err := exec.CommandContext(ctx, "go", args...).Output()
 	if err != nil {
 		return "", fmt.Errorf("go tool pprof -top %s: %w", path, err)
 	}
