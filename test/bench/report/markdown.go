@@ -1,17 +1,272 @@
 package report
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 )
 
-// Write writes dir/BENCHMARKS.md and the plot dir/bench/s1.svg.
+// PlotFile is the plot's path relative to the report's directory.
+const PlotFile = "bench/s1.svg"
+
+// Write writes dir/BENCHMARKS.md and, with S1 figures, the plot.
 func Write(r *Results, dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "bench"), 0o755); err != nil {
 		return err
+	}
+	if svg := Plot(r); svg != "" {
+		if err := os.WriteFile(filepath.Join(dir, PlotFile), []byte(svg), 0o644); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(Markdown(r)), 0o644)
 }
 
 // Markdown renders the report.
-func Markdown(r *Results) string { return "TODO\n" }
+func Markdown(r *Results) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# Benchmarks: Podometer beside metrics-server\n\n")
+	p("Written by `make bench` (test/bench) on %s; the run took %s.", r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Duration.Round(time.Minute))
+	p(" Both servers ran in the same run, against the same kubelet farm and the same control plane, so the ratios are what to read: absolute figures move with the machine and with whatever else ran on it.\n\n")
+	if r.Quick {
+		p("> **Quick run**: smaller sizes or shorter windows than the published method (BENCH_* variables); not the figures to quote.\n\n")
+	}
+
+	p("## Targets\n\n")
+	checksTable(&b, Checks(r))
+
+	p("\n## Machine and versions\n\n")
+	m := r.Machine
+	p("| | |\n| --- | --- |\n")
+	p("| CPU | %s, %d cores |\n| memory | %.0f GiB |\n| kernel | Linux %s |\n| Go | %s |\n| load average when the run started | %s |\n",
+		m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go, m.LoadBefore)
+	keys := make([]string, 0, len(r.Versions))
+	for k := range r.Versions {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		p("| %s | %s |\n", k, r.Versions[k])
+	}
+
+	method(&b, r)
+	s1(&b, r)
+	s2(&b, r)
+	s3(&b, r)
+	s4(&b, r)
+	profiles(&b, r)
+	if len(r.Notes) > 0 {
+		p("\n## Notes of the run\n\n")
+		for _, n := range r.Notes {
+			p("- %s\n", n)
+		}
+	}
+	p("\n## Closing note\n\n")
+	held, known := 0, 0
+	for _, c := range Checks(r) {
+		if c.Known {
+			known++
+			if c.Holds {
+				held++
+			}
+		}
+	}
+	p("%d of %d targets hold in this run.\n\n", held, known)
+	checksTable(&b, Checks(r))
+	return b.String()
+}
+
+func checksTable(b *strings.Builder, checks []Check) {
+	if len(checks) == 0 {
+		b.WriteString("No scenario ran.\n")
+		return
+	}
+	b.WriteString("| scenario | target | result | holds |\n| --- | --- | --- | --- |\n")
+	for _, c := range checks {
+		verdict := "no"
+		switch {
+		case !c.Known:
+			verdict, c.Result = "not measured", "-"
+		case c.Holds:
+			verdict = "**yes**"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.Scenario, c.Target, c.Result, verdict)
+	}
+}
+
+func method(b *strings.Builder, r *Results) {
+	s := r.Setup
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Method\n\n")
+	p("- **Control plane**: the e2e harness's etcd, kube-apiserver (with the aggregation layer) and kube-controller-manager on 127.0.0.1 (test/e2e/framework).\n")
+	p("- **Kubelet farm** (test/bench/farm), in the benchmark's own process: one HTTPS listener on 127.0.0.1 serving, for every node, a kubelet v1.3x `/metrics/resource` body (HELP and TYPE lines, container, pod and node CPU and memory, start times, swap, `resource_scrape_error`, millisecond timestamps) and `/stats/summary` at `/nodes/<node>/...`. Each node runs %d pods of %d container(s); every container has its own CPU rate (5m to 500m) and working set (16 to 512 MiB); counters advance with the rates. A node's body is regenerated at most once a second, and at once after a usage change. Its certificate is signed by the cluster CA and both servers verify it. Nodes are registered with InternalIP 127.0.0.1, the farm's port as kubelet port and the `metrics.k8s.io/resource-metrics-path` annotation; pods are created bound to them with status Running.\n", s.PodsPerNode, s.ContainersPerPod)
+	p("- **Servers**: Podometer (this commit) and metrics-server %s, both with `--metric-resolution=%s --kubelet-request-timeout=10s --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP`, default verbosity, default Go runtime settings, on the same machine at the same time.\n", MetricsServerVersion(r), s.Resolution)
+	p("- **S1, scrape cost**: at each size (%s nodes), once both servers list every node and pod, one resolution of settling, then a %s window in which nobody queries either server. CPU is utime+stime from `/proc/<pid>/stat`; peak RSS is VmHWM from `/proc/<pid>/status`, reset at the start of the window through `/proc/<pid>/clear_refs`. The farm, the clients and the control plane are other processes and not counted. The **floor** (test/bench/cmd/floor) fetches the same bodies at the same rate with Go's HTTP client and reads them without parsing: the transport cost any Go scraper pays here.\n", joinInts(s.S1Sizes), human(s.S1Window))
+	p("- **S2, listing all pod metrics** (what `kubectl top pods -A` asks, `GET /apis/metrics.k8s.io/v1beta1/pods`, JSON): %s pods, %d requests in flight for %s per measurement, on the server's own port with the admin client certificate and through kube-apiserver's aggregator (the APIService pointed at the server measured). While one server is measured the other is paused (SIGSTOP), so its scraping does not take CPU from the one measured.\n", thousands(s.S2Pods), s.S2Concurrency, human(s.S2Window))
+	p("- **S3, custom metrics**: a `Pods` metric with a label selector (`app=bench`) over %s pods, served by a second Podometer from Debian's Prometheus with prometheus-adapter's rule format; a test exporter serves one counter per pod. Sequential requests for %s each: the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor); then Podometer on its own port; then through the aggregator.\n", thousands(s.S3Pods), human(s.S3Window))
+	p("- **S4, freshness**: every second for %s, the farm changes the working set of one random pod (memory, because a working set shows at the first scrape after the change, where a CPU rate needs two samples); each server is polled for that pod every %s on its own port until it shows the new value. The latency includes up to one poll interval.\n", human(s.S4Window), s.S4PollInterval)
+	p("- **Profiles**: CPU profiles (`/debug/pprof/profile`, which both servers serve through k8s.io/apiserver) of both servers after S1's window at the largest size and under S2's load, of Podometer under S3's, and heap profiles of both at the largest S1 size, kept under `docs/bench/`.\n")
+	p("\nRun it with `make bench` (about 40 minutes on 2 cores; the first run also builds the control plane and metrics-server into the cache). `BENCH_SCENARIOS=S1,S2`, `BENCH_S1_SIZES=100,200`, `BENCH_S1_WINDOW=30s` and the other `BENCH_*` variables (`go run ./test/bench/cmd/bench -h`) make quick runs; `go run ./test/bench/cmd/bench -report docs` rewrites this page from `docs/bench/results.json`.\n")
+}
+
+// MetricsServerVersion is the version recorded in the results.
+func MetricsServerVersion(r *Results) string {
+	v := r.Versions[MetricsServer]
+	if i := strings.IndexByte(v, ' '); i > 0 {
+		return v[:i]
+	}
+	return v
+}
+
+func s1(b *strings.Builder, r *Results) {
+	if len(r.S1) == 0 {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	res := r.Setup.Resolution
+	p("\n## S1: scrape cost\n\n![CPU and peak RSS against node count](%s)\n\n", PlotFile)
+	p("| nodes | pods | Podometer CPU s/min | metrics-server CPU s/min | floor CPU s/min | CPU ratio | Podometer peak RSS | metrics-server peak RSS | RSS ratio |\n")
+	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, row := range r.S1 {
+		p("| %s | %s | %.2f | %.2f | %.2f | %.0f%% | %s | %s | %.0f%% |\n", thousands(row.Nodes), thousands(row.Pods),
+			row.Podometer.CPUSecondsPerMinute, row.MetricsServer.CPUSecondsPerMinute, row.Floor.CPUSecondsPerMinute, 100*row.CPURatio(),
+			mib(row.Podometer.PeakRSSBytes), mib(row.MetricsServer.PeakRSSBytes), 100*row.RSSRatio())
+	}
+	p("\nPer scrape of one node (CPU divided by the scrapes a %s resolution makes), and what each server listed after the window:\n\n", secs(res))
+	p("| nodes | Podometer µs/scrape | metrics-server µs/scrape | floor µs/scrape | Podometer lists | metrics-server lists | farm bodies served |\n")
+	p("| ---: | ---: | ---: | ---: | --- | --- | ---: |\n")
+	for _, row := range r.S1 {
+		p("| %s | %.0f | %.0f | %.0f | %s nodes, %s pods | %s nodes, %s pods | %s |\n", thousands(row.Nodes),
+			row.MicrosPerScrape(row.Podometer.CPUSecondsPerMinute, res), row.MicrosPerScrape(row.MetricsServer.CPUSecondsPerMinute, res),
+			row.MicrosPerScrape(row.Floor.CPUSecondsPerMinute, res),
+			thousands(row.Podometer.NodesServed), thousands(row.Podometer.PodsServed),
+			thousands(row.MetricsServer.NodesServed), thousands(row.MetricsServer.PodsServed), thousands(int(row.FarmRequests)))
+	}
+	last := r.S1[len(r.S1)-1]
+	if last.Floor.CPUSecondsPerMinute > 0 && last.MetricsServer.CPUSecondsPerMinute > 0 {
+		floorShare := last.Floor.CPUSecondsPerMinute / last.MetricsServer.CPUSecondsPerMinute
+		budget := S1MaxCPURatio * last.MicrosPerScrape(last.MetricsServer.CPUSecondsPerMinute, res)
+		p("\n**Where the CPU goes.** At %s nodes the bare HTTPS fetch of the bodies, with no parsing and no storing, costs %.0f µs per scrape: %.0f%% of metrics-server's whole cost. ",
+			thousands(last.Nodes), last.MicrosPerScrape(last.Floor.CPUSecondsPerMinute, res), 100*floorShare)
+		p("The 25%% target leaves Podometer %.0f µs per scrape for the request, the %s KB body and its parse and store; ", budget, kb(last.FarmBytes, last.FarmRequests))
+		if floorShare >= S1MaxCPURatio {
+			p("that is less than the transport alone costs on this machine, so the target is past the physical limit of fetching a kubelet body over TLS with Go's HTTP stack once per node per resolution (the same stack metrics-server uses). What Podometer controls is its cost above the floor: %.0f µs per scrape against metrics-server's %.0f µs (%.0f%%).\n",
+				last.MicrosPerScrape(last.Podometer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute, res),
+				last.MicrosPerScrape(last.MetricsServer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute, res),
+				100*(last.Podometer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute)/(last.MetricsServer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute))
+		} else {
+			p("the transport alone takes %.0f%% of that budget.\n", 100*floorShare/S1MaxCPURatio)
+		}
+	}
+}
+
+// kb is the mean body size in KB, or "?".
+func kb(bytes, requests int64) string {
+	if requests == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f", float64(bytes)/float64(requests)/1000)
+}
+
+func latencyTable(b *strings.Builder, rows []LatencyRow) {
+	b.WriteString("| server | path | items | requests | errors | p50 | p90 | p99 | max | bytes/answer |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, row := range rows {
+		s := row.Stats
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", row.Server, row.Path, thousands(row.Items),
+			thousands(s.Requests), s.Errors, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), thousands(int(s.BytesPerResponse)))
+	}
+	for _, row := range rows {
+		if row.Stats.FirstError != "" {
+			fmt.Fprintf(b, "\nFirst error of %s via %s: `%s`\n", row.Server, row.Path, strings.ReplaceAll(row.Stats.FirstError, "`", "'"))
+		}
+	}
+}
+
+func s2(b *strings.Builder, r *Results) {
+	s := r.S2
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(b, "\n## S2: listing all pod metrics\n\n%s pods on %s nodes, %d requests in flight, %s per measurement.\n\n",
+		thousands(s.Pods), thousands(s.Nodes), s.Concurrency, human(s.Window))
+	latencyTable(b, s.Rows)
+	for _, path := range []string{"adapter", "aggregator"} {
+		ours, theirs := findRow(s.Rows, Podometer, path), findRow(s.Rows, MetricsServer, path)
+		if ours != nil && theirs != nil && ours.Stats.P50 > 0 && ours.Stats.P99 > 0 {
+			fmt.Fprintf(b, "\n%s: metrics-server's p50 is %.1f times Podometer's, its p99 %.1f times; Podometer answered %.1f times as many requests.",
+				capitalize(pathName(path)), float64(theirs.Stats.P50)/float64(ours.Stats.P50), float64(theirs.Stats.P99)/float64(ours.Stats.P99),
+				float64(ours.Stats.Requests)/float64(max(theirs.Stats.Requests, 1)))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func s3(b *strings.Builder, r *Results) {
+	s := r.S3
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(b, "\n## S3: a Pods custom metric over %s pods\n\nPromQL (what Podometer sends for the request): `%s`\n\nRequest: `GET %s`\n\n", thousands(s.Pods), s.Query, s.Path)
+	latencyTable(b, s.Rows)
+	raw := findRow(s.Rows, Prometheus, "direct")
+	for _, path := range []string{"adapter", "aggregator"} {
+		ours := findRow(s.Rows, Podometer, path)
+		if raw != nil && ours != nil && raw.Stats.P50 > 0 {
+			fmt.Fprintf(b, "\nPodometer %s: p50 %.2f times the raw query's, p99 %.2f times.", pathName(path),
+				float64(ours.Stats.P50)/float64(raw.Stats.P50), float64(ours.Stats.P99)/float64(raw.Stats.P99))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func s4(b *strings.Builder, r *Results) {
+	s := r.S4
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(b, "\n## S4: freshness\n\nFrom a change of a pod's working set in the farm to the server showing it; %s nodes, %s resolution, polled every %s.\n\n",
+		thousands(s.Nodes), secs(s.Resolution), s.PollInterval)
+	b.WriteString("| server | changes | seen | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, row := range s.Rows {
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s |\n", row.Server, row.Changes, row.Seen, secs(row.P50), secs(row.P99), secs(row.Max))
+	}
+	fmt.Fprintf(b, "\nA change waits for the node's next scrape: up to one resolution (%s) plus the scrape itself. A real kubelet adds its own sampling period (cAdvisor's housekeeping, about 10 to 15 s) on top; the farm samples at every request, so these figures are the scraper's part only.\n", secs(s.Resolution))
+}
+
+func profiles(b *strings.Builder, r *Results) {
+	if len(r.Profiles) == 0 {
+		return
+	}
+	b.WriteString("\n## Profiles\n\nThe files are pprof profiles (`go tool pprof -top docs/<file>`); below, the head of each.\n")
+	for _, pr := range r.Profiles {
+		fmt.Fprintf(b, "\n### %s\n\n`%s`\n\n```\n%s\n```\n", pr.Name, pr.File, strings.TrimSpace(pr.Top))
+	}
+}
+
+// human writes a duration as "3 min" or "30 s".
+func human(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%g s", d.Seconds())
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = thousands(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -87,9 +87,30 @@ type S1Row struct {
 	Window        time.Duration `json:"window"`
 	Podometer     ProcUsage     `json:"podometer"`
 	MetricsServer ProcUsage     `json:"metricsServer"`
+	// Floor is the transport floor: a bare fetcher of the same bodies at
+	// the same rate (test/bench/cmd/floor), zero when not measured.
+	Floor ProcUsage `json:"floor"`
 	// FarmRequests is how many bodies the farm served in the window.
 	FarmRequests int64 `json:"farmRequests"`
 	FarmBytes    int64 `json:"farmBytes"`
+}
+
+// Scrapes is how many scrapes each server makes in the window.
+func (r S1Row) Scrapes(resolution time.Duration) float64 {
+	if resolution <= 0 {
+		return 0
+	}
+	return float64(r.Nodes) * r.Window.Seconds() / resolution.Seconds()
+}
+
+// MicrosPerScrape turns CPU seconds per minute into CPU microseconds per
+// scrape of one node.
+func (r S1Row) MicrosPerScrape(cpuSecondsPerMinute float64, resolution time.Duration) float64 {
+	scrapesPerMinute := float64(r.Nodes) * time.Minute.Seconds() / resolution.Seconds()
+	if scrapesPerMinute == 0 {
+		return 0
+	}
+	return cpuSecondsPerMinute * 1e6 / scrapesPerMinute
 }
 
 // CPURatio is Podometer's CPU over metrics-server's.

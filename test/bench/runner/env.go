@@ -41,6 +41,10 @@ type env struct {
 	metricsServerBin string
 	podometer        *framework.AggregatedServer
 	metricsServer    *framework.AggregatedServer
+	// floor is the bare fetcher of test/bench/cmd/floor, during S1.
+	floor     *framework.Process
+	floorBin  string
+	nodesFile string
 
 	// kube is a client without client-side rate limits, for creating
 	// thousands of objects.

@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -57,7 +59,19 @@ func (e *env) growTo(ctx context.Context, n int) error {
 	e.logf("%d nodes (+%d in %s) and %d pods (+%d in %s)", n, n-e.nodes, nodesDone.Sub(start).Round(100*time.Millisecond),
 		n*e.cfg.PodsPerNode, (n-e.nodes)*e.cfg.PodsPerNode, time.Since(nodesDone).Round(100*time.Millisecond))
 	e.nodes = n
-	return nil
+	return e.writeNodesFile()
+}
+
+// writeNodesFile lists the farm's nodes for the floor fetcher.
+func (e *env) writeNodesFile() error {
+	if e.nodesFile == "" {
+		return nil
+	}
+	tmp := e.nodesFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(e.farm.Nodes(), "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, e.nodesFile)
 }
 
 // createNode registers a farm node: InternalIP 127.0.0.1, the farm's port

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -104,6 +105,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if err := e.startResourceServers(ctx); err != nil {
 			return err
 		}
+		if cfg.runs("S1") {
+			if err := e.startFloor(); err != nil {
+				return err
+			}
+		}
 		for _, n := range stages {
 			if err := e.stage(ctx, n, res, outDir); err != nil {
 				return err
@@ -115,6 +121,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		e.podometer.Stop()
 		e.metricsServer.Stop()
+		if e.floor != nil {
+			e.floor.Stop()
+		}
 	}
 	if cfg.runs("S3") {
 		if res.S3, err = e.runS3(ctx, res, outDir); err != nil {
@@ -142,6 +151,14 @@ func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Resu
 	}
 	if e.podometerBin, err = framework.BuildPodometer(ctx, root, outDir); err != nil {
 		return err
+	}
+	if e.cfg.runs("S1") {
+		e.floorBin = filepath.Join(outDir, "floor")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", e.floorBin, "./test/bench/cmd/floor")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./test/bench/cmd/floor: %w\n%s", err, out)
+		}
 	}
 	if e.cfg.stages() != nil {
 		e.logf("metrics-server %s: building it into the cache if missing", framework.MetricsServerVersion)
@@ -180,6 +197,19 @@ func (e *env) startResourceServers(ctx context.Context) error {
 	e.logf("Podometer (pid %d, port %d) and metrics-server (pid %d, port %d) running", e.podometer.Pid(), e.podometer.Port,
 		e.metricsServer.Pid(), e.metricsServer.Port)
 	return nil
+}
+
+// startFloor starts the bare fetcher on the farm's nodes.
+func (e *env) startFloor() error {
+	e.nodesFile = filepath.Join(e.cluster.Dir, "floor-nodes.txt")
+	if err := e.writeNodesFile(); err != nil {
+		return err
+	}
+	var err error
+	e.floor, err = framework.StartProcess("floor", filepath.Join(e.cluster.Dir, "floor.log"), e.floorBin, []string{
+		"-farm=" + e.farm.URL(), "-ca=" + e.cluster.PKI.CAFile, "-nodes=" + e.nodesFile, "-interval=" + e.cfg.Resolution.String(),
+	}, nil)
+	return err
 }
 
 // stage grows the cluster to n nodes and runs what happens at that size.

@@ -29,6 +29,12 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 	if err != nil {
 		return row, err
 	}
+	var fw *procstat.Window
+	if e.floor != nil {
+		if fw, err = procstat.StartWindow(e.floor.Pid()); err != nil {
+			return row, err
+		}
+	}
 	farm0 := e.farm.Stats()
 	if err := sleep(ctx, e.cfg.S1Window); err != nil {
 		return row, err
@@ -40,6 +46,13 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 	mu, err := mw.Stop()
 	if err != nil {
 		return row, err
+	}
+	if fw != nil {
+		fu, err := fw.Stop()
+		if err != nil {
+			return row, err
+		}
+		row.Floor = usage(fu)
 	}
 	farm1 := e.farm.Stats()
 	row.FarmRequests, row.FarmBytes = farm1.Requests-farm0.Requests, farm1.Bytes-farm0.Bytes
@@ -55,9 +68,9 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		}
 		s.dst.NodesServed, s.dst.PodsServed = nodes, pods
 	}
-	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%)",
+	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%); floor %.2f CPU s/min",
 		n, row.Podometer.CPUSecondsPerMinute, mib(row.Podometer.PeakRSSBytes),
-		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio())
+		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(), row.Floor.CPUSecondsPerMinute)
 	return row, nil
 }
 
