@@ -9,7 +9,7 @@ E2E_TIMEOUT ?= 60m
 
 export PODOMETER_BIN := $(PODOMETER)
 
-.PHONY: all build install demo test unit check-binary e2e fuzz bench bench-e2e lint clean
+.PHONY: all build install demo test unit check-binary e2e fuzz bench bench-micro bench-e2e lint clean
 
 all: build
 
@@ -53,8 +53,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 
-## bench: decoding, storage and resource-source benchmarks
-bench:
+## bench: Podometer beside metrics-server (pinned, built into the cache) on a kubelet farm: scrape
+## cost, list latency, custom metrics against Prometheus, freshness; writes docs/BENCHMARKS.md,
+## docs/bench/ (plot, results, profiles). About 40 minutes; BENCH_* variables shrink it (see -h).
+bench: build
+	$(GO) run ./test/bench/cmd/bench
+
+## bench-micro: decoding, storage and resource-source benchmarks
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 ## bench-e2e: a Pods metric over 5,000 pods against real Prometheus, beside the raw query
