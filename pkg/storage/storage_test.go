@@ -271,3 +271,43 @@ func BenchmarkStore110Pods(b *testing.B) {
 		b.Fatal("pod-000 not served after the benchmark")
 	}
 }
+
+func TestStoreFollowsTheContainersOfAPod(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, time.Minute)
+	web := scrape.PodRef{Namespace: "default", Name: "web"}
+	store := func(i int, containers ...string) {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second)
+		var cs []scrape.ContainerPoint
+		for _, c := range containers {
+			cs = append(cs, container(c, ts, uint64(i)*5*second, 1))
+		}
+		s.Store(batch("n1", ts, 0, map[scrape.PodRef][]scrape.ContainerPoint{web: cs}))
+	}
+	store(0, "app", "sidecar")
+	store(1, "app", "sidecar")
+	if u, ok := s.PodUsage(web); !ok || len(u.Containers) != 2 {
+		t.Fatalf("PodUsage = %+v, %v; want app and sidecar", u, ok)
+	}
+	// The sidecar is gone and an "agent" came first: app keeps its series,
+	// the agent has no rate yet, so the pod waits.
+	store(2, "agent", "app")
+	if u, ok := s.PodUsage(web); ok {
+		t.Errorf("pod served with a container that has one sample: %+v", u)
+	}
+	store(3, "agent", "app")
+	u, ok := s.PodUsage(web)
+	if !ok {
+		t.Fatal("pod not served after two samples of every container")
+	}
+	var names []string
+	for _, c := range u.Containers {
+		names = append(names, c.Name)
+		if c.Usage.CPU != 500_000_000 {
+			t.Errorf("%s: %d nanocores, want half a core", c.Name, c.Usage.CPU)
+		}
+	}
+	if diff := cmp.Diff([]string{"agent", "app"}, names); diff != "" {
+		t.Errorf("containers (-want +got):\n%s", diff)
+	}
+}
