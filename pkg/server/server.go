@@ -168,9 +168,12 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Timed outside the selector check, so that its 400s are counted.
+	metricsStorage := resource.NewStorage(usage, nodeInformer.Lister(), pods)
+	// Timed outside the selector check, so that its 400s are counted, and
+	// outside the fast list of pods.
 	wrapAPIHandler(&c.Generic.Config, requests.wrap)
 	wrapAPIHandler(&c.Generic.Config, rejectBadSelectors)
+	wrapAPIHandler(&c.Generic.Config, metricsStorage.FastPodList)
 	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
 	var cm cmprovider.CustomMetricsProvider
 	var em cmprovider.ExternalMetricsProvider
@@ -182,7 +185,7 @@ func New(c Config) (*Server, error) {
 		return nil, fmt.Errorf("building the API server: %w", err)
 	}
 	s.api = adapter.GenericAPIServer
-	if err := resource.Install(s.api, usage, nodeInformer.Lister(), pods); err != nil {
+	if err := metricsStorage.Install(s.api); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
 

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
 	"github.com/podometer/podometer/test/e2e/framework"
 )
 
@@ -401,4 +404,39 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("the explained PromQL gives %v for the pod, the API served %v\n%s", fromProm, api, explained)
 	}
 	t.Logf("explained: %s -> %v (API: %v)", promql, fromProm, served.Items[0].Value.String())
+}
+
+// TestFastPodListMatchesGeneric reads the list of every pod's metrics
+// from the shared Podometer twice: as kubectl top asks (the fast JSON
+// path) and with ?pretty=false (which the generic serializer answers).
+// Both must hold the same pods and figures.
+func TestFastPodListMatchesGeneric(t *testing.T) {
+	p := podometer(t)
+	ctx, ns, node := testEnv(t, "fastlist", 2*time.Minute)
+	if _, err := cluster.CreateDeployment(ctx, ns, "web", node, 3, "100m", "64Mi", "120m", "80Mi"); err != nil {
+		t.Fatal(err)
+	}
+	d := &directPodometer{port: p.Port, client: adminClient(t)}
+	var fast, generic metricsv1beta1.PodMetricsList
+	err := framework.WaitFor(ctx, time.Minute, time.Second, func() (bool, error) {
+		fast, generic = metricsv1beta1.PodMetricsList{}, metricsv1beta1.PodMetricsList{}
+		if err := d.get("/apis/metrics.k8s.io/v1beta1/pods", &fast); err != nil {
+			return false, err
+		}
+		if err := d.get("/apis/metrics.k8s.io/v1beta1/pods?pretty=false", &generic); err != nil {
+			return false, err
+		}
+		inNs := 0
+		for _, item := range fast.Items {
+			if item.Namespace == ns {
+				inNs++
+			}
+		}
+		// A scrape between the two reads changes the figures: retry.
+		return inNs == 3 && cmp.Diff(fast, generic) == "", nil
+	})
+	if err != nil {
+		t.Fatalf("the two lists never agreed with the test's 3 pods in them: %v\n%s", err, cmp.Diff(fast, generic))
+	}
+	t.Logf("%d pods, same figures from both paths", len(fast.Items))
 }

@@ -33,17 +33,27 @@ func newScheme() *runtime.Scheme {
 	return scheme
 }
 
+// Storage serves metrics.k8s.io: the REST storage of NodeMetrics and
+// PodMetrics, and the fast JSON path for lists of pods (FastPodList).
+type Storage struct {
+	nodes *nodeMetrics
+	pods  *podMetrics
+}
+
+// NewStorage returns the storage of the usage figures of the nodes and
+// pods the listers hold.
+func NewStorage(usage UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) *Storage {
+	return &Storage{nodes: &nodeMetrics{usage: usage, nodes: nodes}, pods: &podMetrics{usage: usage, pods: pods}}
+}
+
 // Install registers metrics.k8s.io v1beta1 (what the HPA reads) and v1
-// (what newer kubectl prefers) on server, both served from the same
-// storage.
-func Install(server *genericapiserver.GenericAPIServer, usage UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) error {
+// (what newer kubectl prefers) on server, both served from s.
+func (s *Storage) Install(server *genericapiserver.GenericAPIServer) error {
 	codecs := serializer.NewCodecFactory(Scheme)
 	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, Scheme, metav1.ParameterCodec, codecs)
 	info.PrioritizedVersions = []schema.GroupVersion{metricsv1beta1.SchemeGroupVersion, metricsv1.SchemeGroupVersion}
-	node := &nodeMetrics{usage: usage, nodes: nodes}
-	pod := &podMetrics{usage: usage, pods: pods}
 	for _, gv := range info.PrioritizedVersions {
-		info.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{"nodes": node, "pods": pod}
+		info.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{"nodes": s.nodes, "pods": s.pods}
 	}
 	return server.InstallAPIGroup(&info)
 }

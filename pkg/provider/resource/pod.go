@@ -3,11 +3,14 @@ package resource
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
@@ -66,7 +69,27 @@ func (m *podMetrics) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 // container, sorted by namespace and name.
 func (m *podMetrics) List(ctx context.Context, options *internalversion.ListOptions) (runtime.Object, error) {
 	labelSel, fieldSel := selectors(options)
-	namespace := genericapirequest.NamespaceValue(ctx)
+	pods, err := m.selectPods(genericapirequest.NamespaceValue(ctx), labelSel, fieldSel)
+	if err != nil {
+		return nil, err
+	}
+	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, len(pods))}
+	for i, p := range pods {
+		list.Items[i] = podMetricsOf(p.meta, p.usage)
+	}
+	return list, nil
+}
+
+// podEntry is a listed pod and its figures.
+type podEntry struct {
+	meta  *metav1.PartialObjectMetadata
+	usage storage.PodUsage
+}
+
+// selectPods returns the pods of namespace ("" for all) that match the
+// selectors and have fresh figures for every container, with those
+// figures, sorted by namespace and name.
+func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fieldSel fields.Selector) ([]podEntry, error) {
 	var (
 		pods []*metav1.PartialObjectMetadata
 		err  error
@@ -82,27 +105,26 @@ func (m *podMetrics) List(ctx context.Context, options *internalversion.ListOpti
 	selected := pods[:0:0]
 	refs := make([]scrape.PodRef, 0, len(pods))
 	for _, pod := range pods {
-		if !fieldSel.Matches(objectFields(pod)) {
+		if !fieldSel.Empty() && !fieldSel.Matches(objectFields(pod)) {
 			continue
 		}
 		selected = append(selected, pod)
 		refs = append(refs, scrape.PodRef{Namespace: pod.Namespace, Name: pod.Name})
 	}
 	usages, found := m.usage.PodUsages(refs)
-	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(selected))}
+	out := make([]podEntry, 0, len(selected))
 	for i, pod := range selected {
 		if found[i] {
-			list.Items = append(list.Items, podMetricsOf(pod, usages[i]))
+			out = append(out, podEntry{meta: pod, usage: usages[i]})
 		}
 	}
-	sort.Slice(list.Items, func(i, j int) bool {
-		a, b := &list.Items[i], &list.Items[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+	slices.SortFunc(out, func(a, b podEntry) int {
+		if c := strings.Compare(a.meta.Namespace, b.meta.Namespace); c != 0 {
+			return c
 		}
-		return a.Name < b.Name
+		return strings.Compare(a.meta.Name, b.meta.Name)
 	})
-	return list, nil
+	return out, nil
 }
 
 func podMetricsOf(pod metav1.Object, u storage.PodUsage) metrics.PodMetrics {

@@ -94,7 +94,7 @@ func fixtures(t *testing.T) (*nodeMetrics, *podMetrics) {
 		&podMetrics{usage: src, pods: metadatalister.New(podIdx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}
 }
 
-func listOptions(t *testing.T, label, field string) *internalversion.ListOptions {
+func listOptions(t testing.TB, label, field string) *internalversion.ListOptions {
 	t.Helper()
 	ls, err := labels.Parse(label)
 	if err != nil {

@@ -1,0 +1,238 @@
+package resource
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/metrics/pkg/apis/metrics"
+
+	"github.com/podometer/podometer/pkg/storage"
+)
+
+// Listing every pod's metrics is what `kubectl top pods -A` asks, and at
+// tens of thousands of pods the generic API machinery spends most of the
+// request converting the list to its version and encoding it by
+// reflection, allocating a map per container on the way. podJSONLists
+// answers the common form of that request (a JSON list, with at most label
+// and field selectors) by writing the JSON straight from the informer's
+// pods and the stored figures. Every other request (a table, protobuf,
+// YAML, pretty output, an unknown parameter, a selector that does not
+// parse) goes to the generic handler, which also produces every error.
+// The bytes are the generic serializer's: a test compares them.
+
+// fastListParams are the query parameters the fast path understands;
+// limit and the resourceVersion ones are ignored by the generic path too,
+// as the list is always served whole from memory.
+var fastListParams = map[string]bool{
+	"labelSelector": true, "fieldSelector": true, "timeout": true,
+	"limit": true, "resourceVersion": true, "resourceVersionMatch": true,
+}
+
+var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// FastPodList wraps the API handler: JSON lists of pod metrics are
+// written here, everything else passes to next. It must run behind
+// authentication and authorization (inside the handler chain), where the
+// request's RequestInfo is known.
+func (s *Storage) FastPodList(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		info, ok := request.RequestInfoFrom(req.Context())
+		if !ok || req.Method != http.MethodGet || !info.IsResourceRequest || info.APIGroup != metrics.GroupName ||
+			(info.APIVersion != "v1beta1" && info.APIVersion != "v1") || info.Resource != "pods" ||
+			info.Subresource != "" || info.Verb != "list" || !wantsJSON(req.Header.Get("Accept")) {
+			next.ServeHTTP(w, req)
+			return
+		}
+		q := req.URL.Query()
+		for k := range q {
+			if !fastListParams[k] {
+				next.ServeHTTP(w, req)
+				return
+			}
+		}
+		labelSel, err := labels.Parse(q.Get("labelSelector"))
+		if err != nil {
+			next.ServeHTTP(w, req)
+			return
+		}
+		fieldSel, err := fields.ParseSelector(q.Get("fieldSelector"))
+		if err != nil || !objectFieldsOnly(fieldSel) {
+			next.ServeHTTP(w, req)
+			return
+		}
+		pods, err := s.pods.selectPods(info.Namespace, labelSel, fieldSel)
+		if err != nil {
+			next.ServeHTTP(w, req) // the generic path reports it
+			return
+		}
+		bp := listBuffers.Get().(*[]byte)
+		defer listBuffers.Put(bp)
+		buf := appendPodMetricsList((*bp)[:0], metrics.GroupName+"/"+info.APIVersion, pods)
+		*bp = buf
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(buf)
+	})
+}
+
+// wantsJSON tells whether the client's first choice is plain JSON, as
+// content negotiation would pick it: no Accept, */*, application/* or
+// application/json without parameters (a parameter asks for a table or a
+// partial object).
+func wantsJSON(accept string) bool {
+	if accept == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(accept, ",")
+	mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(first))
+	if err != nil {
+		return false
+	}
+	for k := range params {
+		if k != "q" && k != "charset" {
+			return false
+		}
+	}
+	switch mediaType {
+	case "application/json", "*/*", "application/*":
+		return true
+	}
+	return false
+}
+
+// objectFieldsOnly tells whether a field selector names only the fields
+// metrics objects have; the generic path rejects the others.
+func objectFieldsOnly(sel fields.Selector) bool {
+	for _, r := range sel.Requirements() {
+		if r.Field != "metadata.name" && r.Field != "metadata.namespace" {
+			return false
+		}
+	}
+	return true
+}
+
+// appendPodMetricsList appends the JSON of a PodMetricsList of
+// apiVersion, as the generic serializer writes it (with its trailing
+// newline).
+func appendPodMetricsList(b []byte, apiVersion string, pods []podEntry) []byte {
+	b = append(b, `{"kind":"PodMetricsList","apiVersion":`...)
+	b = appendJSONString(b, apiVersion)
+	b = append(b, `,"metadata":{},"items":[`...)
+	for i, p := range pods {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPodMetrics(b, p.meta, p.usage)
+	}
+	return append(b, "]}\n"...)
+}
+
+func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u storage.PodUsage) []byte {
+	b = append(b, `{"metadata":{"name":`...)
+	b = appendJSONString(b, pod.Name)
+	b = append(b, `,"namespace":`...)
+	b = appendJSONString(b, pod.Namespace)
+	if !pod.CreationTimestamp.IsZero() {
+		b = append(b, `,"creationTimestamp":`...)
+		b = appendJSONTime(b, pod.CreationTimestamp.Time)
+	}
+	if len(pod.Labels) > 0 {
+		b = append(b, `,"labels":`...)
+		b = appendLabels(b, pod.Labels)
+	}
+	b = append(b, `},"timestamp":`...)
+	b = appendJSONTime(b, u.Timestamp)
+	b = append(b, `,"window":`...)
+	b = appendJSONString(b, u.Window.String())
+	b = append(b, `,"containers":[`...)
+	for i, c := range u.Containers {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, c.Name)
+		b = append(b, `,"usage":{"cpu":"`...)
+		cpu := resource.NewScaledQuantity(clampInt64(c.Usage.CPU), resource.Nano)
+		b = appendQuantity(b, cpu)
+		b = append(b, `","memory":"`...)
+		mem := resource.NewQuantity(clampInt64(c.Usage.Memory), resource.BinarySI)
+		b = appendQuantity(b, mem)
+		b = append(b, `"}}`...)
+	}
+	return append(b, "]}"...)
+}
+
+// appendQuantity appends q's canonical form, which is what its JSON
+// holds (quantities are digits and a suffix: nothing to escape).
+func appendQuantity(b []byte, q *resource.Quantity) []byte {
+	number, suffix := q.CanonicalizeBytes(b[len(b):])
+	b = append(b, number...)
+	return append(b, suffix...)
+}
+
+// appendLabels appends a label map with its keys sorted, as encoding/json
+// writes maps.
+func appendLabels(b []byte, m map[string]string) []byte {
+	var small [16]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// sortStrings is an insertion sort: label sets are small.
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// appendJSONTime appends a metav1.Time as its JSON: RFC 3339 in UTC, to
+// the second.
+func appendJSONTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
+}
+
+// appendJSONString appends s quoted. Names, label keys and values are
+// plain ASCII that needs no escape; anything else goes through
+// encoding/json, which escapes as the generic serializer does.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, err := json.Marshal(s)
+			if err != nil { // cannot happen for a string
+				return append(b, `""`...)
+			}
+			return append(b, quoted...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
