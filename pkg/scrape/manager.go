@@ -53,6 +53,13 @@ type Manager struct {
 
 	trigger chan struct{}
 
+	// batches are shared by every loop: a scrape holds one only while it
+	// runs, and scrapes are spread over the interval, so a few batches
+	// serve thousands of nodes.
+	batches sync.Pool
+	// workers run the scrapes for the loops (see workerPool).
+	workers *workerPool
+
 	// lastStart is when any loop last started a scrape (unix nanoseconds
 	// by m.clock); Healthy reads it.
 	lastStart atomic.Int64
@@ -107,6 +114,49 @@ func NewManager(c ManagerConfig) *Manager {
 		clock:    c.Clock,
 		trigger:  make(chan struct{}, 1),
 		loops:    make(map[string]*loop),
+		batches:  sync.Pool{New: func() any { return &Batch{} }},
+		workers:  &workerPool{jobs: make(chan func()), idle: workerIdle},
+	}
+}
+
+// workerIdle is how long a scrape worker waits for work before it exits.
+const workerIdle = 30 * time.Second
+
+// workerPool runs jobs on long-lived goroutines and starts another one
+// whenever none is idle, so a job never waits for another (a hanging
+// kubelet delays only its own loop). Each node keeps its own loop, timer
+// and offset; the pool only lends it a goroutine for the scrape itself. A
+// scrape needs a deep stack (HTTP, TLS, decoding) that a goroutine grows
+// again after every garbage collection shrinks it: a handful of workers
+// grow theirs, not one goroutine per node, which also keeps thousands of
+// idle loops at the minimal stack.
+type workerPool struct {
+	jobs chan func()
+	idle time.Duration
+}
+
+// do runs job on an idle worker, or on a new one.
+func (p *workerPool) do(ctx context.Context, job func()) {
+	select {
+	case p.jobs <- job:
+	default:
+		go p.work(ctx, job)
+	}
+}
+
+func (p *workerPool) work(ctx context.Context, job func()) {
+	idle := time.NewTimer(p.idle)
+	defer idle.Stop()
+	for {
+		job()
+		idle.Reset(p.idle)
+		select {
+		case job = <-p.jobs:
+		case <-idle.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -288,9 +338,14 @@ func (m *Manager) run(ctx context.Context, l *loop) {
 	}
 	ticker := m.clock.NewTicker(m.interval)
 	defer ticker.Stop()
-	batch := &Batch{}
+	done := make(chan struct{}, 1)
+	scrape := func() {
+		m.scrapeOnce(ctx, l.target)
+		done <- struct{}{}
+	}
 	for {
-		m.scrapeOnce(ctx, l.target, batch)
+		m.workers.do(ctx, scrape)
+		<-done
 		select {
 		case <-ctx.Done():
 			return
@@ -299,9 +354,14 @@ func (m *Manager) run(ctx context.Context, l *loop) {
 	}
 }
 
-func (m *Manager) scrapeOnce(ctx context.Context, t Target, batch *Batch) {
+func (m *Manager) scrapeOnce(ctx context.Context, t Target) {
 	sctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
+	batch := m.batches.Get().(*Batch)
+	defer func() {
+		batch.Reset("") // no reference to this node's pods stays in the pool
+		m.batches.Put(batch)
+	}()
 	start := m.clock.Now()
 	m.lastStart.Store(start.UnixNano())
 	err := m.fetcher.Fetch(sctx, t, batch)

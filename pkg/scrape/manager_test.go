@@ -206,3 +206,35 @@ func TestManagerHealthy(t *testing.T) {
 		t.Error("no scrape started for over three resolutions, yet healthy")
 	}
 }
+
+func TestWorkerPoolNeverQueuesAJob(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &workerPool{jobs: make(chan func()), idle: time.Minute}
+	release := make(chan struct{})
+	var running sync.WaitGroup
+	running.Add(3)
+	for range 3 {
+		// Each job blocks until released: the next can only run on a new worker.
+		p.do(ctx, func() { running.Done(); <-release })
+	}
+	waited := make(chan struct{})
+	go func() { running.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("jobs waited for busy workers")
+	}
+	close(release)
+	// An idle worker takes the next job.
+	done := make(chan struct{})
+	for {
+		select {
+		case p.jobs <- func() { close(done) }:
+			<-done
+			return
+		case <-time.After(10 * time.Second):
+			t.Fatal("no idle worker took a job")
+		}
+	}
+}
