@@ -157,7 +157,9 @@ func TestClientTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, &Batch{}) }()
+	go func() {
+		done <- c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, &Batch{})
+	}()
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.DeadlineExceeded) {

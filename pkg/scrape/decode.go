@@ -2,8 +2,10 @@ package scrape
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"slices"
@@ -277,6 +279,12 @@ type decodeState struct {
 	podIndex   map[PodRef]int32
 	containers []containerAcc
 	ctrIndex   map[ctrKey]int32
+	// rawIndex finds a container by a hash of the raw bytes of its labels
+	// (see rawKey), so that the second and later lines of a container cost
+	// one lookup and no string; keyBuf is the scratch key, seed the hash's.
+	rawIndex map[uint64]int32
+	keyBuf   []byte
+	seed     maphash.Seed
 	// counts and slots are scratch space of fill.
 	counts []int32
 	slots  []*PodPoints
@@ -322,6 +330,8 @@ func newDecodeState() *decodeState {
 		intern:   make(map[string]string),
 		podIndex: make(map[PodRef]int32),
 		ctrIndex: make(map[ctrKey]int32),
+		rawIndex: make(map[uint64]int32),
+		seed:     maphash.MakeSeed(),
 	}
 }
 
@@ -336,6 +346,9 @@ func (st *decodeState) trim() {
 	}
 	if len(st.intern) > maxInterned {
 		st.intern = make(map[string]string)
+	}
+	if len(st.rawIndex) > maxInterned {
+		st.rawIndex = make(map[uint64]int32)
 	}
 	if len(st.ctrIndex) > maxInterned {
 		st.podIndex = make(map[PodRef]int32)
@@ -359,6 +372,7 @@ func (st *decodeState) reset(scrapeTime time.Time) {
 	clear(st.podIndex)
 	st.containers = st.containers[:0]
 	clear(st.ctrIndex)
+	clear(st.rawIndex)
 	st.errs = nil
 	st.omitted = 0
 }
@@ -461,8 +475,49 @@ func (st *decodeState) addNode(kind metricKind, v float64, ts time.Time, line in
 	st.addTo(&st.node, kind, v, ts, line, "", "", "")
 }
 
-// addContainer records a sample of a container metric.
-func (st *decodeState) addContainer(kind metricKind, namespace, pod, name string, v float64, ts time.Time, line int) {
+// addContainerRaw records a sample of a container metric from the raw
+// label values of the fast parser.
+func (st *decodeState) addContainerRaw(kind metricKind, lab *sampleLabels, v float64, ts time.Time, line int) {
+	if lab.escNamespace || lab.escPod || lab.escContainer {
+		st.addContainer(kind, st.labelValue(lab.namespace, lab.escNamespace), st.labelValue(lab.pod, lab.escPod),
+			st.labelValue(lab.container, lab.escContainer), v, ts, line)
+		return
+	}
+	st.keyBuf = rawKey(st.keyBuf[:0], lab)
+	h := maphash.Bytes(st.seed, st.keyBuf)
+	idx, known := st.rawIndex[h]
+	if known {
+		c := &st.containers[idx]
+		ref := st.pods[c.pod]
+		if string(lab.container) == c.name && string(lab.pod) == ref.Name && string(lab.namespace) == ref.Namespace {
+			st.addTo(&c.entity, kind, v, ts, line, ref.Namespace, ref.Name, c.name)
+			return
+		}
+		// Two containers share a hash: the strings decide.
+	}
+	// Namespaces and container names repeat across nodes and are
+	// interned; a pod name belongs to one node, and a string of its own
+	// per scrape costs less than a table of every pod of the cluster.
+	idx, ok := st.addContainer(kind, st.internBytes(lab.namespace), string(lab.pod), st.internBytes(lab.container), v, ts, line)
+	if ok && !known {
+		st.rawIndex[h] = idx
+	}
+}
+
+// rawKey appends the length-prefixed raw namespace, pod and container
+// label values to b: one key per container, unambiguous whatever the
+// values hold.
+func rawKey(b []byte, lab *sampleLabels) []byte {
+	for _, v := range [...][]byte{lab.namespace, lab.pod, lab.container} {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// addContainer records a sample of a container metric and returns the
+// container's index, or false when the sample lacks a label.
+func (st *decodeState) addContainer(kind metricKind, namespace, pod, name string, v float64, ts time.Time, line int) (int32, bool) {
 	if namespace == "" || pod == "" || name == "" {
 		var missing []string
 		if namespace == "" {
@@ -475,7 +530,7 @@ func (st *decodeState) addContainer(kind metricKind, namespace, pod, name string
 			missing = append(missing, `"container"`)
 		}
 		st.sampleError(kind, line, namespace, pod, name, "missing label "+strings.Join(missing, ", "))
-		return
+		return 0, false
 	}
 	key := ctrKey{namespace: namespace, pod: pod, name: name}
 	idx, ok := st.ctrIndex[key]
@@ -494,6 +549,7 @@ func (st *decodeState) addContainer(kind metricKind, namespace, pod, name string
 		c.point.Timestamp = st.scrapeTime
 	}
 	st.addTo(&st.containers[idx].entity, kind, v, ts, line, namespace, pod, name)
+	return idx, true
 }
 
 func (st *decodeState) addTo(e *entity, kind metricKind, v float64, ts time.Time, line int, namespace, pod, name string) {
@@ -886,11 +942,7 @@ func (st *decodeState) parseSample(line []byte, i, n int) error {
 	case kindNodeCPU, kindNodeMemory:
 		st.addNode(f.kind, v, ts, n)
 	default:
-		st.addContainer(f.kind,
-			st.labelValue(lab.namespace, lab.escNamespace),
-			st.labelValue(lab.pod, lab.escPod),
-			st.labelValue(lab.container, lab.escContainer),
-			v, ts, n)
+		st.addContainerRaw(f.kind, &lab, v, ts, n)
 	}
 	return nil
 }
