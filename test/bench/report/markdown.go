@@ -146,6 +146,19 @@ func s1(b *strings.Builder, r *Results) {
 			thousands(row.Podometer.NodesServed), thousands(row.Podometer.PodsServed),
 			thousands(row.MetricsServer.NodesServed), thousands(row.MetricsServer.PodsServed), thousands(int(row.FarmRequests)))
 	}
+	if r.Idle != nil && r.Idle.MetricsServerRSSBytes > 0 {
+		first := r.S1[0]
+		p("\n**The fixed part of memory.** With no node at all, Podometer is resident in %s and metrics-server in %s (%.0f%%): the Go runtime, k8s.io/apiserver's serving stack and OpenAPI, the informers. ",
+			mib(r.Idle.PodometerRSSBytes), mib(r.Idle.MetricsServerRSSBytes), 100*float64(r.Idle.PodometerRSSBytes)/float64(r.Idle.MetricsServerRSSBytes))
+		pAdd, mAdd := int64(first.Podometer.PeakRSSBytes)-int64(r.Idle.PodometerRSSBytes), int64(first.MetricsServer.PeakRSSBytes)-int64(r.Idle.MetricsServerRSSBytes)
+		if mAdd > 0 {
+			p("What %s nodes add to that base: %s for Podometer, %s for metrics-server (%.0f%%). ", thousands(first.Nodes), mibSigned(pAdd), mibSigned(mAdd), 100*float64(pAdd)/float64(mAdd))
+		}
+		if base := float64(r.Idle.PodometerRSSBytes) / float64(r.Idle.MetricsServerRSSBytes); base > S1MaxRSSRatio {
+			p("Half of metrics-server's peak needs Podometer's base plus its growth below half of metrics-server's base plus growth; a base of %.0f%% of metrics-server's rules that out at the sizes where the base is most of the memory, whatever the growth.", 100*base)
+		}
+		p("\n")
+	}
 	last := r.S1[len(r.S1)-1]
 	if last.Floor.CPUSecondsPerMinute > 0 && last.MetricsServer.CPUSecondsPerMinute > 0 {
 		floorShare := last.Floor.CPUSecondsPerMinute / last.MetricsServer.CPUSecondsPerMinute
@@ -163,6 +176,8 @@ func s1(b *strings.Builder, r *Results) {
 		}
 	}
 }
+
+func mibSigned(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 // kb is the mean body size in KB, or "?".
 func kb(bytes, requests int64) string {

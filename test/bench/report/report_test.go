@@ -20,6 +20,7 @@ func sample() *Results {
 		Machine:  Machine{CPU: "Test CPU", Cores: 2, MemoryGiB: 24, Kernel: "6.1", Go: "go1.26"},
 		Versions: map[string]string{MetricsServer: "v0.9.0 (go install ...)", Podometer: "commit abc"},
 		Setup:    Setup{PodsPerNode: 30, ContainersPerPod: 1, Resolution: 15 * time.Second, S1Sizes: []int{100, 2000}, S1Window: 3 * time.Minute, S2Pods: 30000, S2Concurrency: 4},
+		Idle:     &IdleMemory{PodometerRSSBytes: 50 << 20, MetricsServerRSSBytes: 80 << 20},
 		S1: []S1Row{
 			{Nodes: 100, Pods: 3000, Window: 3 * time.Minute, FarmRequests: 2400, FarmBytes: 2400 * 22000,
 				Podometer:     ProcUsage{CPUSecondsPerMinute: 0.2, PeakRSSBytes: 60 << 20},
@@ -88,7 +89,7 @@ func TestWrite(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# Benchmarks", "| 2,000 | 60,000 | 4.00 | 8.00 | 3.00 | 50% |", "![CPU and peak RSS against node count](bench/s1.svg)",
-		"past the physical limit", "## S2", "## S3", "## S4", "## Profiles", "5 of 8 targets hold", "Test CPU, 2 cores",
+		"past the physical limit", "The fixed part of memory", "What 100 nodes add to that base: 10 MiB for Podometer, 20 MiB for metrics-server (50%)", "## S2", "## S3", "## S4", "## Profiles", "5 of 8 targets hold", "Test CPU, 2 cores",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)

@@ -30,10 +30,13 @@ type Results struct {
 	Versions map[string]string `json:"versions"`
 	Setup    Setup             `json:"setup"`
 
-	S1 []S1Row   `json:"s1,omitempty"`
-	S2 *S2Result `json:"s2,omitempty"`
-	S3 *S3Result `json:"s3,omitempty"`
-	S4 *S4Result `json:"s4,omitempty"`
+	// Idle is each server's resident memory with no node yet (after
+	// start, informers synced): the base that every size adds to.
+	Idle *IdleMemory `json:"idle,omitempty"`
+	S1   []S1Row     `json:"s1,omitempty"`
+	S2   *S2Result   `json:"s2,omitempty"`
+	S3   *S3Result   `json:"s3,omitempty"`
+	S4   *S4Result   `json:"s4,omitempty"`
 	// Profiles are the pprof files kept with the report.
 	Profiles []Profile `json:"profiles,omitempty"`
 	// Notes are observations of the run worth reading beside the figures.
@@ -65,6 +68,12 @@ type Setup struct {
 	S3Window         time.Duration `json:"s3Window"`
 	S4Window         time.Duration `json:"s4Window"`
 	S4PollInterval   time.Duration `json:"s4PollInterval"`
+}
+
+// IdleMemory is the resident memory of both servers before any node.
+type IdleMemory struct {
+	PodometerRSSBytes     uint64 `json:"podometerRSSBytes"`
+	MetricsServerRSSBytes uint64 `json:"metricsServerRSSBytes"`
 }
 
 // ProcUsage is what one server used over an S1 window.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podometer/podometer/test/bench/farm"
+	"github.com/podometer/podometer/test/bench/procstat"
 	"github.com/podometer/podometer/test/bench/report"
 	"github.com/podometer/podometer/test/e2e/framework"
 )
@@ -109,6 +110,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			if err := e.startFloor(); err != nil {
 				return err
 			}
+			if res.Idle, err = e.idleMemory(ctx); err != nil {
+				return err
+			}
 		}
 		for _, n := range stages {
 			if err := e.stage(ctx, n, res, outDir); err != nil {
@@ -197,6 +201,24 @@ func (e *env) startResourceServers(ctx context.Context) error {
 	e.logf("Podometer (pid %d, port %d) and metrics-server (pid %d, port %d) running", e.podometer.Pid(), e.podometer.Port,
 		e.metricsServer.Pid(), e.metricsServer.Port)
 	return nil
+}
+
+// idleMemory waits a resolution after both servers started, with no node
+// registered, and reads their resident memory.
+func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
+	if err := sleep(ctx, e.cfg.Resolution); err != nil {
+		return nil, err
+	}
+	p, err := procstat.ReadMemory(e.podometer.Pid())
+	if err != nil {
+		return nil, err
+	}
+	m, err := procstat.ReadMemory(e.metricsServer.Pid())
+	if err != nil {
+		return nil, err
+	}
+	e.logf("idle: Podometer %s, metrics-server %s resident", mib(p.RSS), mib(m.RSS))
+	return &report.IdleMemory{PodometerRSSBytes: p.RSS, MetricsServerRSSBytes: m.RSS}, nil
 }
 
 // startFloor starts the bare fetcher on the farm's nodes.
