@@ -267,7 +267,7 @@ func (s *Store) PodUsage(ref scrape.PodRef) (PodUsage, bool) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.podUsageLocked(ref, now)
+	return s.podUsageLocked(ref, now, nil)
 }
 
 // PodUsages looks up many pods under one lock; found[i] tells whether
@@ -276,15 +276,22 @@ func (s *Store) PodUsages(refs []scrape.PodRef) (out []PodUsage, found []bool) {
 	now := s.clock.Now()
 	out = make([]PodUsage, len(refs))
 	found = make([]bool, len(refs))
+	// The pods' containers share a few large slices instead of one small
+	// allocation each: a list of every pod is the hot path of kubectl top.
+	var slab []ContainerUsage
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for i, ref := range refs {
-		out[i], found[i] = s.podUsageLocked(ref, now)
+		out[i], found[i] = s.podUsageLocked(ref, now, &slab)
 	}
 	return out, found
 }
 
-func (s *Store) podUsageLocked(ref scrape.PodRef, now time.Time) (PodUsage, bool) {
+// slabChunk is how many containers one shared allocation of PodUsages
+// holds.
+const slabChunk = 4096
+
+func (s *Store) podUsageLocked(ref scrape.PodRef, now time.Time, slab *[]ContainerUsage) (PodUsage, bool) {
 	p, ok := s.pods[ref]
 	if !ok || len(p.containers) == 0 {
 		return PodUsage{}, false
@@ -298,7 +305,18 @@ func (s *Store) podUsageLocked(ref scrape.PodRef, now time.Time) (PodUsage, bool
 			return PodUsage{}, false
 		}
 	}
-	pu := PodUsage{Containers: make([]ContainerUsage, len(p.containers))}
+	var containers []ContainerUsage
+	if n := len(p.containers); slab != nil && n <= slabChunk {
+		if cap(*slab)-len(*slab) < n {
+			*slab = make([]ContainerUsage, 0, slabChunk)
+		}
+		l := len(*slab)
+		*slab = (*slab)[:l+n]
+		containers = (*slab)[l : l+n : l+n]
+	} else {
+		containers = make([]ContainerUsage, n)
+	}
+	pu := PodUsage{Containers: containers}
 	for i := range p.containers {
 		c := &p.containers[i]
 		if c.usage.Timestamp.After(pu.Timestamp) {

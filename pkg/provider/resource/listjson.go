@@ -76,7 +76,7 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 		}
 		bp := listBuffers.Get().(*[]byte)
 		defer listBuffers.Put(bp)
-		buf := appendPodMetricsList((*bp)[:0], metrics.GroupName+"/"+info.APIVersion, pods)
+		buf := s.items.appendPodMetricsList((*bp)[:0], metrics.GroupName+"/"+info.APIVersion, pods)
 		*bp = buf
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -121,20 +121,79 @@ func objectFieldsOnly(sel fields.Selector) bool {
 	return true
 }
 
+// itemCache remembers the JSON of each listed pod, by the object the
+// informer holds (replaced, never modified, when the pod changes) and the
+// time of the pod's figures (new with every scrape of its node): between
+// two scrapes of a node, its pods' items are copied, not written again.
+type itemCache struct {
+	mu    sync.RWMutex
+	items map[*metav1.PartialObjectMetadata]cachedItem
+	// largest is the longest list served; the cache is pruned to the
+	// current list when it holds more than twice as many items.
+	largest int
+}
+
+type cachedItem struct {
+	at   time.Time
+	json []byte
+}
+
 // appendPodMetricsList appends the JSON of a PodMetricsList of
 // apiVersion, as the generic serializer writes it (with its trailing
 // newline).
-func appendPodMetricsList(b []byte, apiVersion string, pods []podEntry) []byte {
+func (c *itemCache) appendPodMetricsList(b []byte, apiVersion string, pods []podEntry) []byte {
 	b = append(b, `{"kind":"PodMetricsList","apiVersion":`...)
 	b = appendJSONString(b, apiVersion)
 	b = append(b, `,"metadata":{},"items":[`...)
+	type span struct{ start, end int }
+	var missed []int // indexes into pods
+	var spans []span // where each missed item is in b
+	c.mu.RLock()
 	for i, p := range pods {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		if it, ok := c.items[p.meta]; ok && it.at.Equal(p.usage.Timestamp) {
+			b = append(b, it.json...)
+			continue
+		}
+		start := len(b)
 		b = appendPodMetrics(b, p.meta, p.usage)
+		missed = append(missed, i)
+		spans = append(spans, span{start, len(b)})
+	}
+	c.mu.RUnlock()
+	if len(missed) > 0 {
+		c.remember(b, pods, missed, func(k int) (int, int) { return spans[k].start, spans[k].end })
 	}
 	return append(b, "]}\n"...)
+}
+
+// remember stores the items written for pods[missed[k]] at b[start:end].
+func (c *itemCache) remember(b []byte, pods []podEntry, missed []int, at func(k int) (start, end int)) {
+	total := 0
+	for k := range missed {
+		start, end := at(k)
+		total += end - start
+	}
+	chunk := make([]byte, 0, total) // one allocation for every new item
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.largest = max(c.largest, len(pods))
+	if c.items == nil || len(c.items)+len(missed) > 2*c.largest+1024 {
+		keep := make(map[*metav1.PartialObjectMetadata]cachedItem, len(pods))
+		for _, p := range pods {
+			if it, ok := c.items[p.meta]; ok {
+				keep[p.meta] = it
+			}
+		}
+		c.items = keep
+	}
+	for k, i := range missed {
+		start, end := at(k)
+		chunk = append(chunk, b[start:end]...)
+		c.items[pods[i].meta] = cachedItem{at: pods[i].usage.Timestamp, json: chunk[len(chunk)-(end-start) : len(chunk) : len(chunk)]}
+	}
 }
 
 func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u storage.PodUsage) []byte {

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
@@ -30,6 +31,14 @@ import (
 // of the JSON writer: labels with prefixes and odd values, no labels, no
 // creation time, several containers, quantities of every scale.
 func varietyPods(t testing.TB, n int) *podMetrics {
+	t.Helper()
+	pods, _ := varietyPodsIndexed(t, n)
+	return pods
+}
+
+// varietyPodsIndexed is varietyPods with the informer's indexer, to
+// change the pods.
+func varietyPodsIndexed(t testing.TB, n int) (*podMetrics, cache.Indexer) {
 	t.Helper()
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	src := fakeUsage{pods: map[scrape.PodRef]storage.PodUsage{}}
@@ -56,7 +65,7 @@ func varietyPods(t testing.TB, n int) *podMetrics {
 		}
 		src.pods[scrape.PodRef{Namespace: meta.Namespace, Name: meta.Name}] = u
 	}
-	return &podMetrics{usage: src, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}
+	return &podMetrics{usage: src, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}, idx
 }
 
 // genericJSON is what the generic path writes for a list: the internal
@@ -190,4 +199,90 @@ func BenchmarkListPods(b *testing.B) {
 			}
 		}
 	})
+}
+
+// storedPods is n pods on n/30 nodes in the real store, two scrapes each,
+// and their metadata in a lister: the list path as it runs in the server.
+func storedPods(b *testing.B, n int) *podMetrics {
+	b.Helper()
+	clk := clocktesting.NewFakeClock(ts.Add(16 * time.Second))
+	st := storage.New(clk, 45*time.Second)
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	const perNode = 30
+	for scrapeNo, at := range []time.Time{ts, ts.Add(15 * time.Second)} {
+		for node := 0; node < n/perNode; node++ {
+			batch := &scrape.Batch{}
+			batch.Reset(fmt.Sprintf("node-%04d", node))
+			for p := range perNode {
+				i := node*perNode + p
+				ref := scrape.PodRef{Namespace: fmt.Sprintf("ns-%02d", i%40), Name: fmt.Sprintf("web-%06d", i)}
+				batch.Pods[ref] = &scrape.PodPoints{Containers: []scrape.ContainerPoint{{Name: "app", Point: scrape.Point{
+					StartTime: ts.Add(-time.Hour), Timestamp: at, CumulativeCPU: uint64(scrapeNo*15+1) * uint64(i+1) * 1_000_000, MemoryWorkingSet: uint64(i) << 10,
+					HasCPU: true, HasMemory: true,
+				}}}}
+				if scrapeNo == 0 {
+					meta := metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name, Labels: map[string]string{"app": "web", "pod-template-hash": "7d9f8b6c5"},
+						CreationTimestamp: metav1.NewTime(ts.Add(-time.Hour))}
+					if err := idx.Add(&metav1.PartialObjectMetadata{ObjectMeta: meta}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			st.Store(batch)
+		}
+	}
+	return &podMetrics{usage: st, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}
+}
+
+// BenchmarkListStoredPods is the fast path over the real store.
+func BenchmarkListStoredPods(b *testing.B) {
+	s := &Storage{pods: storedPods(b, 30_000)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if code, body, fast := serveList(b, s, "/apis/metrics.k8s.io/v1beta1/pods", ""); !fast || code != http.StatusOK || len(body) < 30_000*100 {
+			b.Fatal(code, len(body))
+		}
+	}
+}
+
+// TestFastPodListAfterNewFigures lists, changes a pod's figures (a new
+// scrape) and its object (an update in the informer), and lists again:
+// the remembered items must not hide either change.
+func TestFastPodListAfterNewFigures(t *testing.T) {
+	pods, idx := varietyPodsIndexed(t, 10)
+	s := &Storage{pods: pods}
+	list := func() []byte {
+		t.Helper()
+		_, body, fast := serveList(t, s, "/apis/metrics.k8s.io/v1beta1/pods", "")
+		if !fast {
+			t.Fatal("not answered by the fast path")
+		}
+		if want := genericJSON(t, pods, metricsv1beta1.SchemeGroupVersion, "", "", ""); !bytes.Equal(bytes.TrimSpace(body), bytes.TrimSpace(want)) {
+			t.Fatalf("differs from the generic serializer:\nfast:    %s\ngeneric: %s", body, want)
+		}
+		return body
+	}
+	before := list()
+	src := pods.usage.(fakeUsage)
+	ref := scrape.PodRef{Namespace: "ns-1", Name: "pod-00001"}
+	u := src.pods[ref]
+	u.Timestamp = u.Timestamp.Add(15 * time.Second)
+	u.Containers = []storage.ContainerUsage{{Name: "c0", Usage: storage.Usage{CPU: 424_242_000, Memory: 77 << 20}}}
+	src.pods[ref] = u
+	afterScrape := list()
+	if bytes.Equal(before, afterScrape) || !bytes.Contains(afterScrape, []byte(`"cpu":"424242u"`)) {
+		t.Errorf("the new figures are not in the list:\n%s", afterScrape)
+	}
+	obj, err := pods.pods.Namespace("ns-2").Get("pod-00002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := obj.DeepCopy()
+	updated.Labels = map[string]string{"tier": "cache"}
+	if err := idx.Update(updated); err != nil {
+		t.Fatal(err)
+	}
+	if afterUpdate := list(); !bytes.Contains(afterUpdate, []byte(`"tier":"cache"`)) {
+		t.Errorf("the updated labels are not in the list:\n%s", afterUpdate)
+	}
 }
