@@ -228,3 +228,12 @@ func (e *env) metricsServerArgs(port int, certDir string) []string {
 		"--kubelet-request-timeout=10s",
 	)
 }
+
+// thousands writes n with a comma between thousands: 30,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -251,7 +251,7 @@ func (e *env) stage(ctx context.Context, n int, res *report.Results, outDir stri
 		}
 		res.S1 = append(res.S1, row)
 		if n == slices.Max(e.cfg.S1Sizes) {
-			e.profileBoth(ctx, res, outDir, "s1", fmt.Sprintf("S1, %d nodes: scraping", n), nil)
+			e.profileBoth(ctx, res, outDir, "s1", fmt.Sprintf("S1, %s nodes: scraping", thousands(n)), nil)
 		}
 	}
 	if n == e.cfg.s2Nodes() {

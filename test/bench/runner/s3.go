@@ -145,7 +145,7 @@ func (e *env) runS3(ctx context.Context, res *report.Results, outDir string) (*r
 		op := func(ctx context.Context) (int64, error) { return drain(ctx, t.client, t.url) }
 		latency.Run(ctx, 1, 3*time.Second, op)
 		if t.path == "adapter" {
-			e.profile(ctx, res, outDir, "s3", fmt.Sprintf("S3, a Pods metric over %d pods", n),
+			e.profile(ctx, res, outDir, "s3", fmt.Sprintf("S3, a Pods metric over %s pods", thousands(n)),
 				func(ctx context.Context) { latency.Run(ctx, 1, time.Hour, op) }, server{report.Podometer, pod})
 		}
 		stats := latency.Run(ctx, 1, e.cfg.S3Window, op)
