@@ -36,7 +36,7 @@ func TestSummarize(t *testing.T) {
 
 func TestRunKeepsTheConcurrencyAndCountsErrors(t *testing.T) {
 	var inFlight, peak, calls atomic.Int64
-	s := Run(context.Background(), 3, 50*time.Millisecond, func(context.Context) (int64, error) {
+	s := Run(context.Background(), 3, 200*time.Millisecond, func(context.Context) (int64, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for {
@@ -46,7 +46,7 @@ func TestRunKeepsTheConcurrencyAndCountsErrors(t *testing.T) {
 			}
 		}
 		time.Sleep(2 * time.Millisecond)
-		if calls.Add(1)%5 == 0 {
+		if calls.Add(1)%3 == 0 {
 			return 0, errors.New("boom")
 		}
 		return 100, nil
