@@ -63,7 +63,7 @@ type Config struct {
 
 // New returns a Prometheus API client for c. Each query's deadline is its
 // context's.
-func New(c Config) (promv1.API, error) {
+func New(c Config) (*Client, error) {
 	rt, err := c.transport()
 	if err != nil {
 		return nil, err
@@ -76,7 +76,8 @@ func New(c Config) (promv1.API, error) {
 	if verb == "" {
 		verb = VerbAuto
 	}
-	return promv1.NewAPI(&verbClient{Client: client, verb: verb}), nil
+	raw := &verbClient{Client: client, verb: verb}
+	return &Client{API: promv1.NewAPI(raw), raw: raw}, nil
 }
 
 // transport builds the round tripper: TLS and credentials through

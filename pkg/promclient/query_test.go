@@ -1,0 +1,131 @@
+package promclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// TestQueryDecodesAsClientGolang sends the same answers to the streaming
+// decoder and to client_golang's, and wants the same values and errors.
+func TestQueryDecodesAsClientGolang(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		// wantType, when set, is where ours differs on purpose.
+		wantType promv1.ErrorType
+	}{
+		{"vector", `{"status":"success","data":{"resultType":"vector","result":[` +
+			`{"metric":{"namespace":"ns","pod":"a\"b\\c","x":"\u00e9\n"},"value":[1700000000.123,"2.5"]},` +
+			`{"metric":{},"value":[1700000000,"NaN"]},` +
+			`{"metric":{"pod":"inf"},"value":[1700000000.5,"+Inf"]},` +
+			`{"metric":{"pod":"neg"},"value":[1700000000.001,"-1e-3"]}]}}`, 200, ""},
+		{"empty vector", `{"status":"success","data":{"resultType":"vector","result":[]}}`, 200, ""},
+		{"result before resultType", `{"data":{"result":[{"value":[1,"1"],"metric":{"a":"b"}}],"resultType":"vector"},"status":"success"}`, 200, ""},
+		{"scalar", `{"status":"success","data":{"resultType":"scalar","result":[1700000000.25,"42"]}}`, 200, ""},
+		{"warnings", `{"status":"success","warnings":["w1","w2"],"data":{"resultType":"vector","result":[]}}`, 200, ""},
+		{"matrix", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1"],[2,"2"]]}]}}`, 200, ""},
+		{"bad data", `{"status":"error","errorType":"bad_data","error":"parse error at char 5"}`, 400, ""},
+		// client_golang reads no body on a 503 and says server_error.
+		{"timeout", `{"status":"error","errorType":"timeout","error":"query timed out"}`, 503, promv1.ErrTimeout},
+		{"not JSON", `upstream connect error`, 503, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.code)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			ours, err := New(Config{URL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := api.NewClient(api.Config{Address: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := promv1.NewAPI(plain)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			gotV, gotW, _, gotErr := ours.Query(ctx, "q", time.Time{})
+			wantV, wantW, _, wantErr := theirs.Query(ctx, "q", time.Time{})
+			if diff := cmp.Diff(wantV, gotV, cmp.Comparer(func(a, b model.SampleValue) bool { return a.Equal(b) })); diff != "" {
+				t.Errorf("value (-client_golang +ours):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantW, gotW); diff != "" {
+				t.Errorf("warnings (-client_golang +ours):\n%s", diff)
+			}
+			var wantPE, gotPE *promv1.Error
+			if (wantErr == nil) != (gotErr == nil) || errors.As(wantErr, &wantPE) != errors.As(gotErr, &gotPE) {
+				t.Fatalf("error %v, client_golang's %v", gotErr, wantErr)
+			}
+			if tc.wantType != "" {
+				if gotPE.Type != tc.wantType {
+					t.Errorf("error type %q, want %q", gotPE.Type, tc.wantType)
+				}
+				return
+			}
+			if wantPE != nil && (wantPE.Type != gotPE.Type || wantPE.Msg != gotPE.Msg) {
+				t.Errorf("error %q/%q, client_golang's %q/%q", gotPE.Type, gotPE.Msg, wantPE.Type, wantPE.Msg)
+			}
+		})
+	}
+}
+
+func TestQueryConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	c, err := New(Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := c.Query(context.Background(), "1", time.Time{}); err == nil {
+		t.Fatal("no error from a closed port")
+	}
+}
+
+// BenchmarkQuery5000 answers a vector of 5,000 pods (a Pods metric over
+// 5,000 pods) to the streaming decoder and to client_golang's.
+func BenchmarkQuery5000(b *testing.B) {
+	body := []byte(`{"status":"success","data":{"resultType":"vector","result":[`)
+	for i := range 5000 {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = fmt.Appendf(body, `{"metric":{"namespace":"bench","pod":"bench-%05d"},"value":[1700000000.123,"%d.5"]}`, i, i%50)
+	}
+	body = append(body, "]}}"...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	ours, err := New(Config{URL: srv.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, q := range map[string]interface {
+		Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
+	}{"streaming": ours, "client_golang": ours.API} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v, _, _, err := q.Query(context.Background(), "q", time.Time{})
+				if err != nil || len(v.(model.Vector)) != 5000 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
