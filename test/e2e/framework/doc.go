@@ -10,5 +10,5 @@
 // Every process is started in its own process group, logs into the run
 // directory and is stopped by Cluster.Stop, by StopAll, on SIGINT/SIGTERM
 // (StopOnSignal) and, as a last resort, by the kernel when the parent dies
-// (Pdeathsig on Linux). See /work/shared/HARNESS.md for the facts this is built on.
+// (Pdeathsig on Linux). The harness follows what was seen to work on a 2-core machine without a container engine.
 package framework
