@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/podometer/podometer/test/bench/report"
 	"github.com/podometer/podometer/test/e2e/framework"
 )
@@ -24,7 +26,7 @@ func (e *env) profileBoth(ctx context.Context, res *report.Results, outDir, pref
 		path := filepath.Join(outDir, "bench", file)
 		data, err := get(ctx, e.adapter, adapterURL(s.srv)+"/debug/pprof/heap")
 		if err == nil {
-			err = os.WriteFile(path, data, 0o644)
+			err = writeProfile(path, data)
 		}
 		var top string
 		if err == nil {
@@ -79,10 +81,31 @@ func (e *env) cpuProfile(ctx context.Context, s *framework.AggregatedServer, pat
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := writeProfile(path, data); err != nil {
 		return "", err
 	}
 	return pprofTop(ctx, path)
+}
+
+// writeProfile saves a profile without this machine's paths: a mapping
+// keeps only its binary's base name.
+func writeProfile(path string, data []byte) error {
+	p, err := profile.ParseData(data)
+	if err != nil {
+		return fmt.Errorf("reading the profile: %w", err)
+	}
+	for _, m := range p.Mapping {
+		m.File = filepath.Base(m.File)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := p.Write(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // pprofTop returns the first lines of `go tool pprof -top` of a profile,
