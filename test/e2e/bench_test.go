@@ -28,21 +28,6 @@ import (
 // benchPods is the scale of BenchmarkPodsMetricBySelector.
 const benchPods = 5000
 
-// benchRuleEntry is the walkthrough's per-pod request-rate rule for the
-// benchmark's series; the shared rules file carries it too, for the path
-// through the aggregator.
-const benchRuleEntry = `- id: bench
-  seriesQuery: 'bench_requests_total{namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-      pod: {resource: "pod"}
-  name:
-    matches: "^(.*)_total$"
-    as: "${1}_per_second"
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
-`
-
 // BenchmarkPodsMetricBySelector measures a Pods metric request with a
 // label selector over 5,000 pods against the real Prometheus, three ways:
 // the raw PromQL sent straight to Prometheus (the floor), Podometer's
@@ -191,7 +176,7 @@ func startCounting(ctx context.Context, ns string, names []string) func() {
 // the cluster and the shared Prometheus, as the server does.
 func inProcessProvider(b *testing.B, ctx context.Context) *custom.Provider {
 	b.Helper()
-	cfg, err := naming.Parse([]byte("rules:\n" + benchRuleEntry))
+	cfg, err := naming.Parse([]byte("rules:\n" + framework.BenchRequestsRule))
 	if err != nil {
 		b.Fatal(err)
 	}

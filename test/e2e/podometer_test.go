@@ -40,7 +40,7 @@ const rulesFile = `rules:
     matches: "^(.*)_total$"
     as: "${1}_per_second"
   metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
-` + benchRuleEntry + `- seriesQuery: 'queue_length{namespace!="",pod!=""}'
+` + framework.BenchRequestsRule + `- seriesQuery: 'queue_length{namespace!="",pod!=""}'
   resources:
     template: "<<.Resource>>"
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'

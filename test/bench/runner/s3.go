@@ -17,21 +17,9 @@ import (
 	"github.com/podometer/podometer/test/e2e/framework"
 )
 
-// s3Rule serves bench_requests_total as the Pods metric
-// bench_requests_per_second, in prometheus-adapter's format (the rule of
-// the e2e benchmark).
-const s3Rule = `rules:
-- id: bench
-  seriesQuery: 'bench_requests_total{namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-      pod: {resource: "pod"}
-  name:
-    matches: "^(.*)_total$"
-    as: "${1}_per_second"
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
-`
+// s3Rules serve bench_requests_total as the Pods metric
+// bench_requests_per_second: the rule of the e2e benchmark.
+const s3Rules = "rules:\n" + framework.BenchRequestsRule
 
 // runS3 measures a Pods custom metric with a label selector over S3Pods
 // pods against the real Prometheus: the PromQL Podometer sends, straight
@@ -79,7 +67,7 @@ func (e *env) runS3(ctx context.Context, res *report.Results, outDir string) (*r
 	defer prom.Stop()
 
 	rules := filepath.Join(e.cluster.Dir, "bench-rules.yaml")
-	if err := os.WriteFile(rules, []byte(s3Rule), 0o600); err != nil {
+	if err := os.WriteFile(rules, []byte(s3Rules), 0o600); err != nil {
 		return nil, err
 	}
 	pod, err := framework.StartAggregatedServer(ctx, e.cluster, framework.AggregatedServerOptions{
