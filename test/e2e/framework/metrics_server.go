@@ -77,16 +77,5 @@ func StartMetricsServer(ctx context.Context, c *Cluster, o MetricsServerOptions)
 // self-signed certificate in certDir, the admin kubeconfig for everything,
 // kubelets reached at their InternalIP and status port.
 func MetricsServerArgs(c *Cluster, port int, certDir string) []string {
-	return []string{
-		fmt.Sprintf("--secure-port=%d", port),
-		"--bind-address=127.0.0.1",
-		"--cert-dir=" + certDir,
-		"--kubeconfig=" + c.Kubeconfig,
-		"--authentication-kubeconfig=" + c.Kubeconfig,
-		"--authorization-kubeconfig=" + c.Kubeconfig,
-		"--kubelet-use-node-status-port",
-		"--kubelet-preferred-address-types=InternalIP",
-		"--kubelet-certificate-authority=" + c.PKI.CAFile,
-		"--metric-resolution=15s",
-	}
+	return append(kubeletScraperArgs(c, port, certDir), "--metric-resolution=15s")
 }

@@ -51,6 +51,15 @@ func StartPodometerWithOptions(ctx context.Context, c *Cluster, o PodometerOptio
 // kubeconfig for everything, and kubelets (kwok) reached at their InternalIP
 // and status port, verified against the cluster CA.
 func PodometerArgs(c *Cluster, port int, certDir string) []string {
+	return append(kubeletScraperArgs(c, port, certDir), "--metric-resolution=5s", "--kubelet-request-timeout=4s", "-v=2")
+}
+
+// kubeletScraperArgs are the flags Podometer and metrics-server share
+// (metrics-server's names): serving on 127.0.0.1:port with a self-signed
+// certificate in certDir, the admin kubeconfig for everything, kubelets
+// reached at their InternalIP and status port, verified against the
+// cluster CA.
+func kubeletScraperArgs(c *Cluster, port int, certDir string) []string {
 	return []string{
 		fmt.Sprintf("--secure-port=%d", port),
 		"--bind-address=127.0.0.1",
@@ -61,8 +70,5 @@ func PodometerArgs(c *Cluster, port int, certDir string) []string {
 		"--kubelet-use-node-status-port",
 		"--kubelet-preferred-address-types=InternalIP",
 		"--kubelet-certificate-authority=" + c.PKI.CAFile,
-		"--metric-resolution=5s",
-		"--kubelet-request-timeout=4s",
-		"-v=2",
 	}
 }
