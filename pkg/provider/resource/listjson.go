@@ -145,9 +145,8 @@ func (c *itemCache) appendPodMetricsList(b []byte, apiVersion string, pods []pod
 	b = append(b, `{"kind":"PodMetricsList","apiVersion":`...)
 	b = appendJSONString(b, apiVersion)
 	b = append(b, `,"metadata":{},"items":[`...)
-	type span struct{ start, end int }
-	var missed []int // indexes into pods
-	var spans []span // where each missed item is in b
+	var missed []int     // indexes into pods
+	var spans []itemSpan // where each missed item is in b
 	c.mu.RLock()
 	for i, p := range pods {
 		if i > 0 {
@@ -160,21 +159,24 @@ func (c *itemCache) appendPodMetricsList(b []byte, apiVersion string, pods []pod
 		start := len(b)
 		b = appendPodMetrics(b, p.meta, p.usage)
 		missed = append(missed, i)
-		spans = append(spans, span{start, len(b)})
+		spans = append(spans, itemSpan{start, len(b)})
 	}
 	c.mu.RUnlock()
 	if len(missed) > 0 {
-		c.remember(b, pods, missed, func(k int) (int, int) { return spans[k].start, spans[k].end })
+		c.remember(b, pods, missed, spans)
 	}
 	return append(b, "]}\n"...)
 }
 
-// remember stores the items written for pods[missed[k]] at b[start:end].
-func (c *itemCache) remember(b []byte, pods []podEntry, missed []int, at func(k int) (start, end int)) {
+// itemSpan is where an item was written in the response.
+type itemSpan struct{ start, end int }
+
+// remember stores the items written for pods[missed[k]] at
+// b[spans[k].start:spans[k].end].
+func (c *itemCache) remember(b []byte, pods []podEntry, missed []int, spans []itemSpan) {
 	total := 0
-	for k := range missed {
-		start, end := at(k)
-		total += end - start
+	for _, sp := range spans {
+		total += sp.end - sp.start
 	}
 	chunk := make([]byte, 0, total) // one allocation for every new item
 	c.mu.Lock()
@@ -190,9 +192,9 @@ func (c *itemCache) remember(b []byte, pods []podEntry, missed []int, at func(k 
 		c.items = keep
 	}
 	for k, i := range missed {
-		start, end := at(k)
-		chunk = append(chunk, b[start:end]...)
-		c.items[pods[i].meta] = cachedItem{at: pods[i].usage.Timestamp, json: chunk[len(chunk)-(end-start) : len(chunk) : len(chunk)]}
+		from := len(chunk)
+		chunk = append(chunk, b[spans[k].start:spans[k].end]...)
+		c.items[pods[i].meta] = cachedItem{at: pods[i].usage.Timestamp, json: chunk[from:len(chunk):len(chunk)]}
 	}
 }
 
