@@ -1,7 +1,6 @@
 package resource
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/metrics/pkg/apis/metrics"
 
+	"github.com/podometer/podometer/pkg/apijson"
 	"github.com/podometer/podometer/pkg/storage"
 )
 
@@ -143,7 +143,7 @@ type cachedItem struct {
 // newline).
 func (c *itemCache) appendPodMetricsList(b []byte, apiVersion string, pods []podEntry) []byte {
 	b = append(b, `{"kind":"PodMetricsList","apiVersion":`...)
-	b = appendJSONString(b, apiVersion)
+	b = apijson.String(b, apiVersion)
 	b = append(b, `,"metadata":{},"items":[`...)
 	var missed []int     // indexes into pods
 	var spans []itemSpan // where each missed item is in b
@@ -200,100 +200,35 @@ func (c *itemCache) remember(b []byte, pods []podEntry, missed []int, spans []it
 
 func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u storage.PodUsage) []byte {
 	b = append(b, `{"metadata":{"name":`...)
-	b = appendJSONString(b, pod.Name)
+	b = apijson.String(b, pod.Name)
 	b = append(b, `,"namespace":`...)
-	b = appendJSONString(b, pod.Namespace)
+	b = apijson.String(b, pod.Namespace)
 	if !pod.CreationTimestamp.IsZero() {
 		b = append(b, `,"creationTimestamp":`...)
-		b = appendJSONTime(b, pod.CreationTimestamp.Time)
+		b = apijson.Time(b, pod.CreationTimestamp.Time)
 	}
 	if len(pod.Labels) > 0 {
 		b = append(b, `,"labels":`...)
-		b = appendLabels(b, pod.Labels)
+		b = apijson.Labels(b, pod.Labels)
 	}
 	b = append(b, `},"timestamp":`...)
-	b = appendJSONTime(b, u.Timestamp)
+	b = apijson.Time(b, u.Timestamp)
 	b = append(b, `,"window":`...)
-	b = appendJSONString(b, u.Window.String())
+	b = apijson.String(b, u.Window.String())
 	b = append(b, `,"containers":[`...)
 	for i, c := range u.Containers {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
-		b = appendJSONString(b, c.Name)
+		b = apijson.String(b, c.Name)
 		b = append(b, `,"usage":{"cpu":"`...)
 		cpu := resource.NewScaledQuantity(clampInt64(c.Usage.CPU), resource.Nano)
-		b = appendQuantity(b, cpu)
+		b = apijson.Quantity(b, cpu)
 		b = append(b, `","memory":"`...)
 		mem := resource.NewQuantity(clampInt64(c.Usage.Memory), resource.BinarySI)
-		b = appendQuantity(b, mem)
+		b = apijson.Quantity(b, mem)
 		b = append(b, `"}}`...)
 	}
 	return append(b, "]}"...)
-}
-
-// appendQuantity appends q's canonical form, which is what its JSON
-// holds (quantities are digits and a suffix: nothing to escape).
-func appendQuantity(b []byte, q *resource.Quantity) []byte {
-	number, suffix := q.CanonicalizeBytes(b[len(b):])
-	b = append(b, number...)
-	return append(b, suffix...)
-}
-
-// appendLabels appends a label map with its keys sorted, as encoding/json
-// writes maps.
-func appendLabels(b []byte, m map[string]string) []byte {
-	var small [16]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, m[k])
-	}
-	return append(b, '}')
-}
-
-// sortStrings is an insertion sort: label sets are small.
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
-// appendJSONTime appends a metav1.Time as its JSON: RFC 3339 in UTC, to
-// the second.
-func appendJSONTime(b []byte, t time.Time) []byte {
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, time.RFC3339)
-	return append(b, '"')
-}
-
-// appendJSONString appends s quoted. Names, label keys and values are
-// plain ASCII that needs no escape; anything else goes through
-// encoding/json, which escapes as the generic serializer does.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, err := json.Marshal(s)
-			if err != nil { // cannot happen for a string
-				return append(b, `""`...)
-			}
-			return append(b, quoted...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

@@ -1,0 +1,78 @@
+// Package apijson appends, by hand, the JSON that k8s.io/apimachinery's
+// serializer writes for the pieces of API objects Podometer lists in bulk:
+// strings, times and quantities. The hot list paths (pod metrics, custom
+// metric values) write their answers with it instead of converting and
+// encoding by reflection; their tests compare the bytes with the generic
+// serializer's.
+package apijson
+
+import (
+	"encoding/json"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// String appends s quoted. Names, label keys and values are plain ASCII
+// that needs no escape; anything else goes through encoding/json, which
+// escapes as the generic serializer does.
+func String(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, err := json.Marshal(s)
+			if err != nil { // cannot happen for a string
+				return append(b, `""`...)
+			}
+			return append(b, quoted...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// Time appends a metav1.Time as its JSON: RFC 3339 in UTC, to the second.
+func Time(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
+}
+
+// Quantity appends q's canonical form unquoted, which is what its JSON
+// string holds (quantities are digits and a suffix: nothing to escape).
+func Quantity(b []byte, q *resource.Quantity) []byte {
+	number, suffix := q.CanonicalizeBytes(b[len(b):])
+	b = append(b, number...)
+	return append(b, suffix...)
+}
+
+// Labels appends a label map with its keys sorted, as encoding/json
+// writes maps.
+func Labels(b []byte, m map[string]string) []byte {
+	var small [16]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = String(b, k)
+		b = append(b, ':')
+		b = String(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// sortStrings is an insertion sort: label sets are small.
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
