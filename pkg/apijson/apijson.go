@@ -8,6 +8,8 @@ package apijson
 
 import (
 	"encoding/json"
+	"mime"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -75,4 +77,29 @@ func sortStrings(s []string) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
+}
+
+// Wanted tells whether a client's first choice in Accept is plain JSON,
+// as content negotiation would pick it: no Accept, */*, application/* or
+// application/json without parameters (a parameter asks for a table or a
+// partial object).
+func Wanted(accept string) bool {
+	if accept == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(accept, ",")
+	mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(first))
+	if err != nil {
+		return false
+	}
+	for k := range params {
+		if k != "q" && k != "charset" {
+			return false
+		}
+	}
+	switch mediaType {
+	case "application/json", "*/*", "application/*":
+		return true
+	}
+	return false
 }

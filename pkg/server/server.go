@@ -170,10 +170,13 @@ func New(c Config) (*Server, error) {
 	}
 	metricsStorage := resource.NewStorage(usage, nodeInformer.Lister(), pods)
 	// Timed outside the selector check, so that its 400s are counted, and
-	// outside the fast list of pods.
+	// outside the fast lists of pods and of custom metric values.
 	wrapAPIHandler(&c.Generic.Config, requests.wrap)
 	wrapAPIHandler(&c.Generic.Config, rejectBadSelectors)
 	wrapAPIHandler(&c.Generic.Config, metricsStorage.FastPodList)
+	if custom != nil {
+		wrapAPIHandler(&c.Generic.Config, custom.provider.FastList)
+	}
 	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
 	var cm cmprovider.CustomMetricsProvider
 	var em cmprovider.ExternalMetricsProvider

@@ -3,7 +3,8 @@ package custom
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -115,7 +116,7 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 		}
 		return nil, apierrors.NewInternalError(fmt.Errorf("reading %s %s from the informer cache: %w", info.GroupResource, name, err))
 	}
-	ref, err := p.reference(info)
+	vals, err := p.newObjectValues(info, metricSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -135,12 +136,29 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if !ok && !src.rule.MissingAsZero() {
 		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
 	}
-	return p.metricValue(ref, name, info, metricSelector, sample)
+	vals.add(name.Namespace, name.Name, sample, p.clock.Now())
+	v := vals.value(0)
+	return &v, nil
 }
 
 // GetMetricBySelector returns the metric of every object selector matches
 // that has a value.
 func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, selector labels.Selector, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValueList, error) {
+	vals, err := p.selectValues(ctx, namespace, selector, info, metricSelector)
+	if err != nil {
+		return nil, err
+	}
+	list := &custom_metrics.MetricValueList{Items: make([]custom_metrics.MetricValue, len(vals.items))}
+	for i := range vals.items {
+		list.Items[i] = vals.value(i)
+	}
+	return list, nil
+}
+
+// selectValues is GetMetricBySelector's answer before it becomes API
+// objects: the values of the objects selector matches, sorted by
+// namespace and name.
+func (p *Provider) selectValues(ctx context.Context, namespace string, selector labels.Selector, info provider.CustomMetricInfo, metricSelector labels.Selector) (*objectValues, error) {
 	info, src, err := p.lookup(info)
 	if err != nil {
 		return nil, err
@@ -153,7 +171,7 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 	if err != nil {
 		return nil, selectorError(src.rule, err)
 	}
-	ref, err := p.reference(info)
+	vals, err := p.newObjectValues(info, metricSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -162,14 +180,15 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 		return nil, err
 	}
 	samples := byObject(vec, q)
-	// Sort the objects (pointers), not the values (large structs).
-	sort.Slice(objs, func(i, j int) bool {
-		if objs[i].Namespace != objs[j].Namespace {
-			return objs[i].Namespace < objs[j].Namespace
+	// Sort the objects (pointers), not the values.
+	slices.SortFunc(objs, func(a, b *metav1.PartialObjectMetadata) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		return objs[i].Name < objs[j].Name
+		return strings.Compare(a.Name, b.Name)
 	})
-	list := &custom_metrics.MetricValueList{Items: make([]custom_metrics.MetricValue, 0, len(objs))}
+	vals.items = make([]objectValue, 0, len(objs))
+	now := p.clock.Now()
 	for _, obj := range objs {
 		key := objectKey{name: obj.Name}
 		if q.NamespaceLabel != "" {
@@ -179,51 +198,77 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 		if !ok && !src.rule.MissingAsZero() {
 			continue
 		}
-		v, err := p.metricValue(ref, types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}, info, metricSelector, sample)
-		if err != nil {
-			return nil, err
-		}
-		list.Items = append(list.Items, *v)
+		vals.add(obj.Namespace, obj.Name, sample, now)
 	}
-	return list, nil
+	return vals, nil
 }
 
-// reference returns the kind and API version of info's resource, looked
-// up once per request rather than once per object.
-func (p *Provider) reference(info provider.CustomMetricInfo) (custom_metrics.ObjectReference, error) {
+// objectValues is the answer to a custom metric request: what every item
+// shares, and each object's value.
+type objectValues struct {
+	// ref holds the kind and API version of the objects.
+	ref        custom_metrics.ObjectReference
+	namespaced bool
+	metric     string
+	// selector is the request's metric selector, nil when it had none.
+	selector *metav1.LabelSelector
+	items    []objectValue
+}
+
+// objectValue is one object's value.
+type objectValue struct {
+	namespace, name string
+	timestamp       time.Time
+	value           model.SampleValue
+}
+
+// newObjectValues starts the answer for info; the kind and API version
+// of its resource are looked up once per request rather than per object.
+func (p *Provider) newObjectValues(info provider.CustomMetricInfo, metricSelector labels.Selector) (*objectValues, error) {
 	gvk, err := p.mapper.KindFor(info.GroupResource.WithVersion(""))
 	if err != nil {
-		return custom_metrics.ObjectReference{}, apierrors.NewInternalError(fmt.Errorf("referring to %s: %w", info.GroupResource, err))
+		return nil, apierrors.NewInternalError(fmt.Errorf("referring to %s: %w", info.GroupResource, err))
 	}
-	// GroupVersion's String gives "v1" for the core group, where
-	// upstream's helper gives "/v1".
-	return custom_metrics.ObjectReference{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String()}, nil
-}
-
-// metricValue builds one value from ref (the resource's kind and API
-// version); a nil sample is the explicit zero of a rule that opted into it.
-func (p *Provider) metricValue(ref custom_metrics.ObjectReference, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector, sample *model.Sample) (*custom_metrics.MetricValue, error) {
-	ref.Name = name.Name
-	if info.Namespaced {
-		ref.Namespace = name.Namespace
-	}
-	v := &custom_metrics.MetricValue{
-		DescribedObject: ref,
-		Metric:          custom_metrics.MetricIdentifier{Name: info.Metric},
-		Timestamp:       metav1.NewTime(p.clock.Now()),
-	}
-	if sample != nil {
-		v.Timestamp = metav1.NewTime(sample.Timestamp.Time())
-		v.Value = quantity(sample.Value)
+	v := &objectValues{
+		// GroupVersion's String gives "v1" for the core group, where
+		// upstream's helper gives "/v1".
+		ref:        custom_metrics.ObjectReference{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String()},
+		namespaced: info.Namespaced,
+		metric:     info.Metric,
 	}
 	if !metricSelector.Empty() {
-		sel, err := metav1.ParseToLabelSelector(metricSelector.String())
+		v.selector, err = metav1.ParseToLabelSelector(metricSelector.String())
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("metric selector %q: %v", metricSelector, err))
 		}
-		v.Metric.Selector = sel
 	}
 	return v, nil
+}
+
+// add appends an object's value; a nil sample is the explicit zero of a
+// rule that opted into it, stamped now.
+func (v *objectValues) add(namespace, name string, sample *model.Sample, now time.Time) {
+	if !v.namespaced {
+		namespace = ""
+	}
+	item := objectValue{namespace: namespace, name: name, timestamp: now}
+	if sample != nil {
+		item.timestamp, item.value = sample.Timestamp.Time(), sample.Value
+	}
+	v.items = append(v.items, item)
+}
+
+// value is item i as an API object.
+func (v *objectValues) value(i int) custom_metrics.MetricValue {
+	item := &v.items[i]
+	ref := v.ref
+	ref.Namespace, ref.Name = item.namespace, item.name
+	return custom_metrics.MetricValue{
+		DescribedObject: ref,
+		Metric:          custom_metrics.MetricIdentifier{Name: v.metric, Selector: v.selector},
+		Timestamp:       metav1.NewTime(item.timestamp),
+		Value:           quantity(item.value),
+	}
 }
 
 // GetExternalMetric returns the values of an external metric.
