@@ -131,8 +131,23 @@ func parseQueryResponse(body []byte) (queryResponse, error) {
 				case "resultType":
 					resultType = iter.ReadString()
 				case "result":
-					// Kept raw: resultType may follow it.
-					result = iter.SkipAndReturnBytes()
+					// Prometheus writes resultType first, and the result is
+					// read as it streams by; kept raw for a later
+					// resultType.
+					var err error
+					switch resultType {
+					case "vector":
+						r.value, err = readVector(iter)
+						resultType = "read"
+					case "scalar":
+						r.value, err = readScalar(iter)
+						resultType = "read"
+					default:
+						result = iter.SkipAndReturnBytes()
+					}
+					if err != nil {
+						return r, err
+					}
 				default:
 					iter.Skip()
 				}
@@ -149,27 +164,33 @@ func parseQueryResponse(body []byte) (queryResponse, error) {
 	}
 	var err error
 	switch resultType {
-	case "vector":
-		r.value, err = parseVector(result)
-	case "scalar":
-		var s *model.Scalar
-		s, err = parseScalar(result)
-		if err == nil {
-			r.value = s
+	case "vector", "scalar":
+		iter := fastJSON.BorrowIterator(result)
+		defer fastJSON.ReturnIterator(iter)
+		if resultType == "vector" {
+			r.value, err = readVector(iter)
+		} else {
+			r.value, err = readScalar(iter)
 		}
 	}
 	return r, err
 }
 
-// parseVector decodes [{"metric":{...},"value":[ts,"v"]},...]. A sample
+// sampleChunk is how many samples are allocated at once.
+const sampleChunk = 256
+
+// readVector decodes [{"metric":{...},"value":[ts,"v"]},...]. A sample
 // with a native histogram instead of a value is left out: no rule can
 // turn it into one figure.
-func parseVector(b []byte) (model.Vector, error) {
-	iter := fastJSON.BorrowIterator(b)
-	defer fastJSON.ReturnIterator(iter)
+func readVector(iter *jsoniter.Iterator) (model.Vector, error) {
 	vec := model.Vector{}
+	var chunk []model.Sample
 	for iter.ReadArray() {
-		s := &model.Sample{Metric: model.Metric{}}
+		if len(chunk) == cap(chunk) {
+			chunk = make([]model.Sample, 0, sampleChunk)
+		}
+		chunk = append(chunk, model.Sample{Metric: model.Metric{}})
+		s := &chunk[len(chunk)-1]
 		hasValue := false
 		for f := iter.ReadObject(); f != ""; f = iter.ReadObject() {
 			switch f {
@@ -192,6 +213,8 @@ func parseVector(b []byte) (model.Vector, error) {
 		}
 		if hasValue {
 			vec = append(vec, s)
+		} else {
+			chunk = chunk[:len(chunk)-1]
 		}
 	}
 	if iter.Error != nil {
@@ -200,9 +223,7 @@ func parseVector(b []byte) (model.Vector, error) {
 	return vec, nil
 }
 
-func parseScalar(b []byte) (*model.Scalar, error) {
-	iter := fastJSON.BorrowIterator(b)
-	defer fastJSON.ReturnIterator(iter)
+func readScalar(iter *jsoniter.Iterator) (*model.Scalar, error) {
 	ts, v, err := readPair(iter)
 	if err != nil {
 		return nil, err
@@ -222,8 +243,10 @@ func readPair(iter *jsoniter.Iterator) (model.Time, model.SampleValue, error) {
 	if !iter.ReadArray() {
 		return 0, 0, errors.New("a sample without a value")
 	}
-	raw := iter.ReadString()
-	v, err := strconv.ParseFloat(raw, 64)
+	// A value is a number, NaN or an infinity: no escape to decode, and
+	// no string to keep.
+	raw := iter.ReadStringAsSlice()
+	v, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
 		return 0, 0, fmt.Errorf("a sample's value %q: %w", raw, err)
 	}
