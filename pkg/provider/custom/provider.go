@@ -3,8 +3,6 @@ package custom
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -25,7 +23,10 @@ import (
 // Objects lists the Kubernetes objects metrics describe, from informer
 // caches. *objects.Cache implements it.
 type Objects interface {
-	List(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error)
+	// ListSorted lists the objects of gr in namespace ("" for all) that
+	// selector matches, sorted by namespace and name, in a slice the
+	// caller must not modify.
+	ListSorted(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error)
 	Get(ctx context.Context, gr schema.GroupResource, namespace, name string) (*metav1.PartialObjectMetadata, error)
 }
 
@@ -163,7 +164,7 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 	if err != nil {
 		return nil, err
 	}
-	objs, err := p.objects.List(ctx, info.GroupResource, namespace, selector)
+	objs, err := p.objects.ListSorted(ctx, info.GroupResource, namespace, selector)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("listing %s from the informer cache: %w", info.GroupResource, err))
 	}
@@ -180,13 +181,6 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 		return nil, err
 	}
 	samples := byObject(vec, q)
-	// Sort the objects (pointers), not the values.
-	slices.SortFunc(objs, func(a, b *metav1.PartialObjectMetadata) int {
-		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
 	vals.items = make([]objectValue, 0, len(objs))
 	now := p.clock.Now()
 	for _, obj := range objs {

@@ -66,6 +66,12 @@ func (f fakeObjects) List(_ context.Context, _ schema.GroupResource, ns string, 
 	return out, nil
 }
 
+func (f fakeObjects) ListSorted(ctx context.Context, gr schema.GroupResource, ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+	out, err := f.List(ctx, gr, ns, sel)
+	slices.SortFunc(out, func(a, b *metav1.PartialObjectMetadata) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
+	return out, err
+}
+
 func (f fakeObjects) Get(_ context.Context, gr schema.GroupResource, ns, name string) (*metav1.PartialObjectMetadata, error) {
 	for _, p := range f.pods {
 		if p.Namespace == ns && p.Name == name {

@@ -7,7 +7,10 @@ package objects
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,7 +36,24 @@ type entry struct {
 	namespaced bool
 	informer   cache.SharedIndexInformer
 	lister     metadatalister.Lister
+	// generation counts the informer's changes: a sorted list made at
+	// one generation is what a new listing would give until it moves.
+	generation atomic.Uint64
+
+	mu     sync.Mutex
+	sorted map[sortedKey]sortedList
 }
+
+type sortedKey struct{ namespace, selector string }
+
+type sortedList struct {
+	generation uint64
+	objects    []*metav1.PartialObjectMetadata
+}
+
+// maxSortedLists bounds the sorted lists kept per resource: one per
+// namespace and selector that requests ask for (an HPA's target).
+const maxSortedLists = 256
 
 // New returns a Cache that makes informers with factory and resolves
 // resources with mapper (nil: only seeded resources are served). Informers asked for before Start run from Start
@@ -105,6 +125,14 @@ func (c *Cache) addLocked(gvr schema.GroupVersionResource, namespaced bool) (*en
 	if err := e.informer.SetTransform(stripToSelection); err != nil {
 		return nil, fmt.Errorf("setting the transform of %s: %w", gvr, err)
 	}
+	changed := func() { e.generation.Add(1) }
+	if _, err := e.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { changed() },
+		UpdateFunc: func(any, any) { changed() },
+		DeleteFunc: func(any) { changed() },
+	}); err != nil {
+		return nil, fmt.Errorf("watching the changes of %s: %w", gvr, err)
+	}
 	c.entries[gvr.GroupResource()] = e
 	if c.stop != nil {
 		c.factory.Start(c.stop)
@@ -132,9 +160,13 @@ func (c *Cache) Namespaced(gr schema.GroupResource) (bool, error) {
 	return e.namespaced, nil
 }
 
-// List returns the objects of gr in namespace (all namespaces when empty,
-// ignored for cluster-scoped resources) that selector matches.
-func (c *Cache) List(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+// ListSorted returns the objects of gr in namespace (all namespaces when
+// empty, ignored for cluster-scoped resources) that selector matches,
+// sorted by namespace and name. The slice is shared between callers, who
+// must not modify it: it is kept and handed out again until the informer
+// sees a change, so that a metric over thousands of objects does not list
+// and sort them at every request.
+func (c *Cache) ListSorted(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
 	e, err := c.entryFor(gr)
 	if err != nil {
 		return nil, err
@@ -142,10 +174,41 @@ func (c *Cache) List(ctx context.Context, gr schema.GroupResource, namespace str
 	if err := synced(ctx, e); err != nil {
 		return nil, err
 	}
-	if e.namespaced && namespace != "" {
-		return e.lister.Namespace(namespace).List(selector)
+	if !e.namespaced {
+		namespace = ""
 	}
-	return e.lister.List(selector)
+	key := sortedKey{namespace: namespace, selector: selector.String()}
+	// Read before listing: a change during the listing moves the
+	// generation, and the list is made again at the next request.
+	gen := e.generation.Load()
+	e.mu.Lock()
+	l, ok := e.sorted[key]
+	e.mu.Unlock()
+	if ok && l.generation == gen {
+		return l.objects, nil
+	}
+	var objs []*metav1.PartialObjectMetadata
+	if namespace != "" {
+		objs, err = e.lister.Namespace(namespace).List(selector)
+	} else {
+		objs, err = e.lister.List(selector)
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(objs, func(a, b *metav1.PartialObjectMetadata) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	e.mu.Lock()
+	if e.sorted == nil || len(e.sorted) >= maxSortedLists {
+		e.sorted = make(map[sortedKey]sortedList)
+	}
+	e.sorted[key] = sortedList{generation: gen, objects: objs}
+	e.mu.Unlock()
+	return objs, nil
 }
 
 // Get returns one object of gr.
