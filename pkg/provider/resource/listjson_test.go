@@ -127,9 +127,20 @@ func TestFastPodListIsTheGenericJSON(t *testing.T) {
 // would set; fast tells whether the fast path answered it.
 func serveList(t testing.TB, s *Storage, target, accept string) (code int, body []byte, fast bool) {
 	t.Helper()
-	generic := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusTeapot)
-	})
+	rec := httptest.NewRecorder()
+	s.FastPodList(notFast).ServeHTTP(rec, listRequest(t, target, accept))
+	return rec.Code, rec.Body.Bytes(), rec.Code != http.StatusTeapot
+}
+
+// notFast stands for the generic handler: it answers 418.
+var notFast = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusTeapot)
+})
+
+// listRequest is a request with the RequestInfo the handler chain would
+// set.
+func listRequest(t testing.TB, target, accept string) *http.Request {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, target, nil)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
@@ -139,10 +150,46 @@ func serveList(t testing.TB, s *Storage, target, accept string) (code int, body 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req = req.WithContext(genericapirequest.WithRequestInfo(req.Context(), info))
-	rec := httptest.NewRecorder()
-	s.FastPodList(generic).ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes(), rec.Code != http.StatusTeapot
+	return req.WithContext(genericapirequest.WithRequestInfo(req.Context(), info))
+}
+
+// countingWriter is a ResponseWriter that keeps only the status and the
+// length of the body, so that benchmarks measure the handler, not a
+// recorder growing its buffer.
+type countingWriter struct {
+	header http.Header
+	code   int
+	n      int
+}
+
+func (w *countingWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
+}
+
+func (w *countingWriter) WriteHeader(code int) { w.code = code }
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.n += len(b)
+	return len(b), nil
+}
+
+// benchmarkList serves the list of all pods' metrics b.N times.
+func benchmarkList(b *testing.B, s *Storage, minBytes int) {
+	b.Helper()
+	req := listRequest(b, "/apis/metrics.k8s.io/v1beta1/pods", "")
+	handler := s.FastPodList(notFast)
+	w := &countingWriter{}
+	b.ReportAllocs()
+	for b.Loop() {
+		*w = countingWriter{header: w.header}
+		handler.ServeHTTP(w, req)
+		if w.code != http.StatusOK || w.n < minBytes {
+			b.Fatal(w.code, w.n)
+		}
+	}
 }
 
 func TestFastPodListLeavesOtherRequestsAlone(t *testing.T) {
@@ -176,14 +223,7 @@ func TestFastPodListLeavesOtherRequestsAlone(t *testing.T) {
 func BenchmarkListPods(b *testing.B) {
 	pods := varietyPods(b, 30_000)
 	s := &Storage{pods: pods}
-	b.Run("fast", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if code, _, fast := serveList(b, s, "/apis/metrics.k8s.io/v1beta1/pods", ""); !fast || code != http.StatusOK {
-				b.Fatal(code)
-			}
-		}
-	})
+	b.Run("fast", func(b *testing.B) { benchmarkList(b, s, 30_000*100) })
 	b.Run("generic", func(b *testing.B) {
 		b.ReportAllocs()
 		codec := serializer.NewCodecFactory(Scheme).LegacyCodec(metricsv1beta1.SchemeGroupVersion)
@@ -234,15 +274,11 @@ func storedPods(b *testing.B, n int) *podMetrics {
 	return &podMetrics{usage: st, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}
 }
 
-// BenchmarkListStoredPods is the fast path over the real store.
+// BenchmarkListStoredPods is the fast path over the real store: what
+// `kubectl top pods -A` asks of a cluster of 30,000 pods in 40 namespaces
+// on 1,000 nodes.
 func BenchmarkListStoredPods(b *testing.B) {
-	s := &Storage{pods: storedPods(b, 30_000)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if code, body, fast := serveList(b, s, "/apis/metrics.k8s.io/v1beta1/pods", ""); !fast || code != http.StatusOK || len(body) < 30_000*100 {
-			b.Fatal(code, len(body))
-		}
-	}
+	benchmarkList(b, &Storage{pods: storedPods(b, 30_000)}, 30_000*100)
 }
 
 // TestFastPodListAfterNewFigures lists, changes a pod's figures (a new
