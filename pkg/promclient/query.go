@@ -108,6 +108,14 @@ var fastJSON = jsoniter.ConfigFastest
 // parseQueryResponse decodes the envelope of an instant query's answer
 // and, for a vector or a scalar, its result.
 func parseQueryResponse(body []byte) (queryResponse, error) {
+	if vec, ok := fastVector(body); ok {
+		return queryResponse{status: "success", value: vec}, nil
+	}
+	return decodeQueryResponse(body)
+}
+
+// decodeQueryResponse is parseQueryResponse for any answer.
+func decodeQueryResponse(body []byte) (queryResponse, error) {
 	var r queryResponse
 	iter := fastJSON.BorrowIterator(body)
 	defer fastJSON.ReturnIterator(iter)

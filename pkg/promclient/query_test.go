@@ -97,15 +97,71 @@ func TestQueryConnectionRefused(t *testing.T) {
 
 // BenchmarkQuery5000 answers a vector of 5,000 pods (a Pods metric over
 // 5,000 pods) to the streaming decoder and to client_golang's.
-func BenchmarkQuery5000(b *testing.B) {
+// vectorAnswer is Prometheus's answer of n pods' samples.
+func vectorAnswer(n int) []byte {
 	body := []byte(`{"status":"success","data":{"resultType":"vector","result":[`)
-	for i := range 5000 {
+	for i := range n {
 		if i > 0 {
 			body = append(body, ',')
 		}
 		body = fmt.Appendf(body, `{"metric":{"namespace":"bench","pod":"bench-%05d"},"value":[1700000000.123,"%d.5"]}`, i, i%50)
 	}
-	body = append(body, "]}}"...)
+	return append(body, "]}}"...)
+}
+
+// FuzzFastVector holds the compact-vector reader to the general decoder:
+// whatever it accepts, the general decoder decodes to the same samples.
+func FuzzFastVector(f *testing.F) {
+	for _, seed := range []string{
+		string(vectorAnswer(3)),
+		`{"status":"success","data":{"resultType":"vector","result":[]}}`,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}`,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b","a":"c"},"value":[1.5,"+Inf"]},{"metric":{"a":"b"},"value":[2.0001,"-1e-3"]}]}}`,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"x\"y"},"value":[1,"1"]}]}}`,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"histogram":[1,{"count":"1"}]}]}}`,
+		`{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["w"]}`,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[01,"1"]}]}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastVector(body)
+		if !ok {
+			return
+		}
+		general, err := decodeQueryResponse(body)
+		if err != nil {
+			t.Fatalf("the fast reader accepted what the general decoder rejects (%v): %s", err, body)
+		}
+		if general.status != "success" || len(general.warnings) > 0 {
+			t.Fatalf("the fast reader accepted an answer with status %q and warnings %v: %s", general.status, general.warnings, body)
+		}
+		if diff := cmp.Diff(general.value, model.Value(fast), cmp.Comparer(func(a, b model.SampleValue) bool { return a.Equal(b) })); diff != "" {
+			t.Fatalf("(-general +fast):\n%s\nbody: %s", diff, body)
+		}
+	})
+}
+
+// BenchmarkDecode5000 decodes the answer of 5,000 pods without HTTP: the
+// compact-vector reader beside the general decoder.
+func BenchmarkDecode5000(b *testing.B) {
+	body := vectorAnswer(5000)
+	for name, decode := range map[string]func([]byte) (queryResponse, error){"fast": parseQueryResponse, "general": decodeQueryResponse} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				r, err := decode(body)
+				if err != nil || len(r.value.(model.Vector)) != 5000 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkQuery5000(b *testing.B) {
+	body := vectorAnswer(5000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)

@@ -1,0 +1,181 @@
+package promclient
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/prometheus/common/model"
+)
+
+// Prometheus writes an instant vector in one compact shape:
+//
+//	{"status":"success","data":{"resultType":"vector","result":[
+//	{"metric":{"pod":"a","namespace":"ns"},"value":[1795578125.875,"3"]},...]}}
+//
+// fastVector reads exactly that shape byte by byte, with nothing
+// allocated but the samples, their label sets and the label values that
+// differ from the previous sample's. Anything else (whitespace, warnings,
+// a string with an escape or a byte outside ASCII, a histogram, another
+// field or order) is not its to read: ok is false and the general decoder
+// reads the answer. A fuzz test holds it to the general decoder's results.
+
+var (
+	vectorPrefix = []byte(`{"status":"success","data":{"resultType":"vector","result":[`)
+	vectorSuffix = []byte(`}}`) // after the result's ]
+	sampleStart  = []byte(`{"metric":{`)
+	valueStart   = []byte(`,"value":[`)
+)
+
+// vectorReader is fastVector's position in the answer.
+type vectorReader struct {
+	b []byte
+	i int
+}
+
+// literal consumes lit if it comes next.
+func (r *vectorReader) literal(lit []byte) bool {
+	if !bytes.HasPrefix(r.b[r.i:], lit) {
+		return false
+	}
+	r.i += len(lit)
+	return true
+}
+
+// byte consumes c if it comes next.
+func (r *vectorReader) byte(c byte) bool {
+	if r.i < len(r.b) && r.b[r.i] == c {
+		r.i++
+		return true
+	}
+	return false
+}
+
+// str reads a quoted string that needs no unescaping and returns its
+// bytes, which alias the answer.
+func (r *vectorReader) str() ([]byte, bool) {
+	if !r.byte('"') {
+		return nil, false
+	}
+	start := r.i
+	for ; r.i < len(r.b); r.i++ {
+		switch c := r.b[r.i]; {
+		case c == '"':
+			s := r.b[start:r.i]
+			r.i++
+			return s, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// timestamp reads <seconds>[.<fraction>] as model.Time's JSON decoder
+// does: milliseconds, further digits cut off.
+func (r *vectorReader) timestamp() (model.Time, bool) {
+	start := r.i
+	var secs int64
+	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+		secs = secs*10 + int64(r.b[r.i]-'0')
+		r.i++
+	}
+	// Up to 12 digits: the year 33658 fits, and nothing overflows. JSON
+	// numbers have no leading zero.
+	if n := r.i - start; n == 0 || n > 12 || (n > 1 && r.b[start] == '0') {
+		return 0, false
+	}
+	ms := secs * 1000
+	if r.byte('.') {
+		start = r.i
+		scale := int64(100)
+		for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+			ms += int64(r.b[r.i]-'0') * scale
+			scale /= 10
+			r.i++
+		}
+		if r.i == start {
+			return 0, false
+		}
+	}
+	return model.Time(ms), true
+}
+
+// fastVector decodes body if it is a compact instant vector.
+func fastVector(body []byte) (vec model.Vector, ok bool) {
+	r := &vectorReader{b: body}
+	if !r.literal(vectorPrefix) {
+		return nil, false
+	}
+	vec = model.Vector{}
+	var (
+		chunk []model.Sample
+		// The previous sample's labels: a name or value equal to the
+		// one at the same place there is shared, not allocated again.
+		prevNames  []model.LabelName
+		prevValues []model.LabelValue
+		names      []model.LabelName
+		values     []model.LabelValue
+	)
+	for first := true; !r.byte(']'); first = false {
+		if !first && !r.byte(',') {
+			return nil, false
+		}
+		if !r.literal(sampleStart) {
+			return nil, false
+		}
+		names, values = names[:0], values[:0]
+		for k := 0; !r.byte('}'); k++ {
+			if k > 0 && !r.byte(',') {
+				return nil, false
+			}
+			name, ok := r.str()
+			if !ok || len(name) == 0 || !r.byte(':') {
+				return nil, false
+			}
+			value, ok := r.str()
+			if !ok {
+				return nil, false
+			}
+			if k < len(prevNames) && string(prevNames[k]) == string(name) {
+				names = append(names, prevNames[k])
+			} else {
+				names = append(names, model.LabelName(name))
+			}
+			if k < len(prevValues) && string(prevValues[k]) == string(value) {
+				values = append(values, prevValues[k])
+			} else {
+				values = append(values, model.LabelValue(value))
+			}
+		}
+		if !r.literal(valueStart) {
+			return nil, false
+		}
+		ts, ok := r.timestamp()
+		if !ok || !r.byte(',') {
+			return nil, false
+		}
+		raw, ok := r.str()
+		if !ok || !r.byte(']') || !r.byte('}') {
+			return nil, false
+		}
+		v, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return nil, false
+		}
+		if len(chunk) == cap(chunk) {
+			chunk = make([]model.Sample, 0, sampleChunk)
+		}
+		metric := make(model.Metric, len(names))
+		for k, name := range names {
+			metric[name] = values[k]
+		}
+		chunk = append(chunk, model.Sample{Metric: metric, Timestamp: ts, Value: model.SampleValue(v)})
+		vec = append(vec, &chunk[len(chunk)-1])
+		prevNames, names = names, prevNames
+		prevValues, values = values, prevValues
+	}
+	if !r.literal(vectorSuffix) || r.i != len(body) {
+		return nil, false
+	}
+	return vec, true
+}
