@@ -5,6 +5,7 @@
 package promclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,7 +77,7 @@ func New(c Config) (*Client, error) {
 	if verb == "" {
 		verb = VerbAuto
 	}
-	raw := &verbClient{Client: client, verb: verb}
+	raw := &verbClient{Client: client, verb: verb, http: &http.Client{Transport: rt}}
 	return &Client{API: promv1.NewAPI(raw), raw: raw}, nil
 }
 
@@ -176,32 +177,59 @@ func (h *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 type verbClient struct {
 	api.Client
 	verb Verb
+	// http sends what DoInto sends: the transport client_golang's
+	// client has.
+	http *http.Client
 }
 
 func (v *verbClient) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	req, err := v.withVerb(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.Client.Do(ctx, req)
+}
+
+// DoInto is Do with the answer read into buf, so that a large answer
+// reuses a buffer instead of growing a new one.
+func (v *verbClient) DoInto(ctx context.Context, req *http.Request, buf *bytes.Buffer) (*http.Response, error) {
+	req, err := v.withVerb(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := v.http.Do(req.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return resp, fmt.Errorf("reading the answer: %w", err)
+	}
+	return resp, nil
+}
+
+// withVerb returns req as the verb wants it sent: a form POST becomes a
+// GET unless the verb is POST, or, for auto, the URL would be too long.
+func (v *verbClient) withVerb(ctx context.Context, req *http.Request) (*http.Request, error) {
 	if v.verb == VerbPOST || req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || req.Body == nil {
-		return v.Client.Do(ctx, req)
+		return req, nil
 	}
 	body, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the query form: %w", err)
+		return nil, fmt.Errorf("reading the query form: %w", err)
 	}
 	u := *req.URL
 	u.RawQuery = string(body)
 	if v.verb == VerbAuto && len(u.String()) > maxGETURL {
 		post, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL.String(), strings.NewReader(string(body)))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		post.Header = req.Header.Clone()
-		return v.Client.Do(ctx, post)
+		return post, nil
 	}
-	get, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return v.Client.Do(ctx, get)
+	return http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 }
 
 // ValidateURL checks a --prometheus-url.

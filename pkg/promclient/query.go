@@ -1,6 +1,7 @@
 package promclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,10 +9,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
-	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 )
@@ -23,7 +24,7 @@ import (
 // client_golang's.
 type Client struct {
 	promv1.API
-	raw api.Client
+	raw *verbClient
 }
 
 var _ promv1.API = (*Client)(nil)
@@ -39,7 +40,10 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 		args.Set("time", strconv.FormatFloat(float64(ts.UnixNano())/1e9, 'f', -1, 64))
 	}
 	u := c.raw.URL("/api/v1/query", nil)
-	resp, body, err := c.post(ctx, u, args)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	resp, body, err := c.post(ctx, u, args, buf)
 	if resp != nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented) {
 		// As client_golang does: some proxies refuse POST.
 		u.RawQuery = args.Encode()
@@ -83,16 +87,28 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 	return nil, nil, nil, &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unknown status %q", r.status)}
 }
 
-// post sends args as a form; the verb client turns it into a GET when
-// --prometheus-verb wants one.
-func (c *Client) post(ctx context.Context, u *url.URL, args url.Values) (*http.Response, []byte, error) {
+// post sends args as a form, reading the answer into buf; the verb
+// client turns it into a GET when --prometheus-verb wants one. The body
+// returned is buf's: nothing decoded from it may keep it.
+func (c *Client) post(ctx context.Context, u *url.URL, args url.Values, buf *bytes.Buffer) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(args.Encode()))
 	if err != nil {
 		return nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header["Idempotency-Key"] = nil // safe to retry, not sent
-	return c.raw.Do(ctx, req)
+	resp, err := c.raw.DoInto(ctx, req, buf)
+	return resp, buf.Bytes(), err
+}
+
+// bodyBuffers hold answers while they are decoded.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBodyBuffer pools buf unless an unusual answer made it huge.
+func putBodyBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 16<<20 {
+		bodyBuffers.Put(buf)
+	}
 }
 
 // queryResponse is what parseQueryResponse reads of an answer.
