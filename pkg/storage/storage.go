@@ -38,35 +38,34 @@ type ContainerUsage struct {
 }
 
 // PodUsage is the usage of every container of a pod. The pod's Timestamp
-// and Window are those of its most recently sampled container.
+// and Window are those of its most recently sampled container. The store
+// hands out the same Containers to every reader: they must not be
+// modified.
 type PodUsage struct {
 	Timestamp  time.Time
 	Window     time.Duration
 	Containers []ContainerUsage
 }
 
-// series is the state of one cumulative CPU series plus its derived usage.
+// series is the state of one cumulative CPU series: its latest raw sample.
 type series struct {
-	last  scrape.Point // the latest raw sample
-	usage Usage        // valid when ready
-	ready bool
+	last scrape.Point
 }
 
-// update folds a new sample into s.
-func (s *series) update(p scrape.Point) {
+// update folds a new sample into s and returns the usage it yields, or
+// false when it yields none to serve.
+func (s *series) update(p scrape.Point) (Usage, bool) {
 	if !p.HasCPU || !p.HasMemory {
 		// Without both figures there is nothing to serve; keep the last
 		// CPU sample as the baseline if this one has none.
 		if p.HasCPU {
 			s.last = p
 		}
-		s.ready = false
-		return
+		return Usage{}, false
 	}
 	prev := s.last
 	s.last = p
-	u, ok := rate(prev, p)
-	s.usage, s.ready = u, ok
+	return rate(prev, p)
 }
 
 // rate computes the usage between two samples of one series. It returns
@@ -116,12 +115,24 @@ func perSecond(delta uint64, window time.Duration) uint64 {
 	return uint64(float64(delta) / window.Seconds())
 }
 
-// pod is the stored state of one pod. Pods have a few containers, so a
+// Pod is the stored state of one pod. Pods have a few containers, so a
 // slice searched by name is both smaller and faster than a map: at 60,000
 // pods the maps were a third of the store's memory.
-type pod struct {
-	node       string
+//
+// A reader may keep a *Pod that PodReader.Find returned, to find the
+// pod again without a lookup by name; its fields are only read under the
+// store's lock.
+type Pod struct {
+	node       *node
 	containers []containerSeries // in the order the kubelet last gave them
+	// usage is what the pod's last batch yields, computed when it arrives
+	// so that reads copy nothing: Containers is nil unless every
+	// container has a figure. Each batch makes a new Containers slice,
+	// never written after, which readers share.
+	usage PodUsage
+	// gone is set when the pod leaves the store or another record
+	// replaces it (it moved to another node).
+	gone bool
 }
 
 // containerSeries is the series of one named container.
@@ -132,8 +143,10 @@ type containerSeries struct {
 
 // update folds in the containers of a new batch: known containers keep
 // their series, new ones start one, containers the batch no longer lists
-// are forgotten, and the batch's order is kept.
-func (p *pod) update(cs []scrape.ContainerPoint) {
+// are forgotten, and the batch's order is kept. The pod is served when
+// every container of the batch yields a figure; figures, of len(cs), is
+// where they are written.
+func (p *Pod) update(cs []scrape.ContainerPoint, figures []ContainerUsage) {
 	same := len(p.containers) == len(cs)
 	for i := 0; same && i < len(cs); i++ {
 		same = p.containers[i].name == cs[i].Name
@@ -151,15 +164,31 @@ func (p *pod) update(cs []scrape.ContainerPoint) {
 		}
 		p.containers = next
 	}
+	pu := PodUsage{Containers: figures}
+	whole := len(cs) > 0
 	for i, c := range cs {
-		p.containers[i].update(c.Point)
+		u, ok := p.containers[i].update(c.Point)
+		whole = whole && ok
+		if u.Timestamp.After(pu.Timestamp) {
+			pu.Timestamp, pu.Window = u.Timestamp, u.Window
+		}
+		pu.Containers[i] = ContainerUsage{Name: c.Name, Usage: u}
 	}
+	if !whole {
+		pu = PodUsage{}
+	}
+	p.usage = pu
 }
 
 // node is the stored state of one node.
 type node struct {
 	series     series
+	usage      Usage // valid when ready
+	ready      bool
 	receivedAt time.Time // our clock, when its last batch arrived
+	// gen counts the changes of the figures of its pods: each batch, and
+	// each pod that leaves it (to another node, or with the node).
+	gen uint64
 	// pods are the pods of its last batch; a pod that moved to another
 	// node since may still be listed (its owner is the pod's node).
 	pods []scrape.PodRef
@@ -173,7 +202,7 @@ type Store struct {
 
 	mu    sync.RWMutex
 	nodes map[string]*node
-	pods  map[scrape.PodRef]*pod
+	pods  map[scrape.PodRef]*Pod
 }
 
 // New returns a Store that forgets a node's figures once its last batch is
@@ -183,7 +212,7 @@ func New(clk clock.PassiveClock, maxAge time.Duration) *Store {
 		clock:  clk,
 		maxAge: maxAge,
 		nodes:  make(map[string]*node),
-		pods:   make(map[scrape.PodRef]*pod),
+		pods:   make(map[scrape.PodRef]*Pod),
 	}
 }
 
@@ -200,29 +229,45 @@ func (s *Store) Store(b *scrape.Batch) {
 		s.nodes[b.Node] = n
 	}
 	n.receivedAt = now
-	n.series.update(b.NodePoint)
+	n.gen++
+	n.usage, n.ready = n.series.update(b.NodePoint)
 
 	for _, ref := range n.pods {
 		if _, still := b.Pods[ref]; !still {
-			s.dropPodLocked(ref, b.Node)
+			s.dropPodLocked(ref, n)
 		}
 	}
 	n.pods = n.pods[:0]
+	total := 0
+	for _, pp := range b.Pods {
+		total += len(pp.Containers)
+	}
+	// The figures of every pod of the batch, in one allocation: they are
+	// replaced together by the node's next batch.
+	figures := make([]ContainerUsage, total)
 	for ref, pp := range b.Pods {
 		p, ok := s.pods[ref]
-		if !ok || p.node != b.Node {
+		if !ok || p.node != n {
 			// New, or the pod name now lives on this node: a new pod.
-			p = &pod{node: b.Node}
+			if ok {
+				p.gone = true
+				p.node.gen++
+			}
+			p = &Pod{node: n}
 			s.pods[ref] = p
 		}
 		n.pods = append(n.pods, ref)
-		p.update(pp.Containers)
+		k := len(pp.Containers)
+		p.update(pp.Containers, figures[:k:k])
+		figures = figures[k:]
 	}
 }
 
-// dropPodLocked forgets ref if it is still owned by nodeName.
-func (s *Store) dropPodLocked(ref scrape.PodRef, nodeName string) {
-	if p, ok := s.pods[ref]; ok && p.node == nodeName {
+// dropPodLocked forgets ref if it is still owned by n.
+func (s *Store) dropPodLocked(ref scrape.PodRef, n *node) {
+	if p, ok := s.pods[ref]; ok && p.node == n {
+		p.gone = true
+		n.gen++
 		delete(s.pods, ref)
 	}
 }
@@ -237,7 +282,7 @@ func (s *Store) Forget(nodeName string) {
 		return
 	}
 	for _, ref := range n.pods {
-		s.dropPodLocked(ref, nodeName)
+		s.dropPodLocked(ref, n)
 	}
 	delete(s.nodes, nodeName)
 }
@@ -254,10 +299,10 @@ func (s *Store) NodeUsage(name string) (Usage, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n, ok := s.nodes[name]
-	if !ok || !n.series.ready || !s.fresh(n, now) {
+	if !ok || !n.ready || !s.fresh(n, now) {
 		return Usage{}, false
 	}
-	return n.series.usage, true
+	return n.usage, true
 }
 
 // PodUsage returns the usage of every container of a pod, or false when
@@ -267,7 +312,7 @@ func (s *Store) PodUsage(ref scrape.PodRef) (PodUsage, bool) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.podUsageLocked(ref, now, nil)
+	return s.podUsageLocked(s.pods[ref], now)
 }
 
 // PodUsages looks up many pods under one lock; found[i] tells whether
@@ -276,55 +321,84 @@ func (s *Store) PodUsages(refs []scrape.PodRef) (out []PodUsage, found []bool) {
 	now := s.clock.Now()
 	out = make([]PodUsage, len(refs))
 	found = make([]bool, len(refs))
-	// The pods' containers share a few large slices instead of one small
-	// allocation each: a list of every pod is the hot path of kubectl top.
-	var slab []ContainerUsage
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for i, ref := range refs {
-		out[i], found[i] = s.podUsageLocked(ref, now, &slab)
+		out[i], found[i] = s.podUsageLocked(s.pods[ref], now)
 	}
 	return out, found
 }
 
-// slabChunk is how many containers one shared allocation of PodUsages
-// holds.
-const slabChunk = 4096
+// podUsageLocked returns the figures of p (nil: none) if they may be
+// served.
+func (s *Store) podUsageLocked(p *Pod, now time.Time) (PodUsage, bool) {
+	if p == nil || p.usage.Containers == nil || !s.fresh(p.node, now) {
+		return PodUsage{}, false
+	}
+	return p.usage, true
+}
 
-func (s *Store) podUsageLocked(ref scrape.PodRef, now time.Time, slab *[]ContainerUsage) (PodUsage, bool) {
-	p, ok := s.pods[ref]
-	if !ok || len(p.containers) == 0 {
-		return PodUsage{}, false
+// PodReader reads pods under the store's read lock; see ReadPods. A
+// reader that lists many pods again and again keeps what it read of each,
+// with its PodVersion, and reads again only the pods whose version
+// changed: most of a node's figures stay the same between its scrapes.
+type PodReader struct {
+	s *Store
+	// oldest is the oldest time a batch may have arrived at to be served.
+	oldest time.Time
+}
+
+// ReadPods calls read with a PodReader, under the store's read lock: read
+// must be quick, must not call the Store (a waiting writer would deadlock
+// it), and must not keep the reader.
+func (s *Store) ReadPods(read func(PodReader)) {
+	oldest := s.clock.Now().Add(-s.maxAge)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	read(PodReader{s: s, oldest: oldest})
+}
+
+// PodVersion stands for the figures of a pod at one time, as Figures
+// read them.
+type PodVersion struct {
+	node *node
+	gen  uint64
+}
+
+// Find returns the record of ref in the store, nil when there is none.
+// A reader may keep it to read the pod again without a lookup by name,
+// while it is Current.
+func (r PodReader) Find(ref scrape.PodRef) *Pod {
+	return r.s.pods[ref]
+}
+
+// Current tells whether p is still its pod's record: false for nil, and
+// once the pod left the store or moved to another node (Find it again).
+func (r PodReader) Current(p *Pod) bool {
+	return p != nil && !p.gone
+}
+
+// Figures returns the figures of p, fresh or not, and their version;
+// false when p is not Current or any of its containers lacks a figure.
+// The pod is served, as PodUsage would, when they exist and are Fresh.
+func (r PodReader) Figures(p *Pod) (PodUsage, PodVersion, bool) {
+	if !r.Current(p) {
+		return PodUsage{}, PodVersion{}, false
 	}
-	n, ok := s.nodes[p.node]
-	if !ok || !s.fresh(n, now) {
-		return PodUsage{}, false
-	}
-	for i := range p.containers {
-		if !p.containers[i].ready {
-			return PodUsage{}, false
-		}
-	}
-	var containers []ContainerUsage
-	if n := len(p.containers); slab != nil && n <= slabChunk {
-		if cap(*slab)-len(*slab) < n {
-			*slab = make([]ContainerUsage, 0, slabChunk)
-		}
-		l := len(*slab)
-		*slab = (*slab)[:l+n]
-		containers = (*slab)[l : l+n : l+n]
-	} else {
-		containers = make([]ContainerUsage, n)
-	}
-	pu := PodUsage{Containers: containers}
-	for i := range p.containers {
-		c := &p.containers[i]
-		if c.usage.Timestamp.After(pu.Timestamp) {
-			pu.Timestamp, pu.Window = c.usage.Timestamp, c.usage.Window
-		}
-		pu.Containers[i] = ContainerUsage{Name: c.name, Usage: c.usage}
-	}
-	return pu, true
+	return p.usage, PodVersion{node: p.node, gen: p.node.gen}, p.usage.Containers != nil
+}
+
+// Same tells whether what Figures read with version v is still what it
+// would read: the pod has had no new batch, and is still in the store on
+// the same node.
+func (r PodReader) Same(v PodVersion) bool {
+	return v.node != nil && v.node.gen == v.gen
+}
+
+// Fresh tells whether figures of version v may be served: their node's
+// last batch is not older than the store's maximum age.
+func (r PodReader) Fresh(v PodVersion) bool {
+	return v.node != nil && !v.node.receivedAt.Before(r.oldest)
 }
 
 // Ready tells whether at least one node's figures have been stored.

@@ -311,3 +311,119 @@ func TestStoreFollowsTheContainersOfAPod(t *testing.T) {
 		t.Errorf("containers (-want +got):\n%s", diff)
 	}
 }
+
+func TestPodReaderFollowsTheRecord(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, time.Minute)
+	web := scrape.PodRef{Namespace: "default", Name: "web"}
+	store := func(node string, i int) {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second)
+		clk.SetTime(ts)
+		s.Store(batch(node, ts, 0, map[scrape.PodRef][]scrape.ContainerPoint{web: {container("app", ts, uint64(i)*second, 1)}}))
+	}
+	// read is how a reader that remembers records reads a pod.
+	read := func(known *Pod) (p *Pod, u PodUsage, v PodVersion, ok bool) {
+		s.ReadPods(func(r PodReader) {
+			p = known
+			if !r.Current(p) {
+				p = r.Find(web)
+			}
+			u, v, ok = r.Figures(p)
+			ok = ok && r.Fresh(v)
+		})
+		return p, u, v, ok
+	}
+	same := func(v PodVersion) (same bool) {
+		s.ReadPods(func(r PodReader) { same = r.Same(v) })
+		return same
+	}
+	if p, _, v, ok := read(nil); p != nil || ok || same(v) {
+		t.Fatalf("reading an unknown pod = %p, %v, same %v", p, ok, same(v))
+	}
+	store("n1", 0)
+	store("n1", 1)
+	p1, u, v1, ok := read(nil)
+	if p1 == nil || !ok || u.Containers[0].Usage.CPU != 100_000_000 {
+		t.Fatalf("read = %p, %+v, %v; want web at 0.1 core", p1, u, ok)
+	}
+	if !same(v1) {
+		t.Error("the version changed without a batch")
+	}
+	store("n1", 3)
+	if same(v1) {
+		t.Error("the version did not change with a new batch")
+	}
+	p, u, v, ok := read(p1)
+	if p != p1 || !ok || u.Containers[0].Usage.CPU != 100_000_000 || !u.Timestamp.Equal(t0.Add(30*time.Second)) {
+		t.Errorf("reading the record after a new batch = %p, %+v, %v; want the same record with the new figures", p, u, ok)
+	}
+	// Moved to n2: the old record is no longer current.
+	store("n2", 4)
+	if same(v) {
+		t.Error("the version did not change when the pod moved to another node")
+	}
+	p2, _, _, ok := read(p1)
+	if p2 == nil || p2 == p1 || ok {
+		t.Errorf("reading the record of a moved pod = %p (old %p), %v; want the new record, not served yet", p2, p1, ok)
+	}
+	store("n2", 5)
+	p, _, v2, ok := read(p2)
+	if p != p2 || !ok {
+		t.Errorf("reading on the new node = %p, %v; want %p, served", p, ok, p2)
+	}
+	clk.SetTime(clk.Now().Add(2 * time.Minute))
+	if p, _, v, ok := read(p2); p != p2 || ok || v != v2 {
+		t.Errorf("reading a silent node's pod = %p, %v, %v; want the same record and version, not served", p, ok, v)
+	}
+	s.Forget("n2")
+	if p, _, _, ok := read(p2); p != nil || ok || same(v2) {
+		t.Errorf("reading after the node was forgotten = %p, %v, same %v; want nothing", p, ok, same(v2))
+	}
+	store("n3", 6)
+	p3, _, v3, _ := read(nil)
+	s.Store(batch("n3", t0.Add(70*time.Second), 0, nil))
+	if p, _, _, ok := read(p3); p != nil || ok || same(v3) {
+		t.Errorf("reading after the node stopped reporting the pod = %p, %v; want nothing", p, ok)
+	}
+}
+
+// TestPodReaderWhileStoring reads with remembered records while batches
+// arrive; run with -race.
+func TestPodReaderWhileStoring(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	s := New(clk, time.Minute)
+	refs := []scrape.PodRef{{Namespace: "a", Name: "p0"}, {Namespace: "a", Name: "p1"}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			ts := t0.Add(time.Duration(i) * time.Second)
+			pods := map[scrape.PodRef][]scrape.ContainerPoint{refs[i%2]: {container("app", ts, uint64(i)*second, 1)}}
+			s.Store(batch(fmt.Sprintf("n%d", i%3), ts, 0, pods))
+		}
+	}()
+	known := make([]*Pod, len(refs))
+	versions := make([]PodVersion, len(refs))
+	var kept []PodUsage // read outside the lock below
+	for range 200 {
+		s.ReadPods(func(r PodReader) {
+			for i, ref := range refs {
+				if r.Same(versions[i]) && r.Fresh(versions[i]) {
+					continue
+				}
+				if !r.Current(known[i]) {
+					known[i] = r.Find(ref)
+				}
+				var u PodUsage
+				u, versions[i], _ = r.Figures(known[i])
+				kept = append(kept, u)
+			}
+		})
+	}
+	<-done
+	for _, u := range kept {
+		for _, c := range u.Containers {
+			_ = c.Usage.CPU
+		}
+	}
+}
