@@ -100,67 +100,83 @@ func (r *vectorReader) timestamp() (model.Time, bool) {
 	return model.Time(ms), true
 }
 
-// fastVector decodes body if it is a compact instant vector.
-func fastVector(body []byte) (vec model.Vector, ok bool) {
+// rawLabel is a label as the answer spells it: both slices alias it.
+type rawLabel struct{ name, value []byte }
+
+// scanVector reads body if it is a compact instant vector, calling each
+// for every sample with its labels (valid until each returns). false
+// means body is not one: what each saw must be thrown away.
+func scanVector(body []byte, each func(labels []rawLabel, ts model.Time, v model.SampleValue)) bool {
 	r := &vectorReader{b: body}
 	if !r.literal(vectorPrefix) {
-		return nil, false
+		return false
 	}
-	vec = model.Vector{}
+	var labels []rawLabel
+	for first := true; !r.byte(']'); first = false {
+		if !first && !r.byte(',') {
+			return false
+		}
+		if !r.literal(sampleStart) {
+			return false
+		}
+		labels = labels[:0]
+		for k := 0; !r.byte('}'); k++ {
+			if k > 0 && !r.byte(',') {
+				return false
+			}
+			name, ok := r.str()
+			if !ok || len(name) == 0 || !r.byte(':') {
+				return false
+			}
+			value, ok := r.str()
+			if !ok {
+				return false
+			}
+			labels = append(labels, rawLabel{name, value})
+		}
+		if !r.literal(valueStart) {
+			return false
+		}
+		ts, ok := r.timestamp()
+		if !ok || !r.byte(',') {
+			return false
+		}
+		raw, ok := r.str()
+		if !ok || !r.byte(']') || !r.byte('}') {
+			return false
+		}
+		v, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return false
+		}
+		each(labels, ts, model.SampleValue(v))
+	}
+	return r.literal(vectorSuffix) && r.i == len(body)
+}
+
+// fastVector decodes body if it is a compact instant vector.
+func fastVector(body []byte) (model.Vector, bool) {
+	vec := model.Vector{}
 	var (
 		chunk []model.Sample
 		// The previous sample's labels: a name or value equal to the
 		// one at the same place there is shared, not allocated again.
-		prevNames  []model.LabelName
-		prevValues []model.LabelValue
-		names      []model.LabelName
-		values     []model.LabelValue
+		prevNames, names   []model.LabelName
+		prevValues, values []model.LabelValue
 	)
-	for first := true; !r.byte(']'); first = false {
-		if !first && !r.byte(',') {
-			return nil, false
-		}
-		if !r.literal(sampleStart) {
-			return nil, false
-		}
+	ok := scanVector(body, func(labels []rawLabel, ts model.Time, v model.SampleValue) {
 		names, values = names[:0], values[:0]
-		for k := 0; !r.byte('}'); k++ {
-			if k > 0 && !r.byte(',') {
-				return nil, false
-			}
-			name, ok := r.str()
-			if !ok || len(name) == 0 || !r.byte(':') {
-				return nil, false
-			}
-			value, ok := r.str()
-			if !ok {
-				return nil, false
-			}
-			if k < len(prevNames) && string(prevNames[k]) == string(name) {
+		for k, l := range labels {
+			if k < len(prevNames) && string(prevNames[k]) == string(l.name) {
 				names = append(names, prevNames[k])
 			} else {
-				names = append(names, model.LabelName(name))
+				names = append(names, model.LabelName(l.name))
 			}
-			if k < len(prevValues) && string(prevValues[k]) == string(value) {
+			if k < len(prevValues) && string(prevValues[k]) == string(l.value) {
 				values = append(values, prevValues[k])
 			} else {
-				values = append(values, model.LabelValue(value))
+				values = append(values, model.LabelValue(l.value))
 			}
-		}
-		if !r.literal(valueStart) {
-			return nil, false
-		}
-		ts, ok := r.timestamp()
-		if !ok || !r.byte(',') {
-			return nil, false
-		}
-		raw, ok := r.str()
-		if !ok || !r.byte(']') || !r.byte('}') {
-			return nil, false
-		}
-		v, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil {
-			return nil, false
 		}
 		if len(chunk) == cap(chunk) {
 			chunk = make([]model.Sample, 0, sampleChunk)
@@ -169,13 +185,50 @@ func fastVector(body []byte) (vec model.Vector, ok bool) {
 		for k, name := range names {
 			metric[name] = values[k]
 		}
-		chunk = append(chunk, model.Sample{Metric: metric, Timestamp: ts, Value: model.SampleValue(v)})
+		chunk = append(chunk, model.Sample{Metric: metric, Timestamp: ts, Value: v})
 		vec = append(vec, &chunk[len(chunk)-1])
 		prevNames, names = names, prevNames
 		prevValues, values = values, prevValues
-	}
-	if !r.literal(vectorSuffix) || r.i != len(body) {
+	})
+	if !ok {
 		return nil, false
 	}
 	return vec, true
+}
+
+// fastLabels is QueryLabels' fastVector: each sample keeps the values of
+// names only, and no label set is made.
+func fastLabels(body []byte, names []string) ([]LabeledSample, bool) {
+	out := []LabeledSample{}
+	var (
+		chunk []string
+		prev  []string // the previous sample's values, shared when equal
+	)
+	ok := scanVector(body, func(labels []rawLabel, ts model.Time, v model.SampleValue) {
+		if len(chunk)+len(names) > cap(chunk) {
+			chunk = make([]string, 0, sampleChunk*len(names))
+		}
+		start := len(chunk)
+		for k, name := range names {
+			value := ""
+			// The last label of that name wins, as in a label set.
+			for _, l := range labels {
+				if string(l.name) == name {
+					if k < len(prev) && prev[k] == string(l.value) {
+						value = prev[k]
+					} else {
+						value = string(l.value)
+					}
+				}
+			}
+			chunk = append(chunk, value)
+		}
+		values := chunk[start:len(chunk):len(chunk)]
+		out = append(out, LabeledSample{Labels: values, Timestamp: ts, Value: v})
+		prev = values
+	})
+	if !ok {
+		return nil, false
+	}
+	return out, true
 }

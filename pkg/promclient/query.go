@@ -35,6 +35,79 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 	if len(opts) > 0 {
 		return c.API.Query(ctx, query, ts, opts...)
 	}
+	r, err := c.instant(ctx, query, ts, parseQueryResponse)
+	var other *OtherResultError
+	if errors.As(err, &other) {
+		// A matrix or a string: rare, and client_golang's to decode.
+		return c.API.Query(ctx, query, ts)
+	}
+	if err != nil {
+		return nil, r.warnings, nil, err
+	}
+	return r.value, r.warnings, nil, nil
+}
+
+// LabeledSample is a sample of an instant vector with the values of the
+// labels its caller asked for.
+type LabeledSample struct {
+	// Labels are the values of the labels asked for, in their order; ""
+	// for a label the sample lacks.
+	Labels    []string
+	Timestamp model.Time
+	Value     model.SampleValue
+}
+
+// OtherResultError is QueryLabels' answer to a query whose result is
+// neither a vector nor a scalar.
+type OtherResultError struct{ Type string }
+
+func (e *OtherResultError) Error() string {
+	return fmt.Sprintf("the query returned a %s, not an instant vector", e.Type)
+}
+
+// QueryLabels runs an instant query now and returns, of each sample, the
+// values of the labels names: what a caller that only looks samples up by
+// an object's name and namespace needs, without a label set per sample. A
+// scalar is one sample without labels.
+func (c *Client) QueryLabels(ctx context.Context, query string, names ...string) ([]LabeledSample, promv1.Warnings, error) {
+	var samples []LabeledSample
+	r, err := c.instant(ctx, query, time.Time{}, func(body []byte) (queryResponse, error) {
+		var ok bool
+		if samples, ok = fastLabels(body, names); ok {
+			return queryResponse{status: "success", value: model.Vector{}}, nil
+		}
+		r, err := decodeQueryResponse(body)
+		samples = LabelsOf(r.value, names)
+		return r, err
+	})
+	if err != nil {
+		return nil, r.warnings, err
+	}
+	return samples, r.warnings, nil
+}
+
+// LabelsOf is a vector's or a scalar's samples with the values of names.
+func LabelsOf(v model.Value, names []string) []LabeledSample {
+	switch v := v.(type) {
+	case model.Vector:
+		out := make([]LabeledSample, len(v))
+		for i, s := range v {
+			out[i] = LabeledSample{Labels: make([]string, len(names)), Timestamp: s.Timestamp, Value: s.Value}
+			for k, name := range names {
+				out[i].Labels[k] = string(s.Metric[model.LabelName(name)])
+			}
+		}
+		return out
+	case *model.Scalar:
+		return []LabeledSample{{Labels: make([]string, len(names)), Timestamp: v.Timestamp, Value: v.Value}}
+	}
+	return nil
+}
+
+// instant runs an instant query and decodes its answer with decode, which
+// must not keep the body. A result that is neither a vector nor a scalar
+// is an *OtherResultError.
+func (c *Client) instant(ctx context.Context, query string, ts time.Time, decode func([]byte) (queryResponse, error)) (queryResponse, error) {
 	args := url.Values{"query": {query}}
 	if !ts.IsZero() {
 		args.Set("time", strconv.FormatFloat(float64(ts.UnixNano())/1e9, 'f', -1, 64))
@@ -49,20 +122,19 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 		u.RawQuery = args.Encode()
 		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if rerr != nil {
-			return nil, nil, nil, rerr
+			return queryResponse{}, rerr
 		}
 		resp, body, err = c.raw.Do(ctx, req)
 	}
 	if err != nil {
-		return nil, nil, nil, err
+		return queryResponse{}, err
 	}
-	r, perr := parseQueryResponse(body)
+	r, perr := decode(body)
 	switch {
 	case perr == nil && r.status == "success" && resp.StatusCode/100 == 2 && r.value != nil:
-		return r.value, r.warnings, nil, nil
+		return r, nil
 	case perr == nil && r.status == "success" && resp.StatusCode/100 == 2:
-		// A matrix or a string: rare, and client_golang's to decode.
-		return c.API.Query(ctx, query, ts)
+		return r, &OtherResultError{Type: r.resultType}
 	case perr == nil && r.status == "error":
 		// Also on a 503, where client_golang only says "server error":
 		// Prometheus answers a query that ran out of time with a 503 and
@@ -71,7 +143,7 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 		if errType == "" {
 			errType = promv1.ErrClient
 		}
-		return nil, r.warnings, nil, &promv1.Error{Type: errType, Msg: r.errorMsg}
+		return r, &promv1.Error{Type: errType, Msg: r.errorMsg}
 	case resp.StatusCode/100 != 2:
 		errType, msg := promv1.ErrBadResponse, fmt.Sprintf("bad response code %d", resp.StatusCode)
 		switch resp.StatusCode / 100 {
@@ -80,11 +152,11 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 		case 5:
 			errType, msg = promv1.ErrServer, fmt.Sprintf("server error: %d", resp.StatusCode)
 		}
-		return nil, nil, nil, &promv1.Error{Type: errType, Msg: msg, Detail: string(body)}
+		return queryResponse{}, &promv1.Error{Type: errType, Msg: msg, Detail: string(body)}
 	case perr != nil:
-		return nil, nil, nil, &promv1.Error{Type: promv1.ErrBadResponse, Msg: perr.Error()}
+		return queryResponse{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: perr.Error()}
 	}
-	return nil, nil, nil, &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unknown status %q", r.status)}
+	return queryResponse{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unknown status %q", r.status)}
 }
 
 // post sends args as a form, reading the answer into buf; the verb
@@ -114,6 +186,7 @@ func putBodyBuffer(buf *bytes.Buffer) {
 // queryResponse is what parseQueryResponse reads of an answer.
 type queryResponse struct {
 	status, errorType, errorMsg string
+	resultType                  string
 	warnings                    promv1.Warnings
 	// value is the vector or scalar; nil for other result types.
 	value model.Value
@@ -154,6 +227,7 @@ func decodeQueryResponse(body []byte) (queryResponse, error) {
 				switch f {
 				case "resultType":
 					resultType = iter.ReadString()
+					r.resultType = resultType
 				case "result":
 					// Prometheus writes resultType first, and the result is
 					// read as it streams by; kept raw for a later

@@ -78,6 +78,29 @@ func TestQueryDecodesAsClientGolang(t *testing.T) {
 			if wantPE != nil && (wantPE.Type != gotPE.Type || wantPE.Msg != gotPE.Msg) {
 				t.Errorf("error %q/%q, client_golang's %q/%q", gotPE.Type, gotPE.Msg, wantPE.Type, wantPE.Msg)
 			}
+
+			// QueryLabels answers the same samples, with the values of
+			// the labels asked for only.
+			names := []string{"pod", "namespace", "absent"}
+			labeled, _, err := ours.QueryLabels(ctx, "q", names...)
+			var other *OtherResultError
+			switch {
+			case wantErr != nil:
+				if !errors.As(err, &gotPE) || gotPE.Type != wantPE.Type {
+					t.Errorf("QueryLabels: error %v, want a %s", err, wantPE.Type)
+				}
+			case wantV.Type() == model.ValMatrix:
+				if !errors.As(err, &other) || other.Type != "matrix" {
+					t.Errorf("QueryLabels of a matrix: error %v, want an OtherResultError", err)
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(LabelsOf(wantV, names), labeled, cmp.Comparer(func(a, b model.SampleValue) bool { return a.Equal(b) })); diff != "" {
+					t.Errorf("QueryLabels (-client_golang +ours):\n%s", diff)
+				}
+			}
 		})
 	}
 }
@@ -136,16 +159,35 @@ func FuzzFastVector(f *testing.F) {
 		if general.status != "success" || len(general.warnings) > 0 {
 			t.Fatalf("the fast reader accepted an answer with status %q and warnings %v: %s", general.status, general.warnings, body)
 		}
-		if diff := cmp.Diff(general.value, model.Value(fast), cmp.Comparer(func(a, b model.SampleValue) bool { return a.Equal(b) })); diff != "" {
+		sameValue := cmp.Comparer(func(a, b model.SampleValue) bool { return a.Equal(b) })
+		if diff := cmp.Diff(general.value, model.Value(fast), sameValue); diff != "" {
 			t.Fatalf("(-general +fast):\n%s\nbody: %s", diff, body)
+		}
+		names := []string{"pod", "namespace", "a", "absent"}
+		labeled, ok := fastLabels(body, names)
+		if !ok {
+			t.Fatalf("fastVector read what fastLabels did not: %s", body)
+		}
+		if diff := cmp.Diff(LabelsOf(general.value, names), labeled, sameValue); diff != "" {
+			t.Fatalf("labels (-general +fast):\n%s\nbody: %s", diff, body)
 		}
 	})
 }
 
 // BenchmarkDecode5000 decodes the answer of 5,000 pods without HTTP: the
-// compact-vector reader beside the general decoder.
+// compact-vector reader, for a vector and for two labels, beside the
+// general decoder.
 func BenchmarkDecode5000(b *testing.B) {
 	body := vectorAnswer(5000)
+	b.Run("labels", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if s, ok := fastLabels(body, []string{"pod", "namespace"}); !ok || len(s) != 5000 {
+				b.Fatal(ok)
+			}
+		}
+	})
 	for name, decode := range map[string]func([]byte) (queryResponse, error){"fast": parseQueryResponse, "general": decodeQueryResponse} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()

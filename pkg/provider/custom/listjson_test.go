@@ -68,9 +68,9 @@ func varietyValues(namespaced bool, selector *metav1.LabelSelector) *objectValue
 		if i%5 == 4 {
 			ts = at.Add(time.Duration(i) * 1500 * time.Millisecond)
 		}
-		vals.add(fmt.Sprintf("ns-%d", i%2), name, &model.Sample{Value: model.SampleValue(f), Timestamp: model.TimeFromUnixNano(ts.UnixNano())}, at)
+		vals.add(fmt.Sprintf("ns-%d", i%2), name, objectSample{value: model.SampleValue(f), timestamp: model.TimeFromUnixNano(ts.UnixNano())}, true, at)
 	}
-	vals.add("ns-0", "zero", nil, at.Add(time.Minute))
+	vals.add("ns-0", "zero", objectSample{}, false, at.Add(time.Minute))
 	return vals
 }
 
@@ -204,7 +204,7 @@ func BenchmarkEncodeValues(b *testing.B) {
 	vals := &objectValues{ref: custom_metrics.ObjectReference{Kind: "Pod", APIVersion: "v1"}, namespaced: true, metric: "bench_requests_per_second"}
 	at := time.Date(2026, 11, 25, 3, 0, 52, 0, time.UTC)
 	for i := range 5000 {
-		vals.add("bench-custom", fmt.Sprintf("bench-custom-%05d", i), &model.Sample{Value: model.SampleValue(float64(i%50) + 0.339), Timestamp: model.TimeFromUnixNano(at.UnixNano())}, at)
+		vals.add("bench-custom", fmt.Sprintf("bench-custom-%05d", i), objectSample{value: model.SampleValue(float64(i%50) + 0.339), timestamp: model.TimeFromUnixNano(at.UnixNano())}, true, at)
 	}
 	gv := listVersions[1]
 	b.Run("fast", func(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
 )
 
 // Objects lists the Kubernetes objects metrics describe, from informer
@@ -30,10 +32,22 @@ type Objects interface {
 	Get(ctx context.Context, gr schema.GroupResource, namespace, name string) (*metav1.PartialObjectMetadata, error)
 }
 
+// Querier runs the queries that answer metric requests.
+// *promclient.Client implements it.
+type Querier interface {
+	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
+	// QueryLabels runs an instant query now and returns, of each sample,
+	// the values of the labels names only; a result that is neither a
+	// vector nor a scalar is a *promclient.OtherResultError.
+	QueryLabels(ctx context.Context, query string, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error)
+}
+
+var _ Querier = (*promclient.Client)(nil)
+
 // Provider serves custom and external metrics from Prometheus.
 type Provider struct {
 	registry *Registry
-	prom     Prometheus
+	prom     Querier
 	objects  Objects
 	mapper   meta.RESTMapper
 	clock    clock.PassiveClock
@@ -49,7 +63,7 @@ var (
 // ProviderConfig configures a Provider.
 type ProviderConfig struct {
 	Registry   *Registry
-	Prometheus Prometheus
+	Prometheus Querier
 	Objects    Objects
 	Mapper     meta.RESTMapper
 	Clock      clock.PassiveClock
@@ -92,19 +106,6 @@ func (p *Provider) lookup(info provider.CustomMetricInfo) (provider.CustomMetric
 // objectKey names an object as a query's result labels do.
 type objectKey struct{ namespace, name string }
 
-// byObject indexes a result vector by the object each sample describes.
-func byObject(vec model.Vector, q naming.Query) map[objectKey]*model.Sample {
-	out := make(map[objectKey]*model.Sample, len(vec))
-	for _, s := range vec {
-		k := objectKey{name: string(s.Metric[q.ObjectLabel])}
-		if q.NamespaceLabel != "" {
-			k.namespace = string(s.Metric[q.NamespaceLabel])
-		}
-		out[k] = s
-	}
-	return out
-}
-
 // GetMetricByName returns the metric of one object.
 func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValue, error) {
 	info, src, err := p.lookup(info)
@@ -125,7 +126,7 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if err != nil {
 		return nil, selectorError(src.rule, err)
 	}
-	vec, err := p.runQuery(ctx, src.rule, q)
+	samples, err := p.runObjectQuery(ctx, src.rule, q)
 	if err != nil {
 		return nil, err
 	}
@@ -133,11 +134,11 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if q.NamespaceLabel != "" {
 		key.namespace = name.Namespace
 	}
-	sample, ok := byObject(vec, q)[key]
+	sample, ok := samples[key]
 	if !ok && !src.rule.MissingAsZero() {
 		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
 	}
-	vals.add(name.Namespace, name.Name, sample, p.clock.Now())
+	vals.add(name.Namespace, name.Name, sample, ok, p.clock.Now())
 	v := vals.value(0)
 	return &v, nil
 }
@@ -176,11 +177,10 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 	if err != nil {
 		return nil, err
 	}
-	vec, err := p.runQuery(ctx, src.rule, q)
+	samples, err := p.runObjectQuery(ctx, src.rule, q)
 	if err != nil {
 		return nil, err
 	}
-	samples := byObject(vec, q)
 	vals.items = make([]objectValue, 0, len(objs))
 	now := p.clock.Now()
 	for _, obj := range objs {
@@ -192,7 +192,7 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 		if !ok && !src.rule.MissingAsZero() {
 			continue
 		}
-		vals.add(obj.Namespace, obj.Name, sample, now)
+		vals.add(obj.Namespace, obj.Name, sample, ok, now)
 	}
 	return vals, nil
 }
@@ -239,15 +239,15 @@ func (p *Provider) newObjectValues(info provider.CustomMetricInfo, metricSelecto
 	return v, nil
 }
 
-// add appends an object's value; a nil sample is the explicit zero of a
-// rule that opted into it, stamped now.
-func (v *objectValues) add(namespace, name string, sample *model.Sample, now time.Time) {
+// add appends an object's value; without a sample it is the explicit
+// zero of a rule that opted into it, stamped now.
+func (v *objectValues) add(namespace, name string, sample objectSample, found bool, now time.Time) {
 	if !v.namespaced {
 		namespace = ""
 	}
 	item := objectValue{namespace: namespace, name: name, timestamp: now}
-	if sample != nil {
-		item.timestamp, item.value = sample.Timestamp.Time(), sample.Value
+	if found {
+		item.timestamp, item.value = sample.timestamp.Time(), sample.value
 	}
 	v.items = append(v.items, item)
 }

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
 )
 
 var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -37,6 +38,11 @@ type fakePrometheus struct {
 func (f *fakePrometheus) Query(_ context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
 	f.queries = append(f.queries, q)
 	return f.vector, nil, nil, f.err
+}
+
+func (f *fakePrometheus) QueryLabels(ctx context.Context, q string, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error) {
+	v, w, _, err := f.Query(ctx, q, time.Time{})
+	return promclient.LabelsOf(v, names), w, err
 }
 
 // Series answers the series whose name starts the match, as a
@@ -68,7 +74,9 @@ func (f fakeObjects) List(_ context.Context, _ schema.GroupResource, ns string, 
 
 func (f fakeObjects) ListSorted(ctx context.Context, gr schema.GroupResource, ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
 	out, err := f.List(ctx, gr, ns, sel)
-	slices.SortFunc(out, func(a, b *metav1.PartialObjectMetadata) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
+	slices.SortFunc(out, func(a, b *metav1.PartialObjectMetadata) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
 	return out, err
 }
 
@@ -207,6 +215,10 @@ func TestBackendErrors(t *testing.T) {
 		if !tc.check(err) || !strings.Contains(err.Error(), "http://prom.test") {
 			t.Errorf("backend error %v became %v", tc.err, err)
 		}
+	}
+	prom.err = &promclient.OtherResultError{Type: "matrix"}
+	if _, err := p.GetMetricBySelector(context.Background(), "ns", labels.Everything(), info, labels.Everything()); !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "returned a matrix, not an instant vector") {
+		t.Errorf("a rule whose query returns a matrix: error %v, want an internal error saying so", err)
 	}
 	prom.err = nil
 	sel, err := labels.Parse("code>200")

@@ -14,25 +14,20 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
 )
 
 // runQuery sends q for rule and returns the usable samples: finite values
 // only, as NaN or Inf means "no honest figure".
 func (p *Provider) runQuery(ctx context.Context, rule *naming.Rule, q naming.Query) (model.Vector, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	start := p.clock.Now()
-	value, warnings, _, err := p.prom.Query(ctx, q.Expr, time.Time{})
-	outcome := "success"
+	var value model.Value
+	err := p.timedQuery(ctx, rule, q, func(ctx context.Context) (promv1.Warnings, error) {
+		v, warnings, _, err := p.prom.Query(ctx, q.Expr, time.Time{})
+		value = v
+		return warnings, err
+	})
 	if err != nil {
-		outcome = "error"
-	}
-	p.registry.metrics.queries.WithLabelValues(rule.ID(), outcome).Observe(p.clock.Since(start).Seconds())
-	if len(warnings) > 0 {
-		klog.V(2).InfoS("Prometheus warned about a query", "rule", rule.ID(), "warnings", warnings)
-	}
-	if err != nil {
-		return nil, p.backendError(ctx, rule, q, err)
+		return nil, err
 	}
 	var vec model.Vector
 	switch v := value.(type) {
@@ -41,17 +36,89 @@ func (p *Provider) runQuery(ctx context.Context, rule *naming.Rule, q naming.Que
 	case *model.Scalar:
 		vec = model.Vector{{Metric: model.Metric{}, Value: v.Value, Timestamp: v.Timestamp}}
 	default:
-		return nil, apierrors.NewInternalError(fmt.Errorf("rule %s: the query returned a %s, not an instant vector: %s", rule.ID(), value.Type(), q.Expr))
+		return nil, notInstantError(rule, q, value.Type())
 	}
 	out := vec[:0]
 	for _, s := range vec {
-		f := float64(s.Value)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			continue
+		if finite(s.Value) {
+			out = append(out, s)
 		}
-		out = append(out, s)
 	}
 	return out, nil
+}
+
+// objectSample is an object's figure.
+type objectSample struct {
+	timestamp model.Time
+	value     model.SampleValue
+}
+
+// runObjectQuery sends q for rule and returns its usable samples by the
+// object they describe (q's object and namespace labels).
+func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q naming.Query) (map[objectKey]objectSample, error) {
+	names := []string{string(q.ObjectLabel)}
+	if q.NamespaceLabel != "" {
+		names = append(names, string(q.NamespaceLabel))
+	}
+	var samples []promclient.LabeledSample
+	err := p.timedQuery(ctx, rule, q, func(ctx context.Context) (promv1.Warnings, error) {
+		s, warnings, err := p.prom.QueryLabels(ctx, q.Expr, names...)
+		samples = s
+		return warnings, err
+	})
+	var other *promclient.OtherResultError
+	if errors.As(err, &other) {
+		return nil, notInstantError(rule, q, other.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[objectKey]objectSample, len(samples))
+	for _, s := range samples {
+		if !finite(s.Value) {
+			continue
+		}
+		k := objectKey{name: s.Labels[0]}
+		if q.NamespaceLabel != "" {
+			k.namespace = s.Labels[1]
+		}
+		out[k] = objectSample{timestamp: s.Timestamp, value: s.Value}
+	}
+	return out, nil
+}
+
+// timedQuery runs query with the query timeout, times it in the
+// query-duration histogram and turns its error into an API status.
+func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Query, query func(context.Context) (promv1.Warnings, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	start := p.clock.Now()
+	warnings, err := query(ctx)
+	outcome := "success"
+	if err != nil {
+		outcome = "error"
+	}
+	p.registry.metrics.queries.WithLabelValues(rule.ID(), outcome).Observe(p.clock.Since(start).Seconds())
+	if len(warnings) > 0 {
+		klog.V(2).InfoS("Prometheus warned about a query", "rule", rule.ID(), "warnings", warnings)
+	}
+	var other *promclient.OtherResultError
+	if err != nil && !errors.As(err, &other) {
+		return p.backendError(ctx, rule, q, err)
+	}
+	return err
+}
+
+// notInstantError is the status of a rule whose query returns neither a
+// vector nor a scalar.
+func notInstantError(rule *naming.Rule, q naming.Query, resultType any) error {
+	return apierrors.NewInternalError(fmt.Errorf("rule %s: the query returned a %s, not an instant vector: %s", rule.ID(), resultType, q.Expr))
+}
+
+// finite tells a usable figure from NaN and the infinities.
+func finite(v model.SampleValue) bool {
+	f := float64(v)
+	return !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 // backendError turns a failed query into a status the client can read,
