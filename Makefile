@@ -47,11 +47,12 @@ unit:
 e2e: build
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
 
-## fuzz: run the kubelet decoder and selector-matcher fuzzers for a while each
+## fuzz: run the kubelet decoder, selector-matcher and Prometheus-answer fuzzers for a while each
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
+	$(GO) test -run '^$$' -fuzz FuzzFastVector -fuzztime $(FUZZTIME) ./pkg/promclient/
 
 ## bench: Podometer beside metrics-server (pinned, built into the cache) on a kubelet farm: scrape
 ## cost, list latency, custom metrics against Prometheus, freshness; writes docs/BENCHMARKS.md,
