@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/provider/custom"
 	"github.com/podometer/podometer/pkg/provider/objects"
 	"github.com/podometer/podometer/test/e2e/framework"
@@ -200,8 +201,13 @@ func inProcessProvider(b *testing.B, ctx context.Context) *custom.Provider {
 	}
 	cache := objects.New(metadatainformer.NewSharedInformerFactory(metaClient, 0), mapper)
 	go func() { _ = cache.Start(ctx) }()
+	// Podometer's own client, as the server builds it.
+	prom, err := promclient.New(promclient.Config{URL: prometheusInst.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
 	return custom.NewProvider(custom.ProviderConfig{
-		Registry: reg, Prometheus: prometheusInst.API(), Objects: cache, Mapper: mapper,
+		Registry: reg, Prometheus: prom, Objects: cache, Mapper: mapper,
 		Timeout: 30 * time.Second, Backend: prometheusInst.URL(),
 	})
 }
