@@ -38,7 +38,6 @@ func newScheme() *runtime.Scheme {
 type Storage struct {
 	nodes *nodeMetrics
 	pods  *podMetrics
-	items itemCache
 }
 
 // NewStorage returns the storage of the usage figures of the nodes and

@@ -1,17 +1,18 @@
 package resource
 
 import (
+	"io"
 	"mime"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/klog/v2"
 	"k8s.io/metrics/pkg/apis/metrics"
 
 	"github.com/podometer/podometer/pkg/apijson"
@@ -69,19 +70,18 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 			next.ServeHTTP(w, req)
 			return
 		}
-		pods, err := s.pods.selectPods(info.Namespace, labelSel, fieldSel)
+		sel, err := s.pods.selectPods(info.Namespace, labelSel, fieldSel)
 		if err != nil {
 			next.ServeHTTP(w, req) // the generic path reports it
 			return
 		}
-		bp := listBuffers.Get().(*[]byte)
-		defer listBuffers.Put(bp)
-		buf := s.items.appendPodMetricsList((*bp)[:0], metrics.GroupName+"/"+info.APIVersion, pods)
-		*bp = buf
+		defer sel.release()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(buf)
+		if err := sel.writeJSON(w, metrics.GroupName+"/"+info.APIVersion); err != nil {
+			klog.V(4).InfoS("Writing a list of pod metrics failed", "err", err)
+		}
 	})
 }
 
@@ -121,81 +121,68 @@ func objectFieldsOnly(sel fields.Selector) bool {
 	return true
 }
 
-// itemCache remembers the JSON of each listed pod, by the object the
-// informer holds (replaced, never modified, when the pod changes) and the
-// time of the pod's figures (new with every scrape of its node): between
-// two scrapes of a node, its pods' items are copied, not written again.
-type itemCache struct {
-	mu    sync.RWMutex
-	items map[*metav1.PartialObjectMetadata]cachedItem
-	// largest is the longest list served; the cache is pruned to the
-	// current list when it holds more than twice as many items.
-	largest int
-}
+const (
+	// flushAt is how much of a list is written at once: a list of every
+	// pod's metrics is megabytes, and a buffer that large would be
+	// garbage by the next request.
+	flushAt = 32 << 10
+	// itemChunk is how much new items' JSON one allocation holds.
+	itemChunk = 16 << 10
+)
 
-type cachedItem struct {
-	at   time.Time
-	json []byte
-}
-
-// appendPodMetricsList appends the JSON of a PodMetricsList of
-// apiVersion, as the generic serializer writes it (with its trailing
-// newline).
-func (c *itemCache) appendPodMetricsList(b []byte, apiVersion string, pods []podEntry) []byte {
+// writeJSON writes a PodMetricsList of apiVersion with the selected pods,
+// as the generic serializer writes it (with its trailing newline). The
+// JSON of each pod's item is remembered with the figures it was written
+// from: between two scrapes of a node, its pods' items are copied, not
+// written again.
+func (sel *selection) writeJSON(w io.Writer, apiVersion string) error {
+	bp := listBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	defer func() {
+		*bp = b
+		listBuffers.Put(bp)
+	}()
 	b = append(b, `{"kind":"PodMetricsList","apiVersion":`...)
 	b = apijson.String(b, apiVersion)
 	b = append(b, `,"metadata":{},"items":[`...)
-	var missed []int     // indexes into pods
-	var spans []itemSpan // where each missed item is in b
-	c.mu.RLock()
-	for i, p := range pods {
+	var chunk []byte // where new items are remembered
+	for i, p := range sel.picks {
+		if len(b) >= flushAt {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if it, ok := c.items[p.meta]; ok && it.at.Equal(p.usage.Timestamp) {
-			b = append(b, it.json...)
+		if p.state.json != nil {
+			b = append(b, p.state.json...)
 			continue
 		}
 		start := len(b)
-		b = appendPodMetrics(b, p.meta, p.usage)
-		missed = append(missed, i)
-		spans = append(spans, itemSpan{start, len(b)})
+		b = appendPodMetrics(b, p.slot.meta, p.state.usage)
+		chunk = remember(p, b[start:], chunk)
 	}
-	c.mu.RUnlock()
-	if len(missed) > 0 {
-		c.remember(b, pods, missed, spans)
-	}
-	return append(b, "]}\n"...)
+	b = append(b, "]}\n"...)
+	_, err := w.Write(b)
+	return err
 }
 
-// itemSpan is where an item was written in the response.
-type itemSpan struct{ start, end int }
-
-// remember stores the items written for pods[missed[k]] at
-// b[spans[k].start:spans[k].end].
-func (c *itemCache) remember(b []byte, pods []podEntry, missed []int, spans []itemSpan) {
-	total := 0
-	for _, sp := range spans {
-		total += sp.end - sp.start
+// remember keeps a copy of json, the item written for p, in p's slot,
+// unless another request replaced p's state meanwhile. The copy is made
+// in chunk, or a new chunk when it is full; what is left of that chunk is
+// returned.
+func remember(p pick, json, chunk []byte) []byte {
+	if cap(chunk)-len(chunk) < len(json) {
+		chunk = make([]byte, 0, max(itemChunk, len(json)))
 	}
-	chunk := make([]byte, 0, total) // one allocation for every new item
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.largest = max(c.largest, len(pods))
-	if c.items == nil || len(c.items)+len(missed) > 2*c.largest+1024 {
-		keep := make(map[*metav1.PartialObjectMetadata]cachedItem, len(pods))
-		for _, p := range pods {
-			if it, ok := c.items[p.meta]; ok {
-				keep[p.meta] = it
-			}
-		}
-		c.items = keep
-	}
-	for k, i := range missed {
-		from := len(chunk)
-		chunk = append(chunk, b[spans[k].start:spans[k].end]...)
-		c.items[pods[i].meta] = cachedItem{at: pods[i].usage.Timestamp, json: chunk[from:len(chunk):len(chunk)]}
-	}
+	start := len(chunk)
+	chunk = append(chunk, json...)
+	withJSON := *p.state
+	withJSON.json = chunk[start:len(chunk):len(chunk)]
+	p.slot.state.CompareAndSwap(p.state, &withJSON)
+	return chunk
 }
 
 func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u storage.PodUsage) []byte {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
@@ -26,7 +26,16 @@ import (
 type podMetrics struct {
 	usage UsageSource
 	pods  metadatalister.Lister
+	index podIndex
 }
+
+// podReader is a UsageSource that tells which pods' figures changed since
+// they were last read: a list of many pods reads again only those.
+type podReader interface {
+	ReadPods(read func(storage.PodReader))
+}
+
+var _ podReader = (*storage.Store)(nil)
 
 var (
 	_ rest.Storage              = (*podMetrics)(nil)
@@ -69,27 +78,65 @@ func (m *podMetrics) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 // container, sorted by namespace and name.
 func (m *podMetrics) List(ctx context.Context, options *internalversion.ListOptions) (runtime.Object, error) {
 	labelSel, fieldSel := selectors(options)
-	pods, err := m.selectPods(genericapirequest.NamespaceValue(ctx), labelSel, fieldSel)
+	sel, err := m.selectPods(genericapirequest.NamespaceValue(ctx), labelSel, fieldSel)
 	if err != nil {
 		return nil, err
 	}
-	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, len(pods))}
-	for i, p := range pods {
-		list.Items[i] = podMetricsOf(p.meta, p.usage)
+	defer sel.release()
+	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, len(sel.picks))}
+	for i, p := range sel.picks {
+		list.Items[i] = podMetricsOf(p.slot.meta, p.state.usage)
 	}
 	return list, nil
 }
 
-// podEntry is a listed pod and its figures.
-type podEntry struct {
-	meta  *metav1.PartialObjectMetadata
-	usage storage.PodUsage
+// selection is the pods a list serves, in order, with their figures. It
+// comes from a pool: release it when done.
+type selection struct {
+	picks []pick
+	slots []int32 // scratch: indexes in a snapshot
+}
+
+// pick is a listed pod and what was read of it, with its figures.
+type pick struct {
+	slot  *podSlot
+	state *podState
+}
+
+var selections = sync.Pool{New: func() any { return new(selection) }}
+
+// release returns sel to the pool, without what it refers to.
+func (sel *selection) release() {
+	clear(sel.picks)
+	sel.picks, sel.slots = sel.picks[:0], sel.slots[:0]
+	selections.Put(sel)
 }
 
 // selectPods returns the pods of namespace ("" for all) that match the
 // selectors and have fresh figures for every container, with those
 // figures, sorted by namespace and name.
-func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fieldSel fields.Selector) ([]podEntry, error) {
+func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fieldSel fields.Selector) (*selection, error) {
+	pods, err := m.list(namespace, labelSel)
+	if err != nil {
+		return nil, err
+	}
+	sel := selections.Get().(*selection)
+	snap, slots, err := m.sorted(pods, namespace, labelSel, sel.slots[:0])
+	sel.slots = slots
+	if err != nil {
+		sel.release()
+		return nil, err
+	}
+	if !fieldSel.Empty() {
+		slots = slices.DeleteFunc(slots, func(i int32) bool { return !fieldSel.Matches(objectFields(snap.slots[i].meta)) })
+	}
+	sel.picks = m.figures(snap, slots, sel.picks[:0])
+	return sel, nil
+}
+
+// list returns the informer's pods of namespace ("" for all) that labelSel
+// selects.
+func (m *podMetrics) list(namespace string, labelSel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
 	var (
 		pods []*metav1.PartialObjectMetadata
 		err  error
@@ -102,45 +149,100 @@ func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fiel
 	if err != nil {
 		return nil, errors.NewInternalError(fmt.Errorf("listing pods from the informer cache: %w", err))
 	}
-	selected := pods[:0:0]
-	refs := make([]scrape.PodRef, 0, len(pods))
-	for _, pod := range pods {
-		if !fieldSel.Empty() && !fieldSel.Matches(objectFields(pod)) {
-			continue
-		}
-		selected = append(selected, pod)
-		refs = append(refs, scrape.PodRef{Namespace: pod.Namespace, Name: pod.Name})
-	}
-	usages, found := m.usage.PodUsages(refs)
-	out := make([]podEntry, 0, len(selected))
-	for i, pod := range selected {
-		if found[i] {
-			out = append(out, podEntry{meta: pod, usage: usages[i]})
-		}
-	}
-	return sortByNamespaceName(out), nil
+	return pods, nil
 }
 
-// sortByNamespaceName sorts pods by namespace, then name. Namespaces are
-// few: the pods are grouped by namespace first, and names compared only
-// within a group, which halves the cost of sorting tens of thousands.
-func sortByNamespaceName(pods []podEntry) []podEntry {
-	groups := map[string][]podEntry{}
-	for _, p := range pods {
-		groups[p.meta.Namespace] = append(groups[p.meta.Namespace], p)
+// sorted returns a snapshot of the informer's pods and the indexes in it
+// (appended to slots) of pods, sorted: pods are the informer's objects of
+// namespace ("" for all) that labelSel selects. When the current snapshot
+// lacks some of them, or holds more than the informer (a list of all
+// pods tells), a new snapshot is made from a new list, and the indexes
+// are those of its objects that namespace and labelSel select.
+func (m *podMetrics) sorted(pods []*metav1.PartialObjectMetadata, namespace string, labelSel labels.Selector, slots []int32) (*podSnapshot, []int32, error) {
+	all := namespace == "" && labelSel.Empty()
+	snap := m.index.cur.Load()
+	found, ok := snap.find(pods, slots)
+	switch {
+	case ok && all && len(found) == len(snap.slots):
+		// Every object once: the whole snapshot, in its order.
+		for i := range found {
+			found[i] = int32(i)
+		}
+		return snap, found, nil
+	case ok && !all:
+		slices.Sort(found)
+		return snap, found, nil
 	}
-	namespaces := make([]string, 0, len(groups))
-	for ns := range groups {
-		namespaces = append(namespaces, ns)
+	if !all {
+		var err error
+		if pods, err = m.list("", labels.Everything()); err != nil {
+			return nil, slots, err
+		}
 	}
-	slices.Sort(namespaces)
-	out := pods[:0]
-	for _, ns := range namespaces {
-		g := groups[ns]
-		slices.SortFunc(g, func(a, b podEntry) int { return strings.Compare(a.meta.Name, b.meta.Name) })
-		out = append(out, g...)
+	snap = m.index.update(pods)
+	return snap, snap.matching(namespace, labelSel, slots), nil
+}
+
+// figures appends to picks the pods of snap at slots that have figures,
+// with them, in the order of slots.
+func (m *podMetrics) figures(snap *podSnapshot, slots []int32, picks []pick) []pick {
+	if r, ok := m.usage.(podReader); ok {
+		r.ReadPods(func(r storage.PodReader) {
+			for _, i := range slots {
+				s := &snap.slots[i]
+				st := s.state.Load()
+				if st == nil || !r.Same(st.version) {
+					st = readPod(r, s, st)
+				}
+				if st.whole && r.Fresh(st.version) {
+					picks = append(picks, pick{slot: s, state: st})
+				}
+			}
+		})
+		return picks
 	}
-	return out
+	refs := make([]scrape.PodRef, len(slots))
+	for k, i := range slots {
+		refs[k] = podRef(snap.slots[i].meta)
+	}
+	usages, found := m.usage.PodUsages(refs)
+	for k, i := range slots {
+		if !found[k] {
+			continue
+		}
+		// Without versions, figures of the same time are the same.
+		s := &snap.slots[i]
+		st := s.state.Load()
+		if st == nil || !st.usage.Timestamp.Equal(usages[k].Timestamp) {
+			st = &podState{usage: usages[k], whole: true}
+			s.state.Store(st)
+		}
+		picks = append(picks, pick{slot: s, state: st})
+	}
+	return picks
+}
+
+// readPod reads the figures of s's pod from the store, st being what was
+// read of it before (nil: nothing), and puts them in s.
+func readPod(r storage.PodReader, s *podSlot, st *podState) *podState {
+	var record *storage.Pod
+	if st != nil {
+		record = st.record
+	}
+	if !r.Current(record) {
+		record = r.Find(podRef(s.meta))
+		if record == nil && st != nil && st.record == nil && !st.whole {
+			return st // still not in the store
+		}
+	}
+	u, v, whole := r.Figures(record)
+	next := &podState{record: record, version: v, usage: u, whole: whole}
+	s.state.Store(next)
+	return next
+}
+
+func podRef(pod *metav1.PartialObjectMetadata) scrape.PodRef {
+	return scrape.PodRef{Namespace: pod.Namespace, Name: pod.Name}
 }
 
 func podMetricsOf(pod metav1.Object, u storage.PodUsage) metrics.PodMetrics {
