@@ -2,9 +2,7 @@ package resource
 
 import (
 	"io"
-	"mime"
 	"net/http"
-	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -49,7 +47,7 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 		info, ok := request.RequestInfoFrom(req.Context())
 		if !ok || req.Method != http.MethodGet || !info.IsResourceRequest || info.APIGroup != metrics.GroupName ||
 			(info.APIVersion != "v1beta1" && info.APIVersion != "v1") || info.Resource != "pods" ||
-			info.Subresource != "" || info.Verb != "list" || !wantsJSON(req.Header.Get("Accept")) {
+			info.Subresource != "" || info.Verb != "list" || !apijson.Wanted(req.Header.Get("Accept")) {
 			next.ServeHTTP(w, req)
 			return
 		}
@@ -83,31 +81,6 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 			klog.V(4).InfoS("Writing a list of pod metrics failed", "err", err)
 		}
 	})
-}
-
-// wantsJSON tells whether the client's first choice is plain JSON, as
-// content negotiation would pick it: no Accept, */*, application/* or
-// application/json without parameters (a parameter asks for a table or a
-// partial object).
-func wantsJSON(accept string) bool {
-	if accept == "" {
-		return true
-	}
-	first, _, _ := strings.Cut(accept, ",")
-	mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(first))
-	if err != nil {
-		return false
-	}
-	for k := range params {
-		if k != "q" && k != "charset" {
-			return false
-		}
-	}
-	switch mediaType {
-	case "application/json", "*/*", "application/*":
-		return true
-	}
-	return false
 }
 
 // objectFieldsOnly tells whether a field selector names only the fields
