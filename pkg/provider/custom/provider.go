@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/metrics/pkg/apis/custom_metrics"
 	"k8s.io/metrics/pkg/apis/external_metrics"
@@ -231,12 +232,41 @@ func (p *Provider) newObjectValues(info provider.CustomMetricInfo, metricSelecto
 		metric:     info.Metric,
 	}
 	if !metricSelector.Empty() {
-		v.selector, err = metav1.ParseToLabelSelector(metricSelector.String())
+		v.selector, err = labelSelectorOf(metricSelector)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("metric selector %q: %v", metricSelector, err))
 		}
 	}
 	return v, nil
+}
+
+// labelSelectorOf is the metric selector an answer echoes: what
+// metav1.ParseToLabelSelector makes of it, except that != (which the
+// query maps, and which that helper refuses) is a NotIn of its one value,
+// which matches the same series.
+func labelSelectorOf(sel labels.Selector) (*metav1.LabelSelector, error) {
+	reqs, _ := sel.Requirements()
+	out := &metav1.LabelSelector{MatchLabels: map[string]string{}, MatchExpressions: []metav1.LabelSelectorRequirement{}}
+	for _, r := range reqs {
+		var op metav1.LabelSelectorOperator
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals:
+			out.MatchLabels[r.Key()] = r.Values().UnsortedList()[0]
+			continue
+		case selection.In:
+			op = metav1.LabelSelectorOpIn
+		case selection.NotIn, selection.NotEquals:
+			op = metav1.LabelSelectorOpNotIn
+		case selection.Exists:
+			op = metav1.LabelSelectorOpExists
+		case selection.DoesNotExist:
+			op = metav1.LabelSelectorOpDoesNotExist
+		default:
+			return nil, fmt.Errorf("%q cannot be written in a label selector", r.Operator())
+		}
+		out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{Key: r.Key(), Operator: op, Values: r.Values().List()})
+	}
+	return out, nil
 }
 
 // add appends an object's value; without a sample it is the explicit

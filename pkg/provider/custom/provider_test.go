@@ -11,6 +11,7 @@ import (
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -289,5 +290,33 @@ func TestRegistryReplace(t *testing.T) {
 	}
 	if q := prom.queries[len(prom.queries)-1]; !strings.HasPrefix(q, "max(queue_length{") {
 		t.Errorf("query %q was not built by the new rule", q)
+	}
+}
+
+func TestLabelSelectorOfEchoesEveryMappedOperator(t *testing.T) {
+	// Where metav1.ParseToLabelSelector succeeds, the same answer.
+	for _, s := range []string{"a=b", "a==b,c", "!d", "e in (x,y),f notin (z)", "a=b,a in (b,c)"} {
+		sel, err := labels.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := metav1.ParseToLabelSelector(sel.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := labelSelectorOf(sel)
+		if err != nil || !apiequality.Semantic.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, %v; want %+v", s, got, err, want)
+		}
+	}
+	sel, _ := labels.Parse("code!=500")
+	got, err := labelSelectorOf(sel)
+	want := metav1.LabelSelectorRequirement{Key: "code", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"500"}}
+	if err != nil || len(got.MatchExpressions) != 1 || !apiequality.Semantic.DeepEqual(got.MatchExpressions[0], want) {
+		t.Errorf("code!=500: %+v, %v; want a NotIn of 500", got, err)
+	}
+	sel, _ = labels.Parse("code>200")
+	if _, err := labelSelectorOf(sel); err == nil {
+		t.Error("code>200 echoed without error")
 	}
 }

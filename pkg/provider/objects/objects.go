@@ -165,7 +165,9 @@ func (c *Cache) Namespaced(gr schema.GroupResource) (bool, error) {
 // sorted by namespace and name. The slice is shared between callers, who
 // must not modify it: it is kept and handed out again until the informer
 // sees a change, so that a metric over thousands of objects does not list
-// and sort them at every request.
+// and sort them at every request. A change shows once the informer's
+// event handlers have run, a moment after its cache has it: for metric
+// values, which lag their objects by a scrape, that moment is nothing.
 func (c *Cache) ListSorted(ctx context.Context, gr schema.GroupResource, namespace string, selector labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
 	e, err := c.entryFor(gr)
 	if err != nil {
