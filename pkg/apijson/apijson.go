@@ -9,10 +9,13 @@ package apijson
 import (
 	"encoding/json"
 	"mime"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apiserver/pkg/endpoints/request"
 )
 
 // String appends s quoted. Names, label keys and values are plain ASCII
@@ -102,4 +105,22 @@ func Wanted(accept string) bool {
 		return true
 	}
 	return false
+}
+
+// Direct tells whether a direct JSON writer may answer req: a GET of a
+// resource, inside the handler chain (where its RequestInfo is known),
+// plain JSON wanted, and no query parameter but those in known. It
+// returns the request's RequestInfo and query.
+func Direct(req *http.Request, known map[string]bool) (*request.RequestInfo, url.Values, bool) {
+	info, ok := request.RequestInfoFrom(req.Context())
+	if !ok || req.Method != http.MethodGet || !info.IsResourceRequest || !Wanted(req.Header.Get("Accept")) {
+		return nil, nil, false
+	}
+	q := req.URL.Query()
+	for k := range q {
+		if !known[k] {
+			return nil, nil, false
+		}
+	}
+	return info, q, true
 }

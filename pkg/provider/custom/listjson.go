@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/metrics/pkg/apis/custom_metrics"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
 	cmmetrics "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver/metrics"
@@ -46,21 +45,13 @@ var freshness = cmmetrics.NewFreshnessObserver(custom_metrics.GroupName)
 // handler chain), where the request's RequestInfo is known.
 func (p *Provider) FastList(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		info, ok := request.RequestInfoFrom(req.Context())
+		info, q, ok := apijson.Direct(req, fastListParams)
 		// Parts is resource, "*", metric: the namespace's own metrics
 		// (namespaces/<ns>/metrics/<metric>) are not a list.
-		if !ok || req.Method != http.MethodGet || !info.IsResourceRequest || info.APIGroup != custom_metrics.GroupName ||
-			(info.APIVersion != "v1beta1" && info.APIVersion != "v1beta2") || len(info.Parts) != 3 ||
-			info.Name != "*" || info.Subresource == "" || !apijson.Wanted(req.Header.Get("Accept")) {
+		if !ok || info.APIGroup != custom_metrics.GroupName || (info.APIVersion != "v1beta1" && info.APIVersion != "v1beta2") ||
+			len(info.Parts) != 3 || info.Name != "*" || info.Subresource == "" {
 			next.ServeHTTP(w, req)
 			return
-		}
-		q := req.URL.Query()
-		for k := range q {
-			if !fastListParams[k] {
-				next.ServeHTTP(w, req)
-				return
-			}
 		}
 		selector, err := labels.Parse(q.Get("labelSelector"))
 		if err != nil {

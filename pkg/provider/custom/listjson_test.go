@@ -15,11 +15,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/sets"
-	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/metrics/pkg/apis/custom_metrics"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+
+	"github.com/podometer/podometer/pkg/apijson/apijsontest"
 )
 
 var listVersions = []schema.GroupVersion{
@@ -116,16 +116,7 @@ func TestFastListIsTheGenericJSON(t *testing.T) {
 // chain would set; fast tells whether the fast path answered.
 func serveFast(t testing.TB, p *Provider, target, accept string) (code int, body []byte, fast bool) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, target, nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resolver := &genericapirequest.RequestInfoFactory{APIPrefixes: sets.NewString("apis"), GrouplessAPIPrefixes: sets.NewString()}
-	info, err := resolver.NewRequestInfo(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req = req.WithContext(genericapirequest.WithRequestInfo(req.Context(), info))
+	req := apijsontest.Request(t, target, accept)
 	rec := httptest.NewRecorder()
 	generic := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	p.FastList(generic).ServeHTTP(rec, req)

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/klog/v2"
 	"k8s.io/metrics/pkg/apis/metrics"
 
@@ -44,19 +43,11 @@ var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retu
 // request's RequestInfo is known.
 func (s *Storage) FastPodList(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		info, ok := request.RequestInfoFrom(req.Context())
-		if !ok || req.Method != http.MethodGet || !info.IsResourceRequest || info.APIGroup != metrics.GroupName ||
-			(info.APIVersion != "v1beta1" && info.APIVersion != "v1") || info.Resource != "pods" ||
-			info.Subresource != "" || info.Verb != "list" || !apijson.Wanted(req.Header.Get("Accept")) {
+		info, q, ok := apijson.Direct(req, fastListParams)
+		if !ok || info.APIGroup != metrics.GroupName || (info.APIVersion != "v1beta1" && info.APIVersion != "v1") ||
+			info.Resource != "pods" || info.Subresource != "" || info.Verb != "list" {
 			next.ServeHTTP(w, req)
 			return
-		}
-		q := req.URL.Query()
-		for k := range q {
-			if !fastListParams[k] {
-				next.ServeHTTP(w, req)
-				return
-			}
 		}
 		labelSel, err := labels.Parse(q.Get("labelSelector"))
 		if err != nil {

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/util/sets"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/tools/cache"
@@ -23,6 +22,7 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/podometer/podometer/pkg/apijson/apijsontest"
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
 )
@@ -145,17 +145,7 @@ var notFast = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 // listRequest is a request with the RequestInfo the handler chain would
 // set.
 func listRequest(t testing.TB, target, accept string) *http.Request {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, target, nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resolver := &genericapirequest.RequestInfoFactory{APIPrefixes: sets.NewString("apis"), GrouplessAPIPrefixes: sets.NewString()}
-	info, err := resolver.NewRequestInfo(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req.WithContext(genericapirequest.WithRequestInfo(req.Context(), info))
+	return apijsontest.Request(t, target, accept)
 }
 
 // countingWriter is a ResponseWriter that keeps only the status and the
