@@ -197,38 +197,57 @@ func fastVector(body []byte) (model.Vector, bool) {
 }
 
 // fastLabels is QueryLabels' fastVector: each sample keeps the values of
-// names only, and no label set is made.
-func fastLabels(body []byte, names []string) ([]LabeledSample, bool) {
-	out := []LabeledSample{}
+// names only, and no label set is made. The samples are written over
+// dst's: a value equal to the one the same sample held there, or to the
+// previous sample's, is shared, so that the answers of one query, asked
+// again and again, allocate next to nothing.
+func fastLabels(body []byte, names []string, dst []LabeledSample) ([]LabeledSample, bool) {
+	old := dst[:cap(dst)]
+	out := dst[:0]
 	var (
 		chunk []string
-		prev  []string // the previous sample's values, shared when equal
+		prev  []string
 	)
 	ok := scanVector(body, func(labels []rawLabel, ts model.Time, v model.SampleValue) {
-		if len(chunk)+len(names) > cap(chunk) {
-			chunk = make([]string, 0, sampleChunk*len(names))
+		i := len(out)
+		var was []string // what sample i held in dst
+		if i < len(old) {
+			was = old[i].Labels
 		}
-		start := len(chunk)
+		values := was
+		if cap(values) >= len(names) {
+			values = values[:len(names)]
+		} else {
+			if len(chunk)+len(names) > cap(chunk) {
+				chunk = make([]string, 0, sampleChunk*len(names))
+			}
+			chunk = chunk[:len(chunk)+len(names)]
+			values = chunk[len(chunk)-len(names) : len(chunk) : len(chunk)]
+			was = nil
+		}
 		for k, name := range names {
 			value := ""
 			// The last label of that name wins, as in a label set.
 			for _, l := range labels {
-				if string(l.name) == name {
-					if k < len(prev) && prev[k] == string(l.value) {
-						value = prev[k]
-					} else {
-						value = string(l.value)
-					}
+				if string(l.name) != name {
+					continue
+				}
+				switch {
+				case k < len(was) && was[k] == string(l.value):
+					value = was[k]
+				case k < len(prev) && prev[k] == string(l.value):
+					value = prev[k]
+				default:
+					value = string(l.value)
 				}
 			}
-			chunk = append(chunk, value)
+			values[k] = value
 		}
-		values := chunk[start:len(chunk):len(chunk)]
 		out = append(out, LabeledSample{Labels: values, Timestamp: ts, Value: v})
 		prev = values
 	})
 	if !ok {
-		return nil, false
+		return dst[:0], false
 	}
 	return out, true
 }

@@ -65,23 +65,26 @@ func (e *OtherResultError) Error() string {
 	return fmt.Sprintf("the query returned a %s, not an instant vector", e.Type)
 }
 
-// QueryLabels runs an instant query now and returns, of each sample, the
-// values of the labels names: what a caller that only looks samples up by
-// an object's name and namespace needs, without a label set per sample. A
-// scalar is one sample without labels.
-func (c *Client) QueryLabels(ctx context.Context, query string, names ...string) ([]LabeledSample, promv1.Warnings, error) {
-	var samples []LabeledSample
+// QueryLabels runs an instant query now and appends to dst[:0], for
+// each sample, the values of the labels names: what a caller that only
+// looks samples up by an object's name and namespace needs, without a
+// label set per sample. A scalar is one sample without labels. dst's
+// storage is reused, and so are the label values it held that the answer
+// repeats: a caller that hands back the last answer, for the same query,
+// makes it allocate next to nothing.
+func (c *Client) QueryLabels(ctx context.Context, query string, dst []LabeledSample, names ...string) ([]LabeledSample, promv1.Warnings, error) {
+	samples := dst[:0]
 	r, err := c.instant(ctx, query, time.Time{}, func(body []byte) (queryResponse, error) {
 		var ok bool
-		if samples, ok = fastLabels(body, names); ok {
+		if samples, ok = fastLabels(body, names, dst); ok {
 			return queryResponse{status: "success", value: model.Vector{}}, nil
 		}
 		r, err := decodeQueryResponse(body)
-		samples = LabelsOf(r.value, names)
+		samples = append(dst[:0], LabelsOf(r.value, names)...)
 		return r, err
 	})
 	if err != nil {
-		return nil, r.warnings, err
+		return dst[:0], r.warnings, err
 	}
 	return samples, r.warnings, nil
 }

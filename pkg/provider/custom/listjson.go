@@ -73,6 +73,7 @@ func (p *Provider) FastList(next http.Handler) http.Handler {
 			responsewriters.ErrorNegotiated(err, cmapiserver.Codecs, gv, w, req)
 			return
 		}
+		defer vals.release()
 		for i := range vals.items {
 			freshness.Observe(metav1.NewTime(vals.items[i].timestamp))
 		}

@@ -151,6 +151,14 @@ func TestFastListServesTheProvidersValues(t *testing.T) {
 		}
 	}
 
+	// A later answer with fewer samples leaves nothing of the earlier one
+	// in the storage both used.
+	prom.vector = model.Vector{sample("c", 4)}
+	_, got, _ := serveFast(t, p, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/*/http_requests_per_second?labelSelector=app%3Dweb", "")
+	if !strings.Contains(string(got), `"name":"c"`) || !strings.Contains(string(got), `"value":"4"`) || strings.Contains(string(got), `"name":"a"`) {
+		t.Errorf("after c alone is left: %s", got)
+	}
+
 	// The provider's errors are the API's statuses.
 	code, body, fast := serveFast(t, p, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/*/no_such_metric", "")
 	if !fast || code != http.StatusNotFound || !strings.Contains(string(body), `"kind":"Status"`) || !strings.Contains(string(body), "no_such_metric") {

@@ -38,9 +38,10 @@ type Objects interface {
 type Querier interface {
 	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
 	// QueryLabels runs an instant query now and returns, of each sample,
-	// the values of the labels names only; a result that is neither a
-	// vector nor a scalar is a *promclient.OtherResultError.
-	QueryLabels(ctx context.Context, query string, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error)
+	// the values of the labels names only, reusing dst's storage; a
+	// result that is neither a vector nor a scalar is a
+	// *promclient.OtherResultError.
+	QueryLabels(ctx context.Context, query string, dst []promclient.LabeledSample, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error)
 }
 
 var _ Querier = (*promclient.Client)(nil)
@@ -127,15 +128,16 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if err != nil {
 		return nil, selectorError(src.rule, err)
 	}
-	samples, err := p.runObjectQuery(ctx, src.rule, q)
-	if err != nil {
+	sc := objectScratches.Get().(*objectScratch)
+	defer objectScratches.Put(sc)
+	if err := p.runObjectQuery(ctx, src.rule, q, sc); err != nil {
 		return nil, err
 	}
 	key := objectKey{name: name.Name}
 	if q.NamespaceLabel != "" {
 		key.namespace = name.Namespace
 	}
-	sample, ok := samples[key]
+	sample, ok := sc.byObject[key]
 	if !ok && !src.rule.MissingAsZero() {
 		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
 	}
@@ -151,6 +153,7 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 	if err != nil {
 		return nil, err
 	}
+	defer vals.release()
 	list := &custom_metrics.MetricValueList{Items: make([]custom_metrics.MetricValue, len(vals.items))}
 	for i := range vals.items {
 		list.Items[i] = vals.value(i)
@@ -160,7 +163,7 @@ func (p *Provider) GetMetricBySelector(ctx context.Context, namespace string, se
 
 // selectValues is GetMetricBySelector's answer before it becomes API
 // objects: the values of the objects selector matches, sorted by
-// namespace and name.
+// namespace and name. The caller releases it once written.
 func (p *Provider) selectValues(ctx context.Context, namespace string, selector labels.Selector, info provider.CustomMetricInfo, metricSelector labels.Selector) (*objectValues, error) {
 	info, src, err := p.lookup(info)
 	if err != nil {
@@ -178,18 +181,19 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 	if err != nil {
 		return nil, err
 	}
-	samples, err := p.runObjectQuery(ctx, src.rule, q)
-	if err != nil {
+	sc := objectScratches.Get().(*objectScratch)
+	if err := p.runObjectQuery(ctx, src.rule, q, sc); err != nil {
+		objectScratches.Put(sc)
 		return nil, err
 	}
-	vals.items = make([]objectValue, 0, len(objs))
+	vals.scratch, vals.items = sc, sc.items[:0]
 	now := p.clock.Now()
 	for _, obj := range objs {
 		key := objectKey{name: obj.Name}
 		if q.NamespaceLabel != "" {
 			key.namespace = obj.Namespace
 		}
-		sample, ok := samples[key]
+		sample, ok := sc.byObject[key]
 		if !ok && !src.rule.MissingAsZero() {
 			continue
 		}
@@ -208,6 +212,18 @@ type objectValues struct {
 	// selector is the request's metric selector, nil when it had none.
 	selector *metav1.LabelSelector
 	items    []objectValue
+	// scratch holds items' storage, if it was borrowed.
+	scratch *objectScratch
+}
+
+// release hands the storage of v's items back for another answer; v is
+// not used after.
+func (v *objectValues) release() {
+	if v.scratch != nil {
+		v.scratch.items = v.items[:0]
+		objectScratches.Put(v.scratch)
+		v.scratch, v.items = nil, nil
+	}
 }
 
 // objectValue is one object's value.

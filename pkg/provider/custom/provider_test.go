@@ -41,9 +41,9 @@ func (f *fakePrometheus) Query(_ context.Context, q string, _ time.Time, _ ...pr
 	return f.vector, nil, nil, f.err
 }
 
-func (f *fakePrometheus) QueryLabels(ctx context.Context, q string, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error) {
+func (f *fakePrometheus) QueryLabels(ctx context.Context, q string, dst []promclient.LabeledSample, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error) {
 	v, w, _, err := f.Query(ctx, q, time.Time{})
-	return promclient.LabelsOf(v, names), w, err
+	return append(dst[:0], promclient.LabelsOf(v, names)...), w, err
 }
 
 // Series answers the series whose name starts the match, as a

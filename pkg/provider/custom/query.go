@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -53,28 +54,38 @@ type objectSample struct {
 	value     model.SampleValue
 }
 
-// runObjectQuery sends q for rule and returns its usable samples by the
-// object they describe (q's object and namespace labels).
-func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q naming.Query) (map[objectKey]objectSample, error) {
+// objectScratch is the storage of an answer about many objects, reused
+// by the next: with the same query, even the label values it read are.
+type objectScratch struct {
+	samples  []promclient.LabeledSample
+	byObject map[objectKey]objectSample
+	items    []objectValue
+}
+
+var objectScratches = sync.Pool{New: func() any { return &objectScratch{byObject: map[objectKey]objectSample{}} }}
+
+// runObjectQuery sends q for rule and indexes its usable samples in
+// sc.byObject by the object they describe (q's object and namespace
+// labels).
+func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q naming.Query, sc *objectScratch) error {
 	names := []string{string(q.ObjectLabel)}
 	if q.NamespaceLabel != "" {
 		names = append(names, string(q.NamespaceLabel))
 	}
-	var samples []promclient.LabeledSample
 	err := p.timedQuery(ctx, rule, q, func(ctx context.Context) (promv1.Warnings, error) {
-		s, warnings, err := p.prom.QueryLabels(ctx, q.Expr, names...)
-		samples = s
+		s, warnings, err := p.prom.QueryLabels(ctx, q.Expr, sc.samples, names...)
+		sc.samples = s
 		return warnings, err
 	})
 	var other *promclient.OtherResultError
 	if errors.As(err, &other) {
-		return nil, notInstantError(rule, q, other.Type)
+		return notInstantError(rule, q, other.Type)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make(map[objectKey]objectSample, len(samples))
-	for _, s := range samples {
+	clear(sc.byObject)
+	for _, s := range sc.samples {
 		if !finite(s.Value) {
 			continue
 		}
@@ -82,9 +93,9 @@ func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q nami
 		if q.NamespaceLabel != "" {
 			k.namespace = s.Labels[1]
 		}
-		out[k] = objectSample{timestamp: s.Timestamp, value: s.Value}
+		sc.byObject[k] = objectSample{timestamp: s.Timestamp, value: s.Value}
 	}
-	return out, nil
+	return nil
 }
 
 // timedQuery runs query with the query timeout, times it in the
