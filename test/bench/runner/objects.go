@@ -190,6 +190,25 @@ func (e *env) createRunningPod(ctx context.Context, ns, name, node string, label
 	return nil
 }
 
+// deletePods deletes every pod of ns at once (no kubelet would confirm a
+// graceful deletion) and waits until they are gone.
+func (e *env) deletePods(ctx context.Context, ns string) error {
+	now := int64(0)
+	if err := e.kube.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &now}, metav1.ListOptions{}); err != nil {
+		return fmt.Errorf("delete the pods of %s: %w", ns, err)
+	}
+	start := time.Now()
+	err := framework.WaitFor(ctx, 3*time.Minute, time.Second, func() (bool, error) {
+		l, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1})
+		return err == nil && len(l.Items) == 0, err
+	})
+	if err != nil {
+		return fmt.Errorf("the pods of %s are not gone: %w", ns, err)
+	}
+	e.logf("the pods of %s deleted in %s", ns, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
 // createNamespace creates ns unless it exists.
 func (e *env) createNamespace(ctx context.Context, ns string) error {
 	_, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
