@@ -211,7 +211,6 @@ func decodeQueryResponse(body []byte) (queryResponse, error) {
 	var r queryResponse
 	iter := fastJSON.BorrowIterator(body)
 	defer fastJSON.ReturnIterator(iter)
-	var resultType string
 	var result []byte
 	for field := iter.ReadObject(); field != ""; field = iter.ReadObject() {
 		switch field {
@@ -229,20 +228,17 @@ func decodeQueryResponse(body []byte) (queryResponse, error) {
 			for f := iter.ReadObject(); f != ""; f = iter.ReadObject() {
 				switch f {
 				case "resultType":
-					resultType = iter.ReadString()
-					r.resultType = resultType
+					r.resultType = iter.ReadString()
 				case "result":
 					// Prometheus writes resultType first, and the result is
 					// read as it streams by; kept raw for a later
 					// resultType.
 					var err error
-					switch resultType {
+					switch r.resultType {
 					case "vector":
 						r.value, err = readVector(iter)
-						resultType = "read"
 					case "scalar":
 						r.value, err = readScalar(iter)
-						resultType = "read"
 					default:
 						result = iter.SkipAndReturnBytes()
 					}
@@ -264,11 +260,11 @@ func decodeQueryResponse(body []byte) (queryResponse, error) {
 		return r, nil
 	}
 	var err error
-	switch resultType {
+	switch r.resultType {
 	case "vector", "scalar":
 		iter := fastJSON.BorrowIterator(result)
 		defer fastJSON.ReturnIterator(iter)
-		if resultType == "vector" {
+		if r.resultType == "vector" {
 			r.value, err = readVector(iter)
 		} else {
 			r.value, err = readScalar(iter)

@@ -77,10 +77,6 @@ func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q nami
 		sc.samples = s
 		return warnings, err
 	})
-	var other *promclient.OtherResultError
-	if errors.As(err, &other) {
-		return notInstantError(rule, q, other.Type)
-	}
 	if err != nil {
 		return err
 	}
@@ -114,10 +110,13 @@ func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Q
 		klog.V(2).InfoS("Prometheus warned about a query", "rule", rule.ID(), "warnings", warnings)
 	}
 	var other *promclient.OtherResultError
-	if err != nil && !errors.As(err, &other) {
+	switch {
+	case errors.As(err, &other):
+		return notInstantError(rule, q, other.Type)
+	case err != nil:
 		return p.backendError(ctx, rule, q, err)
 	}
-	return err
+	return nil
 }
 
 // notInstantError is the status of a rule whose query returns neither a
