@@ -30,17 +30,7 @@ var (
 // prometheus-adapter users write theirs. The last rule is broken on
 // purpose (its template does not parse): it must be reported and skipped
 // while the others serve.
-const rulesFile = `rules:
-- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-      pod: {resource: "pod"}
-  name:
-    matches: "^(.*)_total$"
-    as: "${1}_per_second"
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[20s])) by (<<.GroupBy>>)'
-` + framework.BenchRequestsRule + `- seriesQuery: 'queue_length{namespace!="",pod!=""}'
+var rulesFile = "rules:\n" + framework.PodRateRule("", "http_requests_total", "20s") + framework.BenchRequestsRule + `- seriesQuery: 'queue_length{namespace!="",pod!=""}'
   resources:
     template: "<<.Resource>>"
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'

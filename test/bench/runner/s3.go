@@ -19,7 +19,7 @@ import (
 
 // s3Rules serve bench_requests_total as the Pods metric
 // bench_requests_per_second: the rule of the e2e benchmark.
-const s3Rules = "rules:\n" + framework.BenchRequestsRule
+var s3Rules = "rules:\n" + framework.BenchRequestsRule
 
 // runS3 measures a Pods custom metric with a label selector over S3Pods
 // pods against the real Prometheus: the PromQL Podometer sends, straight

@@ -225,17 +225,7 @@ func printUsage(c *framework.Cluster, pod *framework.Podometer, prom *framework.
 
 // demoRules are the demo's rules, in prometheus-adapter's format: the
 // per-pod request rate and the namespace's queue as an external metric.
-const demoRules = `rules:
-- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-      pod: {resource: "pod"}
-  name:
-    matches: "^(.*)_total$"
-    as: "${1}_per_second"
-  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[30s])) by (<<.GroupBy>>)'
-externalRules:
+var demoRules = "rules:\n" + framework.PodRateRule("", "http_requests_total", "30s") + `externalRules:
 - seriesQuery: 'queue_length{namespace!=""}'
   resources:
     overrides:
