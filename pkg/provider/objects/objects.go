@@ -122,7 +122,7 @@ func (c *Cache) addLocked(gvr schema.GroupVersionResource, namespaced bool) (*en
 		informer:   informer.Informer(),
 		lister:     metadatalister.New(informer.Informer().GetIndexer(), gvr),
 	}
-	if err := e.informer.SetTransform(stripToSelection); err != nil {
+	if err := e.informer.SetTransform(newCompactor().transform); err != nil {
 		return nil, fmt.Errorf("setting the transform of %s: %w", gvr, err)
 	}
 	changed := func() { e.generation.Add(1) }
@@ -226,14 +226,4 @@ func (c *Cache) Get(ctx context.Context, gr schema.GroupResource, namespace, nam
 		return e.lister.Namespace(namespace).Get(name)
 	}
 	return e.lister.Get(name)
-}
-
-// stripToSelection keeps what selection needs (name, namespace, labels)
-// and drops the rest, so caching a large resource stays cheap.
-func stripToSelection(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-	}
-	return obj, nil
 }
