@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -118,6 +119,9 @@ func New(c Config) (*Server, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
 	nodeInformer := factory.Core().V1().Nodes()
+	if err := nodeInformer.Informer().SetTransform(trimNode); err != nil {
+		return nil, fmt.Errorf("setting the transform of the node informer: %w", err)
+	}
 
 	s := &Server{informers: factory}
 	var custom *prometheusAPIs
@@ -305,4 +309,15 @@ func syncError(ctx context.Context, what any) error {
 		return nil
 	}
 	return fmt.Errorf("the informer of %v did not sync", what)
+}
+
+// trimNode drops what neither the scraper nor the API reads of a node and
+// is most of its size: the record of its field managers and the list of
+// the images on it (tens of kilobytes per node in a real cluster).
+func trimNode(obj any) (any, error) {
+	if n, ok := obj.(*corev1.Node); ok {
+		n.ManagedFields = nil
+		n.Status.Images = nil
+	}
+	return obj, nil
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -50,7 +52,24 @@ prometheus-adapter's flags and rules files.
 	return cmd
 }
 
+// defaultGCPercent is the garbage collector's target growth of the heap
+// when GOGC is not set. Podometer allocates little while it serves (the
+// decoders, the store and the list writers reuse their memory), so
+// collecting at 50% growth instead of Go's 100% keeps its resident memory
+// a sixth lower for about 3% more CPU (500 nodes of 30 pods: 110 vs 131
+// MiB, 2.65 vs 2.58 CPU seconds in 3 minutes). GOGC in the environment
+// wins, as for any Go program.
+const defaultGCPercent = 50
+
+// setGCPercent applies defaultGCPercent unless lookup finds GOGC set.
+func setGCPercent(lookup func(string) (string, bool)) {
+	if _, set := lookup("GOGC"); !set {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+}
+
 func run(ctx context.Context, opts *options.Options) error {
+	setGCPercent(os.LookupEnv)
 	if errs := opts.Validate(); len(errs) > 0 {
 		return utilerrors.NewAggregate(errs)
 	}
