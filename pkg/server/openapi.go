@@ -9,7 +9,6 @@ import (
 	"k8s.io/component-base/version"
 	openapicommon "k8s.io/kube-openapi/pkg/common"
 	cmapiserver "sigs.k8s.io/custom-metrics-apiserver/pkg/apiserver"
-	generatedcore "sigs.k8s.io/custom-metrics-apiserver/pkg/generated/openapi/core"
 	generatedcustom "sigs.k8s.io/custom-metrics-apiserver/pkg/generated/openapi/custommetrics"
 	generatedexternal "sigs.k8s.io/custom-metrics-apiserver/pkg/generated/openapi/externalmetrics"
 
@@ -20,7 +19,7 @@ import (
 // setOpenAPI describes every type the server serves; the generic server
 // needs the definitions to install an API group.
 func setOpenAPI(c *genericapiserver.Config, customAndExternal bool) {
-	getters := []openapicommon.GetOpenAPIDefinitions{generatedcore.GetOpenAPIDefinitions, resourceopenapi.GetOpenAPIDefinitions}
+	getters := []openapicommon.GetOpenAPIDefinitions{resourceopenapi.GetOpenAPIDefinitions}
 	if customAndExternal {
 		getters = append(getters, generatedcustom.GetOpenAPIDefinitions, generatedexternal.GetOpenAPIDefinitions)
 	}
@@ -42,9 +41,10 @@ func setOpenAPI(c *genericapiserver.Config, customAndExternal bool) {
 
 // withoutUnusedCore returns the definitions of all but the core/v1 types,
 // and of those the core/v1 types the others need, transitively. The
-// generated definitions describe every core/v1 type (PodSpec and 245
-// others), and the generic server keeps what it is given for as long as
-// it runs; the custom metrics types need one of them (ObjectReference).
+// custom metrics library's definitions describe every core/v1 type
+// (PodSpec and 245 others), and the generic server keeps what it is given
+// for as long as it runs; the custom metrics types need one of them
+// (ObjectReference).
 func withoutUnusedCore(all map[string]openapicommon.OpenAPIDefinition) map[string]openapicommon.OpenAPIDefinition {
 	out := make(map[string]openapicommon.OpenAPIDefinition, len(all))
 	var pending []string

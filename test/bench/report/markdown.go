@@ -105,7 +105,11 @@ func method(b *strings.Builder, r *Results) {
 	p("- **Control plane**: the e2e harness's etcd, kube-apiserver (with the aggregation layer) and kube-controller-manager on 127.0.0.1 (test/e2e/framework).\n")
 	p("- **Kubelet farm** (test/bench/farm), in the benchmark's own process: one HTTPS listener on 127.0.0.1 serving, for every node, a kubelet v1.3x `/metrics/resource` body (HELP and TYPE lines, container, pod and node CPU and memory, start times, swap, `resource_scrape_error`, millisecond timestamps) and `/stats/summary` at `/nodes/<node>/...`. Each node runs %d pods of %d container(s); every container has its own CPU rate (5m to 500m) and working set (16 to 512 MiB); counters advance with the rates. A node's body is regenerated at most once a second, and at once after a usage change. Its certificate is signed by the cluster CA and both servers verify it. Nodes are registered with InternalIP 127.0.0.1, the farm's port as kubelet port and the `metrics.k8s.io/resource-metrics-path` annotation; pods are created bound to them with status Running.\n", s.PodsPerNode, s.ContainersPerPod)
 	p("- **Servers**: Podometer (this commit) and metrics-server %s, both with `--metric-resolution=%s --kubelet-request-timeout=10s --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP`, default verbosity, default Go runtime settings, on the same machine at the same time.\n", MetricsServerVersion(r), s.Resolution)
-	p("- **S1, scrape cost**: at each size (%s nodes), once both servers list every node and pod, one resolution of settling, then a %s window in which nobody queries either server. CPU is utime+stime from `/proc/<pid>/stat`; peak RSS is VmHWM from `/proc/<pid>/status`, reset at the start of the window through `/proc/<pid>/clear_refs`. The farm, the clients and the control plane are other processes and not counted. The **floor** (test/bench/cmd/floor) fetches the same bodies at the same rate with Go's HTTP client and reads them without parsing: the transport cost any Go scraper pays here.\n", joinInts(s.S1Sizes), human(s.S1Window))
+	p("- **S1, scrape cost**: at each size (%s nodes), once both servers list every node and pod, one resolution of settling, then a %s window in which nobody queries either server. CPU is utime+stime from `/proc/<pid>/stat`; peak RSS is VmHWM from `/proc/<pid>/status`, reset at the start of the window through `/proc/<pid>/clear_refs`. The farm, the clients and the control plane are other processes and not counted. The **floor** (test/bench/cmd/floor) fetches the same bodies at the same rate with Go's HTTP client and reads them without parsing: the transport cost any Go scraper pays here.", joinInts(s.S1Sizes), human(s.S1Window))
+	if r.Idle != nil && r.Idle.MemFloor != nil {
+		p(" The **memory floor** (test/bench/cmd/memfloor) is an aggregated API server on k8s.io/apiserver with the servers' serving flags (secure serving on a self-signed certificate, delegated authentication and authorization, the feature and profiling options) and nothing else: no API group, no OpenAPI, no informer of its own; it is built from this module, with Podometer's k8s.io/apiserver; it runs beside both servers before any node, until its `/readyz` answers and one resolution more, and is read with them. Resident memory is split into anonymous (`Anonymous`) and file-backed (`Rss` minus `Anonymous`) from `/proc/<pid>/smaps_rollup`, with no node and at the end of each window.")
+	}
+	p("\n")
 	p("- **S2, listing all pod metrics** (what `kubectl top pods -A` asks, `GET /apis/metrics.k8s.io/v1beta1/pods`, JSON): %s pods, %d requests in flight for %s per measurement, on the server's own port with the admin client certificate and through kube-apiserver's aggregator (the APIService pointed at the server measured). While one server is measured the other is paused (SIGSTOP), so its scraping does not take CPU from the one measured.\n", thousands(s.S2Pods), s.S2Concurrency, human(s.S2Window))
 	p("- **S3, custom metrics**: a `Pods` metric with a label selector (`app=bench`) over %s pods, served by a second Podometer from Debian's Prometheus with prometheus-adapter's rule format; a test exporter serves one counter per pod. Sequential requests for %s each: the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor); then Podometer on its own port; then through the aggregator. S3 runs first, on a cluster of one node and its own pods, which are deleted before S1.\n", thousands(s.S3Pods), human(s.S3Window))
 	p("- **S4, freshness**: every second for %s, the farm changes the working set of one random pod (memory, because a working set shows at the first scrape after the change, where a CPU rate needs two samples); each server is polled for that pod every %s on its own port until it shows the new value. The latency includes up to one poll interval.\n", human(s.S4Window), s.S4PollInterval)
@@ -159,6 +163,7 @@ func s1(b *strings.Builder, r *Results) {
 		}
 		p("\n")
 	}
+	memoryFloor(b, r)
 	last := r.S1[len(r.S1)-1]
 	if last.Floor.CPUSecondsPerMinute > 0 && last.MetricsServer.CPUSecondsPerMinute > 0 {
 		floorShare := last.Floor.CPUSecondsPerMinute / last.MetricsServer.CPUSecondsPerMinute
@@ -175,6 +180,105 @@ func s1(b *strings.Builder, r *Results) {
 			p("the transport alone takes %.0f%% of that budget.\n", 100*floorShare/S1MaxCPURatio)
 		}
 	}
+}
+
+// memoryFloor writes where the memory goes: the resident memory of the
+// memory floor and of both servers with no node, and of both servers at
+// the end of each window, each split into file-backed and anonymous
+// bytes; then, size by size, whether the RSS target is below what the
+// memory floor holds.
+func memoryFloor(b *strings.Builder, r *Results) {
+	idle := r.Idle
+	if idle == nil || idle.MemFloor == nil || idle.Podometer == nil || idle.MetricsServer == nil {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	floor := idle.MemFloor
+	p("\n**Where the memory goes.** The memory floor is the smallest aggregated API server built on k8s.io/apiserver as both servers are, with no API: with no node, it is resident in %s, %s of it file-backed, the pages of code and read-only data that the binary maps and touches. ",
+		mib1(floor.RSSBytes), mib1(floor.FileBytes))
+	p("File-backed memory grows with the code a binary runs, not with the nodes it scrapes; anonymous memory (heap, stacks, the Go runtime) is what the data and the informers take.\n\n")
+	p("| with no node | resident | file-backed | anonymous |\n| --- | ---: | ---: | ---: |\n")
+	for _, row := range []struct {
+		name  string
+		split *MemorySplit
+	}{{"memory floor", floor}, {Podometer, idle.Podometer}, {MetricsServer, idle.MetricsServer}} {
+		p("| %s | %s | %s | %s |\n", row.name, mib1(row.split.RSSBytes), mib1(row.split.FileBytes), mib1(row.split.AnonBytes))
+	}
+	var ends []S1Row
+	for _, row := range r.S1 {
+		if row.Podometer.End != nil && row.MetricsServer.End != nil {
+			ends = append(ends, row)
+		}
+	}
+	if len(ends) > 0 {
+		p("\nAt the end of each window (the resident set then, not the peak):\n\n")
+		p("| nodes | Podometer resident | file-backed | anonymous | metrics-server resident | file-backed | anonymous | anonymous ratio |\n")
+		p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		for _, row := range ends {
+			ours, theirs := row.Podometer.End, row.MetricsServer.End
+			p("| %s | %s | %s | %s | %s | %s | %s | %.0f%% |\n", thousands(row.Nodes),
+				mib1(ours.RSSBytes), mib1(ours.FileBytes), mib1(ours.AnonBytes),
+				mib1(theirs.RSSBytes), mib1(theirs.FileBytes), mib1(theirs.AnonBytes),
+				100*ratio(float64(ours.AnonBytes), float64(theirs.AnonBytes)))
+		}
+	}
+	hugePages(b, idle, ends)
+	p("\nThe most the RSS target allows Podometer (%.0f%% of metrics-server's peak) against the memory floor's %s: ", 100*S1MaxRSSRatio, mib1(floor.RSSBytes))
+	var below []string
+	for i, row := range r.S1 {
+		budget := int64(S1MaxRSSRatio * float64(row.MetricsServer.PeakRSSBytes))
+		room := budget - int64(floor.RSSBytes)
+		side := "above"
+		if room < 0 {
+			side = "below"
+			below = append(below, thousands(row.Nodes))
+		}
+		if i > 0 {
+			p(", ")
+		}
+		p("%s at %s nodes (%s %s it)", mib1(uint64(budget)), thousands(row.Nodes), mib1(uint64(abs(room))), side)
+	}
+	p(". ")
+	if len(below) == 0 {
+		p("At every size the target leaves room above the floor for an API, informers and data.\n")
+		return
+	}
+	at, there := "At "+strings.Join(below, " and ")+" nodes", "there"
+	if len(below) == len(r.S1) && len(below) > 1 {
+		at, there = "At every size", "at any size"
+	}
+	p("%s the target asks for less resident memory than an aggregated API server with no API, no informer of its own and no data holds on this machine: a server built on k8s.io/apiserver as both servers are cannot meet it %s, whatever it does above the floor.\n", at, there)
+}
+
+// hugePages names the file-backed memory mapped in 2 MiB pages, when
+// there is any: it makes the file-backed figures move from run to run.
+func hugePages(b *strings.Builder, idle *IdleMemory, ends []S1Row) {
+	var parts []string
+	add := func(name string, s *MemorySplit) {
+		if s.FileHugeBytes > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", name, mib1(s.FileHugeBytes)))
+		}
+	}
+	add("memory floor", idle.MemFloor)
+	add(Podometer+" with no node", idle.Podometer)
+	add(MetricsServer+" with no node", idle.MetricsServer)
+	for _, row := range ends {
+		add(fmt.Sprintf("%s at %s nodes", Podometer, thousands(row.Nodes)), row.Podometer.End)
+		add(fmt.Sprintf("%s at %s nodes", MetricsServer, thousands(row.Nodes)), row.MetricsServer.End)
+	}
+	if len(parts) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nPart of the file-backed memory is mapped in 2 MiB pages (`FilePmdMapped`): %s. Where the page cache holds a binary in 2 MiB folios, the first touch of a page maps the whole folio, so that part follows how the binary's file sits in the page cache more than the code the process runs, and moves from run to run.\n", strings.Join(parts, ", "))
+}
+
+func mib1(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func mibSigned(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

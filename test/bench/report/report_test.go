@@ -20,15 +20,18 @@ func sample() *Results {
 		Machine:  Machine{CPU: "Test CPU", Cores: 2, MemoryGiB: 24, Kernel: "6.1", Go: "go1.26"},
 		Versions: map[string]string{MetricsServer: "v0.9.0 (go install ...)", Podometer: "commit abc"},
 		Setup:    Setup{PodsPerNode: 30, ContainersPerPod: 1, Resolution: 15 * time.Second, S1Sizes: []int{100, 2000}, S1Window: 3 * time.Minute, S2Pods: 30000, S2Concurrency: 4},
-		Idle:     &IdleMemory{PodometerRSSBytes: 50 << 20, MetricsServerRSSBytes: 80 << 20},
+		Idle: &IdleMemory{PodometerRSSBytes: 50 << 20, MetricsServerRSSBytes: 80 << 20,
+			Podometer:     split(50, 32),
+			MetricsServer: split(80, 28),
+			MemFloor:      split(40, 26)},
 		S1: []S1Row{
 			{Nodes: 100, Pods: 3000, Window: 3 * time.Minute, FarmRequests: 2400, FarmBytes: 2400 * 22000,
-				Podometer:     ProcUsage{CPUSecondsPerMinute: 0.2, PeakRSSBytes: 60 << 20},
-				MetricsServer: ProcUsage{CPUSecondsPerMinute: 1, PeakRSSBytes: 100 << 20},
+				Podometer:     ProcUsage{CPUSecondsPerMinute: 0.2, PeakRSSBytes: 60 << 20, End: split(58, 32)},
+				MetricsServer: ProcUsage{CPUSecondsPerMinute: 1, PeakRSSBytes: 100 << 20, End: split(96, 28)},
 				Floor:         ProcUsage{CPUSecondsPerMinute: 0.1}},
 			{Nodes: 2000, Pods: 60000, Window: 3 * time.Minute, FarmRequests: 48000, FarmBytes: 48000 * 22000,
-				Podometer:     ProcUsage{CPUSecondsPerMinute: 4, PeakRSSBytes: 200 << 20},
-				MetricsServer: ProcUsage{CPUSecondsPerMinute: 8, PeakRSSBytes: 500 << 20},
+				Podometer:     ProcUsage{CPUSecondsPerMinute: 4, PeakRSSBytes: 200 << 20, End: split(190, 32)},
+				MetricsServer: ProcUsage{CPUSecondsPerMinute: 8, PeakRSSBytes: 500 << 20, End: split(480, 28)},
 				Floor:         ProcUsage{CPUSecondsPerMinute: 3}},
 		},
 		S2: &S2Result{Pods: 30000, Nodes: 1000, Concurrency: 4, Window: 30 * time.Second, Rows: []LatencyRow{
@@ -47,6 +50,11 @@ func sample() *Results {
 		}},
 		Profiles: []Profile{{Name: "S1 (Podometer)", File: "bench/s1-podometer-cpu.pprof", Top: "flat flat%"}},
 	}
+}
+
+// split is a resident set of rss MiB, file of them file-backed.
+func split(rss, file uint64) *MemorySplit {
+	return &MemorySplit{RSSBytes: rss << 20, FileBytes: file << 20, AnonBytes: (rss - file) << 20}
 }
 
 func TestChecks(t *testing.T) {
@@ -80,6 +88,8 @@ func TestChecks(t *testing.T) {
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	r := sample()
+	r.Idle.MemFloor.FileHugeBytes = 4 << 20
+	r.S1[1].Podometer.End.FileHugeBytes = 2 << 20
 	if err := Write(r, dir); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +100,11 @@ func TestWrite(t *testing.T) {
 	for _, want := range []string{
 		"# Benchmarks", "| 2,000 | 60,000 | 4.00 | 8.00 | 3.00 | 50% |", "![CPU and peak RSS against node count](bench/s1.svg)",
 		"past the physical limit", "The fixed part of memory", "What 100 nodes add to that base: 10 MiB for Podometer, 20 MiB for metrics-server (50%)", "## S2", "## S3", "## S4", "## Profiles", "5 of 8 targets hold", "Test CPU, 2 cores",
+		"The **memory floor** (test/bench/cmd/memfloor)", "Where the memory goes", "it is resident in 40.0 MiB, 26.0 MiB of it file-backed",
+		"| memory floor | 40.0 MiB | 26.0 MiB | 14.0 MiB |", "| Podometer | 50.0 MiB | 32.0 MiB | 18.0 MiB |", "| metrics-server | 80.0 MiB | 28.0 MiB | 52.0 MiB |",
+		"| 100 | 58.0 MiB | 32.0 MiB | 26.0 MiB | 96.0 MiB | 28.0 MiB | 68.0 MiB | 38% |", "| 2,000 | 190.0 MiB | 32.0 MiB | 158.0 MiB | 480.0 MiB | 28.0 MiB | 452.0 MiB | 35% |",
+		"Part of the file-backed memory is mapped in 2 MiB pages (`FilePmdMapped`): memory floor 4.0 MiB, Podometer at 2,000 nodes 2.0 MiB.",
+		"The most the RSS target allows Podometer (50% of metrics-server's peak) against the memory floor's 40.0 MiB: 50.0 MiB at 100 nodes (10.0 MiB above it), 250.0 MiB at 2,000 nodes (210.0 MiB above it).",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)
@@ -125,6 +140,60 @@ func TestWrite(t *testing.T) {
 	}
 	if Markdown(back) != Markdown(r) {
 		t.Error("report differs after a JSON round trip")
+	}
+}
+
+// TestMemoryFloor checks the sentence that sets half of metrics-server's
+// peak (50 and 250 MiB in the sample) against the memory floor.
+func TestMemoryFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		floor uint64 // MiB
+		sizes int    // S1 rows kept
+		want  string
+	}{
+		{"above at every size", 40, 2, "At every size the target leaves room above the floor"},
+		{"below at the smallest", 52, 2, "50.0 MiB at 100 nodes (2.0 MiB below it), 250.0 MiB at 2,000 nodes (198.0 MiB above it). At 100 nodes the target asks for less resident memory than an aggregated API server with no API"},
+		{"below at every size", 300, 2, "At every size the target asks for less resident memory"},
+		{"below at the only size", 60, 1, "At 100 nodes the target asks for less resident memory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sample()
+			r.Idle.MemFloor = split(tc.floor, 20)
+			r.S1 = r.S1[:tc.sizes]
+			if md := Markdown(r); !strings.Contains(md, tc.want) {
+				t.Errorf("report lacks %q", tc.want)
+			}
+		})
+	}
+}
+
+// TestOlderResults reads results written before the memory floor and
+// the anonymous/file-backed split existed: they load, and the report
+// leaves out what was not measured.
+func TestOlderResults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	old := `{"setup": {"resolution": 15000000000, "s1Sizes": [100]},
+		"idle": {"podometerRSSBytes": 52428800, "metricsServerRSSBytes": 83886080},
+		"s1": [{"nodes": 100, "pods": 3000, "window": 180000000000,
+			"podometer": {"cpuSecondsPerMinute": 0.2, "peakRSSBytes": 62914560},
+			"metricsServer": {"cpuSecondsPerMinute": 1, "peakRSSBytes": 104857600},
+			"floor": {"cpuSecondsPerMinute": 0.1}}]}`
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := Markdown(r)
+	if !strings.Contains(md, "The fixed part of memory") {
+		t.Error("report lacks the idle memory of older results")
+	}
+	for _, absent := range []string{"memory floor", "Where the memory goes", "At the end of each window", "2 MiB pages"} {
+		if strings.Contains(md, absent) {
+			t.Errorf("report of older results has %q", absent)
+		}
 	}
 }
 

@@ -74,6 +74,26 @@ type Setup struct {
 type IdleMemory struct {
 	PodometerRSSBytes     uint64 `json:"podometerRSSBytes"`
 	MetricsServerRSSBytes uint64 `json:"metricsServerRSSBytes"`
+	// Podometer, MetricsServer and MemFloor split the resident memory of
+	// both servers and of the memory floor (test/bench/cmd/memfloor, an
+	// aggregated API server with no API) into anonymous and file-backed
+	// bytes at the same moment; nil in results of older runs.
+	Podometer     *MemorySplit `json:"podometer,omitempty"`
+	MetricsServer *MemorySplit `json:"metricsServer,omitempty"`
+	MemFloor      *MemorySplit `json:"memFloor,omitempty"`
+}
+
+// MemorySplit is a resident set by what backs it (/proc/<pid>/smaps_rollup).
+type MemorySplit struct {
+	RSSBytes uint64 `json:"rssBytes"`
+	// AnonBytes is anonymous memory: heap, stacks, runtime.
+	AnonBytes uint64 `json:"anonBytes"`
+	// FileBytes is the rest: resident pages of the binary's code and
+	// read-only data and of any other mapped file.
+	FileBytes uint64 `json:"fileBytes"`
+	// FileHugeBytes is the part of FileBytes mapped in 2 MiB pages
+	// (FilePmdMapped), which follows the page cache more than the code.
+	FileHugeBytes uint64 `json:"fileHugeBytes,omitempty"`
 }
 
 // ProcUsage is what one server used over an S1 window.
@@ -87,6 +107,9 @@ type ProcUsage struct {
 	// NodesServed and PodsServed are what its API listed after the window.
 	NodesServed int `json:"nodesServed"`
 	PodsServed  int `json:"podsServed"`
+	// End splits the resident set at the end of the window; nil for the
+	// floor and in results of older runs.
+	End *MemorySplit `json:"end,omitempty"`
 }
 
 // S1Row is one size of S1.

@@ -45,6 +45,8 @@ type env struct {
 	floor     *framework.Process
 	floorBin  string
 	nodesFile string
+	// memFloorBin is test/bench/cmd/memfloor, run for the idle memory.
+	memFloorBin string
 
 	// kube is a client without client-side rate limits, for creating
 	// thousands of objects.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/podometer/podometer/test/bench/farm"
@@ -170,11 +171,19 @@ func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Resu
 		return err
 	}
 	if e.cfg.runs("S1") {
-		e.floorBin = filepath.Join(outDir, "floor")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", e.floorBin, "./test/bench/cmd/floor")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./test/bench/cmd/floor: %w\n%s", err, out)
+		// Static, as `make bench` builds Podometer and the cache builds
+		// metrics-server: no C library among the file-backed pages.
+		for _, c := range []struct {
+			dst  *string
+			name string
+		}{{&e.floorBin, "floor"}, {&e.memFloorBin, "memfloor"}} {
+			*c.dst = filepath.Join(outDir, c.name)
+			cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", *c.dst, "./test/bench/cmd/"+c.name)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("go build ./test/bench/cmd/%s: %w\n%s", c.name, err, out)
+			}
 		}
 	}
 	if e.cfg.stages() != nil {
@@ -216,9 +225,16 @@ func (e *env) startResourceServers(ctx context.Context) error {
 	return nil
 }
 
-// idleMemory waits a resolution after both servers started, with no node
-// registered, and reads their resident memory.
+// idleMemory starts the memory floor and, a resolution later, with no
+// node registered, reads the resident memory of both servers and of the
+// memory floor, split into anonymous and file-backed bytes. The memory
+// floor is stopped before it returns.
 func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
+	memFloor, err := e.startMemFloor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer memFloor.Stop()
 	if err := sleep(ctx, e.cfg.Resolution); err != nil {
 		return nil, err
 	}
@@ -230,8 +246,48 @@ func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.logf("idle: Podometer %s, metrics-server %s resident", mib(p.RSS), mib(m.RSS))
-	return &report.IdleMemory{PodometerRSSBytes: p.RSS, MetricsServerRSSBytes: m.RSS}, nil
+	idle := &report.IdleMemory{PodometerRSSBytes: p.RSS, MetricsServerRSSBytes: m.RSS}
+	for _, s := range []struct {
+		dst **report.MemorySplit
+		pid int
+	}{{&idle.Podometer, e.podometer.Pid()}, {&idle.MetricsServer, e.metricsServer.Pid()}, {&idle.MemFloor, memFloor.Pid()}} {
+		if *s.dst, err = readSplit(s.pid); err != nil {
+			return nil, err
+		}
+	}
+	e.logf("idle: Podometer %s, metrics-server %s, memory floor %s resident", splitString(idle.Podometer), splitString(idle.MetricsServer), splitString(idle.MemFloor))
+	return idle, nil
+}
+
+// startMemFloor starts the memory floor (test/bench/cmd/memfloor) with
+// the serving flags the harness gives metrics-server, on a free port, and
+// waits until its /readyz answers the admin client certificate.
+func (e *env) startMemFloor(ctx context.Context) (*framework.Process, error) {
+	port, err := framework.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("memfloor-%d", port)
+	// The flags only a scraper knows go; serving, certificates and the
+	// delegated authentication and authorization stay as the servers have them.
+	args := slices.DeleteFunc(framework.MetricsServerArgs(e.cluster, port, filepath.Join(e.cluster.Dir, name)), func(a string) bool {
+		return strings.HasPrefix(a, "--kubelet-") || strings.HasPrefix(a, "--metric-")
+	})
+	p, err := framework.StartProcess(name, filepath.Join(e.cluster.Dir, name+".log"), e.memFloorBin, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	readyz := fmt.Sprintf("https://127.0.0.1:%d/readyz", port)
+	err = p.WaitReady(ctx, 2*time.Minute, func(ctx context.Context) error {
+		_, err := get(ctx, e.adapter, readyz)
+		return err
+	})
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	e.logf("memory floor (pid %d, port %d) ready", p.Pid(), port)
+	return p, nil
 }
 
 // startFloor starts the bare fetcher on the farm's nodes.

@@ -57,6 +57,13 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 	farm1 := e.farm.Stats()
 	row.FarmRequests, row.FarmBytes = farm1.Requests-farm0.Requests, farm1.Bytes-farm0.Bytes
 	row.Podometer, row.MetricsServer = usage(pu), usage(mu)
+	// Read before the lists below, which allocate in both servers.
+	if row.Podometer.End, err = readSplit(e.podometer.Pid()); err != nil {
+		return row, err
+	}
+	if row.MetricsServer.End, err = readSplit(e.metricsServer.Pid()); err != nil {
+		return row, err
+	}
 	for _, s := range []struct {
 		name string
 		dst  *report.ProcUsage
@@ -71,6 +78,7 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%); floor %.2f CPU s/min",
 		n, row.Podometer.CPUSecondsPerMinute, mib(row.Podometer.PeakRSSBytes),
 		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(), row.Floor.CPUSecondsPerMinute)
+	e.logf("S1: %d nodes, at the window's end: Podometer %s, metrics-server %s resident", n, splitString(row.Podometer.End), splitString(row.MetricsServer.End))
 	return row, nil
 }
 
@@ -81,6 +89,24 @@ func usage(u procstat.Usage) report.ProcUsage {
 		EndRSSBytes:         u.EndRSS,
 		PeakReset:           u.PeakReset,
 	}
+}
+
+// readSplit reads pid's resident memory split into anonymous and
+// file-backed bytes.
+func readSplit(pid int) (*report.MemorySplit, error) {
+	s, err := procstat.ReadSplit(pid)
+	if err != nil {
+		return nil, err
+	}
+	return &report.MemorySplit{RSSBytes: s.RSS, AnonBytes: s.Anon, FileBytes: s.File, FileHugeBytes: s.FileHuge}, nil
+}
+
+func splitString(s *report.MemorySplit) string {
+	huge := ""
+	if s.FileHugeBytes > 0 {
+		huge = fmt.Sprintf(", %s of it in 2 MiB pages", mib(s.FileHugeBytes))
+	}
+	return fmt.Sprintf("%s (%s anonymous, %s file-backed%s)", mib(s.RSSBytes), mib(s.AnonBytes), mib(s.FileBytes), huge)
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
