@@ -106,6 +106,9 @@ func method(b *strings.Builder, r *Results) {
 	p("- **Kubelet farm** (test/bench/farm), in the benchmark's own process: one HTTPS listener on 127.0.0.1 serving, for every node, a kubelet v1.3x `/metrics/resource` body (HELP and TYPE lines, container, pod and node CPU and memory, start times, swap, `resource_scrape_error`, millisecond timestamps) and `/stats/summary` at `/nodes/<node>/...`. Each node runs %d pods of %d container(s); every container has its own CPU rate (5m to 500m) and working set (16 to 512 MiB); counters advance with the rates. A node's body is regenerated at most once a second, and at once after a usage change. Its certificate is signed by the cluster CA and both servers verify it. Nodes are registered with InternalIP 127.0.0.1, the farm's port as kubelet port and the `metrics.k8s.io/resource-metrics-path` annotation; pods are created bound to them with status Running.\n", s.PodsPerNode, s.ContainersPerPod)
 	p("- **Servers**: Podometer (this commit) and metrics-server %s, both with `--metric-resolution=%s --kubelet-request-timeout=10s --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP`, default verbosity, default Go runtime settings, on the same machine at the same time.\n", MetricsServerVersion(r), s.Resolution)
 	p("- **S1, scrape cost**: at each size (%s nodes), once both servers list every node and pod, one resolution of settling, then a %s window in which nobody queries either server. CPU is utime+stime from `/proc/<pid>/stat`; peak RSS is VmHWM from `/proc/<pid>/status`, reset at the start of the window through `/proc/<pid>/clear_refs`. The farm, the clients and the control plane are other processes and not counted. The **floor** (test/bench/cmd/floor) fetches the same bodies at the same rate with Go's HTTP client and reads them without parsing: the transport cost any Go scraper pays here.", joinInts(s.S1Sizes), human(s.S1Window))
+	if hasRawFloor(r) {
+		p(" The **floor without an HTTP library** (`floor -client=raw`) does the same with no HTTP client at all: each node keeps its own TLS connection, on which it writes a request built once and reads the status line, the headers and Content-Length bytes of body; what it saves over the first floor is all an HTTP library could cost.")
+	}
 	if r.Idle != nil && r.Idle.MemFloor != nil {
 		p(" The **memory floor** (test/bench/cmd/memfloor) is an aggregated API server on k8s.io/apiserver with the servers' serving flags (secure serving on a self-signed certificate, delegated authentication and authorization, the feature and profiling options) and nothing else: no API group, no OpenAPI, no informer of its own; it is built from this module, with Podometer's k8s.io/apiserver; it runs beside both servers before any node, until its `/readyz` answers and one resolution more, and is read with them. Resident memory is split into anonymous (`Anonymous`) and file-backed (`Rss` minus `Anonymous`) from `/proc/<pid>/smaps_rollup`, with no node and at the end of each window.")
 	}
@@ -141,12 +144,21 @@ func s1(b *strings.Builder, r *Results) {
 			mib(row.Podometer.PeakRSSBytes), mib(row.MetricsServer.PeakRSSBytes), 100*row.RSSRatio())
 	}
 	p("\nPer scrape of one node (CPU divided by the scrapes a %s resolution makes), and what each server listed after the window:\n\n", secs(res))
-	p("| nodes | Podometer µs/scrape | metrics-server µs/scrape | floor µs/scrape | Podometer lists | metrics-server lists | farm bodies served |\n")
-	p("| ---: | ---: | ---: | ---: | --- | --- | ---: |\n")
+	raw := hasRawFloor(r)
+	rawHead, rawAlign := "", ""
+	if raw {
+		rawHead, rawAlign = " floor without an HTTP library µs/scrape |", " ---: |"
+	}
+	p("| nodes | Podometer µs/scrape | metrics-server µs/scrape | floor µs/scrape |%s Podometer lists | metrics-server lists | farm bodies served |\n", rawHead)
+	p("| ---: | ---: | ---: | ---: |%s --- | --- | ---: |\n", rawAlign)
 	for _, row := range r.S1 {
-		p("| %s | %.0f | %.0f | %.0f | %s nodes, %s pods | %s nodes, %s pods | %s |\n", thousands(row.Nodes),
+		rawCell := ""
+		if raw {
+			rawCell = fmt.Sprintf(" %.0f |", row.MicrosPerScrape(row.RawFloor.CPUSecondsPerMinute, res))
+		}
+		p("| %s | %.0f | %.0f | %.0f |%s %s nodes, %s pods | %s nodes, %s pods | %s |\n", thousands(row.Nodes),
 			row.MicrosPerScrape(row.Podometer.CPUSecondsPerMinute, res), row.MicrosPerScrape(row.MetricsServer.CPUSecondsPerMinute, res),
-			row.MicrosPerScrape(row.Floor.CPUSecondsPerMinute, res),
+			row.MicrosPerScrape(row.Floor.CPUSecondsPerMinute, res), rawCell,
 			thousands(row.Podometer.NodesServed), thousands(row.Podometer.PodsServed),
 			thousands(row.MetricsServer.NodesServed), thousands(row.MetricsServer.PodsServed), thousands(int(row.FarmRequests)))
 	}
@@ -164,22 +176,71 @@ func s1(b *strings.Builder, r *Results) {
 		p("\n")
 	}
 	memoryFloor(b, r)
-	last := r.S1[len(r.S1)-1]
-	if last.Floor.CPUSecondsPerMinute > 0 && last.MetricsServer.CPUSecondsPerMinute > 0 {
-		floorShare := last.Floor.CPUSecondsPerMinute / last.MetricsServer.CPUSecondsPerMinute
-		budget := S1MaxCPURatio * last.MicrosPerScrape(last.MetricsServer.CPUSecondsPerMinute, res)
-		p("\n**Where the CPU goes.** At %s nodes the bare HTTPS fetch of the bodies, with no parsing and no storing, costs %.0f µs per scrape: %.0f%% of metrics-server's whole cost. ",
-			thousands(last.Nodes), last.MicrosPerScrape(last.Floor.CPUSecondsPerMinute, res), 100*floorShare)
-		p("The 25%% target leaves Podometer %.0f µs per scrape for the request, the %s KB body and its parse and store; ", budget, kb(last.FarmBytes, last.FarmRequests))
-		if floorShare >= S1MaxCPURatio {
-			p("that is less than the transport alone costs on this machine, so the target is past the physical limit of fetching a kubelet body over TLS with Go's HTTP stack once per node per resolution (the same stack metrics-server uses). What Podometer controls is its cost above the floor: %.0f µs per scrape against metrics-server's %.0f µs (%.0f%%).\n",
-				last.MicrosPerScrape(last.Podometer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute, res),
-				last.MicrosPerScrape(last.MetricsServer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute, res),
-				100*(last.Podometer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute)/(last.MetricsServer.CPUSecondsPerMinute-last.Floor.CPUSecondsPerMinute))
-		} else {
-			p("the transport alone takes %.0f%% of that budget.\n", 100*floorShare/S1MaxCPURatio)
+	cpuFloor(b, r)
+}
+
+// hasRawFloor tells whether the floor without an HTTP library was measured.
+func hasRawFloor(r *Results) bool {
+	for _, row := range r.S1 {
+		if row.RawFloor.CPUSecondsPerMinute > 0 {
+			return true
 		}
 	}
+	return false
+}
+
+// cpuFloor writes where the CPU goes: what the bare fetch costs at the
+// largest size, with and without an HTTP library, and, size by size,
+// whether the CPU target asks for less than the lower floor.
+func cpuFloor(b *strings.Builder, r *Results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	res := r.Setup.Resolution
+	last := r.S1[len(r.S1)-1]
+	if last.Floor.CPUSecondsPerMinute <= 0 || last.MetricsServer.CPUSecondsPerMinute <= 0 {
+		return
+	}
+	floor := last.LowestFloor()
+	p("\n**Where the CPU goes.** At %s nodes the bare HTTPS fetch of the bodies, with no parsing and no storing, costs %.0f µs per scrape with Go's HTTP client",
+		thousands(last.Nodes), last.MicrosPerScrape(last.Floor.CPUSecondsPerMinute, res))
+	if raw := last.RawFloor.CPUSecondsPerMinute; raw > 0 {
+		share := raw / last.Floor.CPUSecondsPerMinute
+		p(" and %.0f µs with no HTTP library (%.0f%% of it): an HTTP library is at most %.0f%% of the floor; the rest is the kernel's sockets, the wake-ups and TLS, which every scraper pays",
+			last.MicrosPerScrape(raw, res), 100*share, 100*max(0, 1-share))
+	}
+	p(". The lower of the two is %.0f%% of metrics-server's whole cost. ", 100*floor/last.MetricsServer.CPUSecondsPerMinute)
+	p("The 25%% target leaves Podometer %.0f µs per scrape for the request, the %s KB body and its parse and store.\n",
+		S1MaxCPURatio*last.MicrosPerScrape(last.MetricsServer.CPUSecondsPerMinute, res), kb(last.FarmBytes, last.FarmRequests))
+	p("\nThe lowest floor against metrics-server's CPU: ")
+	var past []string
+	for i, row := range r.S1 {
+		f := row.LowestFloor()
+		if f <= 0 || row.MetricsServer.CPUSecondsPerMinute <= 0 {
+			continue
+		}
+		share := f / row.MetricsServer.CPUSecondsPerMinute
+		if share >= S1MaxCPURatio {
+			past = append(past, thousands(row.Nodes))
+		}
+		if i > 0 {
+			p(", ")
+		}
+		p("%.0f%% at %s nodes", 100*share, thousands(row.Nodes))
+	}
+	p(". ")
+	if len(past) > 0 {
+		at := "At " + strings.Join(past, " and ") + " nodes"
+		if len(past) == len(r.S1) && len(past) > 1 {
+			at = "At every size"
+		}
+		p("%s the target asks for less CPU than fetching the bodies costs before a byte of them is read: it is past the physical limit of fetching each node's body over TLS once per resolution on this machine, whatever a scraper does with the bytes. ", at)
+	}
+	above := last.Podometer.CPUSecondsPerMinute - floor
+	theirs := last.MetricsServer.CPUSecondsPerMinute - floor
+	if theirs > 0 {
+		p("What Podometer controls is its cost above the floor: at %s nodes %.0f µs per scrape against metrics-server's %.0f µs (%.0f%%).",
+			thousands(last.Nodes), last.MicrosPerScrape(above, res), last.MicrosPerScrape(theirs, res), 100*above/theirs)
+	}
+	p("\n")
 }
 
 // memoryFloor writes where the memory goes: the resident memory of the

@@ -168,6 +168,56 @@ func TestMemoryFloor(t *testing.T) {
 	}
 }
 
+// TestCPUFloor checks the sentences that set the CPU target (a quarter of
+// metrics-server's 1 and 8 CPU s/min in the sample) against the lower of
+// the two floors, size by size.
+func TestCPUFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		http, raw []float64 // the floors' CPU s/min by size; raw nil: not measured
+		want, not []string
+	}{
+		{"net/http floor only", []float64{0.1, 3}, nil,
+			[]string{"costs 375 µs per scrape with Go's HTTP client. The lower of the two is 38% of metrics-server's whole cost.",
+				"The lowest floor against metrics-server's CPU: 10% at 100 nodes, 38% at 2,000 nodes. At 2,000 nodes the target asks for less CPU than fetching the bodies costs",
+				"above the floor: at 2,000 nodes 125 µs per scrape against metrics-server's 625 µs (20%)."},
+			[]string{"no HTTP library"}},
+		{"raw floor lower", []float64{0.1, 3}, []float64{0.3, 2.4},
+			[]string{"and 300 µs with no HTTP library (80% of it): an HTTP library is at most 20% of the floor", "The lower of the two is 30% of metrics-server's whole cost.",
+				"10% at 100 nodes, 30% at 2,000 nodes. At 2,000 nodes the target asks",
+				"| 2,000 | 500 | 1000 | 375 | 300 |", "(`floor -client=raw`)"},
+			[]string{"At every size the target asks for less CPU"}},
+		{"past the target at every size", []float64{0.5, 3}, []float64{0.4, 2.4},
+			[]string{"40% at 100 nodes, 30% at 2,000 nodes. At every size the target asks for less CPU"}, nil},
+		{"raw floor higher", []float64{0.1, 3}, []float64{0.3, 3.5},
+			[]string{"and 438 µs with no HTTP library (117% of it): an HTTP library is at most 0% of the floor", "The lower of the two is 38% of metrics-server's whole cost."}, nil},
+		{"below the target everywhere", []float64{0.1, 1}, nil,
+			[]string{"10% at 100 nodes, 12% at 2,000 nodes. What Podometer controls"},
+			[]string{"past the physical limit"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sample()
+			for i := range r.S1 {
+				r.S1[i].Floor.CPUSecondsPerMinute = tc.http[i]
+				if tc.raw != nil {
+					r.S1[i].RawFloor.CPUSecondsPerMinute = tc.raw[i]
+				}
+			}
+			md := Markdown(r)
+			for _, want := range tc.want {
+				if !strings.Contains(md, want) {
+					t.Errorf("report lacks %q", want)
+				}
+			}
+			for _, not := range tc.not {
+				if strings.Contains(md, not) {
+					t.Errorf("report has %q", not)
+				}
+			}
+		})
+	}
+}
+
 // TestOlderResults reads results written before the memory floor and
 // the anonymous/file-backed split existed: they load, and the report
 // leaves out what was not measured.

@@ -122,9 +122,23 @@ type S1Row struct {
 	// Floor is the transport floor: a bare fetcher of the same bodies at
 	// the same rate (test/bench/cmd/floor), zero when not measured.
 	Floor ProcUsage `json:"floor"`
+	// RawFloor is the same fetcher with no HTTP library: a TLS connection
+	// per node, a request written and an answer read by hand
+	// (test/bench/cmd/floor -client=raw); zero when not measured.
+	RawFloor ProcUsage `json:"rawFloor,omitzero"`
 	// FarmRequests is how many bodies the farm served in the window.
 	FarmRequests int64 `json:"farmRequests"`
 	FarmBytes    int64 `json:"farmBytes"`
+}
+
+// LowestFloor is the lower of the two floors' CPU seconds per minute
+// (the one not measured left out).
+func (r S1Row) LowestFloor() float64 {
+	f := r.Floor.CPUSecondsPerMinute
+	if raw := r.RawFloor.CPUSecondsPerMinute; raw > 0 && (f <= 0 || raw < f) {
+		f = raw
+	}
+	return f
 }
 
 // Scrapes is how many scrapes each server makes in the window.

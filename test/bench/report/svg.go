@@ -28,14 +28,16 @@ func Plot(r *Results) string {
 	if len(r.S1) == 0 {
 		return ""
 	}
-	var nodes, pCPU, mCPU, fCPU, pRSS, mRSS []float64
-	hasFloor := false
+	var nodes, pCPU, mCPU, fCPU, rCPU, pRSS, mRSS []float64
+	hasFloor, hasRaw := false, false
 	for _, row := range r.S1 {
 		nodes = append(nodes, float64(row.Nodes))
 		pCPU = append(pCPU, row.Podometer.CPUSecondsPerMinute)
 		mCPU = append(mCPU, row.MetricsServer.CPUSecondsPerMinute)
 		fCPU = append(fCPU, row.Floor.CPUSecondsPerMinute)
 		hasFloor = hasFloor || row.Floor.CPUSecondsPerMinute > 0
+		rCPU = append(rCPU, row.RawFloor.CPUSecondsPerMinute)
+		hasRaw = hasRaw || row.RawFloor.CPUSecondsPerMinute > 0
 		pRSS = append(pRSS, float64(row.Podometer.PeakRSSBytes)/(1<<20))
 		mRSS = append(mRSS, float64(row.MetricsServer.PeakRSSBytes)/(1<<20))
 	}
@@ -45,6 +47,9 @@ func Plot(r *Results) string {
 	}}
 	if hasFloor {
 		cpu.lines = append(cpu.lines, series{name: "bare HTTPS fetch (floor)", color: "#777777", dashed: true, x: nodes, y: fCPU})
+	}
+	if hasRaw {
+		cpu.lines = append(cpu.lines, series{name: "floor, no HTTP library", color: "#2ca02c", dashed: true, x: nodes, y: rCPU})
 	}
 	rss := chart{title: "Peak resident memory", xLabel: "nodes (30 pods each)", yLabel: "MiB", lines: []series{
 		{name: MetricsServer, color: "#d95f02", x: nodes, y: mRSS},

@@ -41,8 +41,10 @@ type env struct {
 	metricsServerBin string
 	podometer        *framework.AggregatedServer
 	metricsServer    *framework.AggregatedServer
-	// floor is the bare fetcher of test/bench/cmd/floor, during S1.
+	// floor and rawFloor are the bare fetchers of test/bench/cmd/floor
+	// during S1: with Go's HTTP client, and with no HTTP library.
 	floor     *framework.Process
+	rawFloor  *framework.Process
 	floorBin  string
 	nodesFile string
 	// memFloorBin is test/bench/cmd/memfloor, run for the idle memory.

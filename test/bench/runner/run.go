@@ -144,8 +144,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		e.podometer.Stop()
 		e.metricsServer.Stop()
-		if e.floor != nil {
-			e.floor.Stop()
+		for _, f := range []*framework.Process{e.floor, e.rawFloor} {
+			if f != nil {
+				f.Stop()
+			}
 		}
 	}
 	return write(res, outDir, start)
@@ -290,17 +292,28 @@ func (e *env) startMemFloor(ctx context.Context) (*framework.Process, error) {
 	return p, nil
 }
 
-// startFloor starts the bare fetcher on the farm's nodes.
+// startFloor starts the bare fetchers on the farm's nodes: one with Go's
+// HTTP client, one with no HTTP library.
 func (e *env) startFloor() error {
 	e.nodesFile = filepath.Join(e.cluster.Dir, "floor-nodes.txt")
 	if err := e.writeNodesFile(); err != nil {
 		return err
 	}
-	var err error
-	e.floor, err = framework.StartProcess("floor", filepath.Join(e.cluster.Dir, "floor.log"), e.floorBin, []string{
-		"-farm=" + e.farm.URL(), "-ca=" + e.cluster.PKI.CAFile, "-nodes=" + e.nodesFile, "-interval=" + e.cfg.Resolution.String(),
-	}, nil)
-	return err
+	for _, f := range []struct {
+		dst    **framework.Process
+		name   string
+		client string
+	}{{&e.floor, "floor", "http"}, {&e.rawFloor, "floor-raw", "raw"}} {
+		p, err := framework.StartProcess(f.name, filepath.Join(e.cluster.Dir, f.name+".log"), e.floorBin, []string{
+			"-farm=" + e.farm.URL(), "-ca=" + e.cluster.PKI.CAFile, "-nodes=" + e.nodesFile,
+			"-interval=" + e.cfg.Resolution.String(), "-client=" + f.client,
+		}, nil)
+		if err != nil {
+			return err
+		}
+		*f.dst = p
+	}
+	return nil
 }
 
 // stage grows the cluster to n nodes and runs what happens at that size.

@@ -29,9 +29,14 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 	if err != nil {
 		return row, err
 	}
-	var fw *procstat.Window
+	var fw, rw *procstat.Window
 	if e.floor != nil {
 		if fw, err = procstat.StartWindow(e.floor.Pid()); err != nil {
+			return row, err
+		}
+	}
+	if e.rawFloor != nil {
+		if rw, err = procstat.StartWindow(e.rawFloor.Pid()); err != nil {
 			return row, err
 		}
 	}
@@ -47,12 +52,18 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 	if err != nil {
 		return row, err
 	}
-	if fw != nil {
-		fu, err := fw.Stop()
+	for _, f := range []struct {
+		w   *procstat.Window
+		dst *report.ProcUsage
+	}{{fw, &row.Floor}, {rw, &row.RawFloor}} {
+		if f.w == nil {
+			continue
+		}
+		u, err := f.w.Stop()
 		if err != nil {
 			return row, err
 		}
-		row.Floor = usage(fu)
+		*f.dst = usage(u)
 	}
 	farm1 := e.farm.Stats()
 	row.FarmRequests, row.FarmBytes = farm1.Requests-farm0.Requests, farm1.Bytes-farm0.Bytes
@@ -75,9 +86,9 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		}
 		s.dst.NodesServed, s.dst.PodsServed = nodes, pods
 	}
-	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%); floor %.2f CPU s/min",
+	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%); floor %.2f CPU s/min, %.2f without an HTTP library",
 		n, row.Podometer.CPUSecondsPerMinute, mib(row.Podometer.PeakRSSBytes),
-		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(), row.Floor.CPUSecondsPerMinute)
+		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(), row.Floor.CPUSecondsPerMinute, row.RawFloor.CPUSecondsPerMinute)
 	e.logf("S1: %d nodes, at the window's end: Podometer %s, metrics-server %s resident", n, splitString(row.Podometer.End), splitString(row.MetricsServer.End))
 	return row, nil
 }

@@ -3,9 +3,16 @@
 // and offset as Podometer does (the fetch itself on a pool of reused
 // goroutines, as Podometer's), over verified HTTPS keep-alive connections
 // (HTTP/1.1, no compression), and reads each body into a reused buffer
-// without parsing it. Its CPU is what any scraper written
-// with Go's standard HTTP client pays on this machine before it looks at
-// a byte; S1 measures it beside the two servers.
+// without parsing it. Its CPU is what a scraper pays on this machine
+// before it looks at a byte; S1 measures it beside the two servers.
+//
+// With -client=http (the default) it fetches with Go's standard HTTP
+// client, the stack both servers use. With -client=raw it has no HTTP
+// library at all: each node keeps its own TLS connection, on which the
+// floor writes a request it built once and reads the status line, the
+// headers and Content-Length bytes of body. The two side by side tell how
+// much of the floor an HTTP library costs and how much the kernel's
+// sockets, the wake-ups and TLS cost, which no client avoids.
 package main
 
 import (
@@ -32,13 +39,20 @@ func main() {
 	caFile := flag.String("ca", "", "CA of the farm's certificate")
 	nodesFile := flag.String("nodes", "", "file with one node name a line; re-read every second")
 	interval := flag.Duration("interval", 15*time.Second, "how often each node is fetched")
+	clientKind := flag.String("client", "http", "http: Go's HTTP client; raw: a request written and an answer read on one TLS connection per node, no HTTP library")
 	flag.Parse()
-	if err := run(*base, *caFile, *nodesFile, *interval); err != nil {
+	if *clientKind != "http" && *clientKind != "raw" {
+		log.Fatalf("-client=%q: want http or raw", *clientKind)
+	}
+	if err := run(*base, *caFile, *nodesFile, *interval, *clientKind); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(base, caFile, nodesFile string, interval time.Duration) error {
+// fetcher fetches one node's body, once per resolution, from its loop.
+type fetcher func(ctx context.Context)
+
+func run(base, caFile, nodesFile string, interval time.Duration, clientKind string) error {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return err
@@ -47,18 +61,30 @@ func run(base, caFile, nodesFile string, interval time.Duration) error {
 	if !pool.AppendCertsFromPEM(pem) {
 		return fmt.Errorf("no certificate in %s", caFile)
 	}
+	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     tlsConfig,
 		DisableCompression:  true,
 		MaxIdleConnsPerHost: 64,
 	}}
+	newFetcher := func(url string) (fetcher, error) {
+		return func(ctx context.Context) { fetch(ctx, client, url, interval) }, nil
+	}
+	if clientKind == "raw" {
+		newFetcher = func(url string) (fetcher, error) {
+			r, err := newRawNode(url, tlsConfig, interval)
+			if err != nil {
+				return nil, err
+			}
+			return r.fetch, nil
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := map[string]bool{}
-	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
@@ -70,9 +96,12 @@ func run(base, caFile, nodesFile string, interval time.Duration) error {
 			if running[node] {
 				continue
 			}
+			f, err := newFetcher(base + "/nodes/" + node + "/metrics/resource")
+			if err != nil {
+				return err
+			}
 			running[node] = true
-			url := base + "/nodes/" + node + "/metrics/resource"
-			wg.Go(func() { loop(ctx, client, url, node, interval, &buffers) })
+			wg.Go(func() { loop(ctx, f, node, interval) })
 		}
 		select {
 		case <-ctx.Done():
@@ -82,8 +111,8 @@ func run(base, caFile, nodesFile string, interval time.Duration) error {
 	}
 }
 
-// loop fetches url once per interval at the node's offset.
-func loop(ctx context.Context, client *http.Client, url, node string, interval time.Duration, buffers *sync.Pool) {
+// loop fetches the node once per interval at its offset.
+func loop(ctx context.Context, f fetcher, node string, interval time.Duration) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(node))
 	offset := time.Duration(h.Sum64() % uint64(interval))
@@ -97,7 +126,7 @@ func loop(ctx context.Context, client *http.Client, url, node string, interval t
 	defer ticker.Stop()
 	done := make(chan struct{}, 1)
 	job := func() {
-		fetch(ctx, client, url, interval, buffers)
+		f(ctx)
 		done <- struct{}{}
 	}
 	for {
@@ -135,7 +164,10 @@ func (p *pool) do(ctx context.Context, job func()) {
 	}
 }
 
-func fetch(ctx context.Context, client *http.Client, url string, timeout time.Duration, buffers *sync.Pool) {
+// buffers hold the bodies read, one per fetch in flight.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func fetch(ctx context.Context, client *http.Client, url string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
