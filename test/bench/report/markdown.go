@@ -66,16 +66,28 @@ func Markdown(r *Results) string {
 		}
 	}
 	p("\n## Closing note\n\n")
-	held, known := 0, 0
+	held, known, past := 0, 0, 0
 	for _, c := range Checks(r) {
 		if c.Known {
 			known++
 			if c.Holds {
 				held++
 			}
+			if c.PastLimit != "" {
+				past++
+			}
 		}
 	}
-	p("%d of %d targets hold in this run.\n\n", held, known)
+	p("%d of %d targets hold in this run.", held, known)
+	switch {
+	case past > 0 && held+past == known:
+		p(" Each of the other %d asks for less than a floor measured in the same run allows any server of its kind (S1: the bare fetch for CPU, the memory floor for RSS): they are past the physical limit of this machine.", past)
+	case past == 1:
+		p(" One of the others asks for less than a floor measured in the same run allows any server of its kind (S1: the bare fetch for CPU, the memory floor for RSS).")
+	case past > 1:
+		p(" %d of the others ask for less than a floor measured in the same run allows any server of its kind (S1: the bare fetch for CPU, the memory floor for RSS).", past)
+	}
+	p("\n\n")
 	checksTable(&b, Checks(r))
 	return b.String()
 }
@@ -93,6 +105,8 @@ func checksTable(b *strings.Builder, checks []Check) {
 			verdict, c.Result = "not measured", "-"
 		case c.Holds:
 			verdict = "**yes**"
+		case c.PastLimit != "":
+			verdict = "no: past the limit, " + c.PastLimit
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.Scenario, c.Target, c.Result, verdict)
 	}

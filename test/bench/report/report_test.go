@@ -85,6 +85,61 @@ func TestChecks(t *testing.T) {
 	}
 }
 
+// TestPastLimit checks which targets that do not hold a floor of the same
+// run rules out: the 2,000-node CPU target in the sample (the bare fetch
+// costs 3 of metrics-server's 8 CPU s/min), and the 100-node RSS target
+// once the memory floor is above half of metrics-server's 100 MiB peak.
+func TestPastLimit(t *testing.T) {
+	cpu2000 := "CPU at 2,000 nodes at most 25% of metrics-server's"
+	rss100 := "peak RSS at 100 nodes at most 50% of metrics-server's"
+	for _, tc := range []struct {
+		name     string
+		memFloor uint64 // MiB
+		s2Holds  bool   // the aggregator's S2 target, the sample's other miss
+		want     map[string]string
+		summary  string
+	}{
+		{"CPU floor only", 40, true, map[string]string{cpu2000: "the bare fetch alone costs 38% of metrics-server's CPU"},
+			"6 of 8 targets hold in this run. One of the others asks for less than a floor"},
+		{"both floors, one other miss", 60, false, map[string]string{
+			cpu2000: "the bare fetch alone costs 38% of metrics-server's CPU",
+			rss100:  "the memory floor, 60 MiB, is above the 50 MiB the target allows",
+		}, "5 of 8 targets hold in this run. 2 of the others ask for less than a floor"},
+		{"every other target past the limit", 60, true, map[string]string{
+			cpu2000: "the bare fetch alone costs 38% of metrics-server's CPU",
+			rss100:  "the memory floor, 60 MiB, is above the 50 MiB the target allows",
+		}, "6 of 8 targets hold in this run. Each of the other 2 asks for less than a floor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sample()
+			r.Idle.MemFloor = split(tc.memFloor, 20)
+			if tc.s2Holds {
+				r.S2.Rows[1].Stats.P99 = 100 * time.Millisecond
+			}
+			got := map[string]string{}
+			for _, c := range Checks(r) {
+				if c.PastLimit != "" {
+					got[c.Target] = c.PastLimit
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("past the limit: %v, want %v", got, tc.want)
+			}
+			for target, why := range tc.want {
+				if got[target] != why {
+					t.Errorf("%s: %q, want %q", target, got[target], why)
+				}
+			}
+			md := Markdown(r)
+			for _, want := range []string{tc.summary, "| no: past the limit, " + tc.want[cpu2000] + " |"} {
+				if !strings.Contains(md, want) {
+					t.Errorf("report lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	r := sample()
