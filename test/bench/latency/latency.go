@@ -69,12 +69,9 @@ func Run(ctx context.Context, concurrency int, duration time.Duration, op Op) Su
 	start := time.Now()
 	deadline := start.Add(duration)
 	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		errs      int
-		firstErr  string
-		bytes     int64
-		wg        sync.WaitGroup
+		mu  sync.Mutex
+		rec recorder
+		wg  sync.WaitGroup
 	)
 	for range concurrency {
 		wg.Go(func() {
@@ -83,25 +80,65 @@ func Run(ctx context.Context, concurrency int, duration time.Duration, op Op) Su
 				n, err := op(ctx)
 				d := time.Since(t0)
 				mu.Lock()
-				if err != nil {
-					errs++
-					if firstErr == "" {
-						firstErr = err.Error()
-					}
-				} else {
-					latencies = append(latencies, d)
-					bytes += n
-				}
+				rec.add(d, n, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	s := Summarize(latencies)
-	s.Errors, s.FirstError = errs, firstErr
-	if s.Requests > 0 {
-		s.BytesPerResponse = bytes / int64(s.Requests)
+	return rec.summary(time.Since(start))
+}
+
+// Interleave calls ops one at a time in turn (the first, the second, ...,
+// the first again) until duration has passed or ctx ends, and summarises
+// each op's calls. Ops measured this way see the same moments of a
+// machine whose speed drifts, where runs one after the other would not;
+// each op's Wall is the whole run's.
+func Interleave(ctx context.Context, duration time.Duration, ops ...Op) []Summary {
+	start := time.Now()
+	deadline := start.Add(duration)
+	recs := make([]recorder, len(ops))
+	for len(ops) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		for i, op := range ops {
+			t0 := time.Now()
+			n, err := op(ctx)
+			recs[i].add(time.Since(t0), n, err)
+		}
 	}
-	s.Wall = time.Since(start)
+	wall := time.Since(start)
+	out := make([]Summary, len(ops))
+	for i := range recs {
+		out[i] = recs[i].summary(wall)
+	}
+	return out
+}
+
+// recorder gathers the outcomes of one op's calls.
+type recorder struct {
+	latencies []time.Duration
+	errs      int
+	firstErr  string
+	bytes     int64
+}
+
+func (r *recorder) add(d time.Duration, n int64, err error) {
+	if err != nil {
+		r.errs++
+		if r.firstErr == "" {
+			r.firstErr = err.Error()
+		}
+		return
+	}
+	r.latencies = append(r.latencies, d)
+	r.bytes += n
+}
+
+func (r *recorder) summary(wall time.Duration) Summary {
+	s := Summarize(r.latencies)
+	s.Errors, s.FirstError = r.errs, r.firstErr
+	if s.Requests > 0 {
+		s.BytesPerResponse = r.bytes / int64(s.Requests)
+	}
+	s.Wall = wall
 	return s
 }

@@ -128,7 +128,7 @@ func method(b *strings.Builder, r *Results) {
 	}
 	p("\n")
 	p("- **S2, listing all pod metrics** (what `kubectl top pods -A` asks, `GET /apis/metrics.k8s.io/v1beta1/pods`, JSON): %s pods, %d requests in flight for %s per measurement, on the server's own port with the admin client certificate and through kube-apiserver's aggregator (the APIService pointed at the server measured). While one server is measured the other is paused (SIGSTOP), so its scraping does not take CPU from the one measured.\n", thousands(s.S2Pods), s.S2Concurrency, human(s.S2Window))
-	p("- **S3, custom metrics**: a `Pods` metric with a label selector (`app=bench`) over %s pods, served by a second Podometer from Debian's Prometheus with prometheus-adapter's rule format; a test exporter serves one counter per pod. Sequential requests for %s each: the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor); then Podometer on its own port; then through the aggregator. S3 runs first, on a cluster of one node and its own pods, which are deleted before S1.\n", thousands(s.S3Pods), human(s.S3Window))
+	p("- **S3, custom metrics**: a `Pods` metric with a label selector (`app=bench`) over %s pods, served by a second Podometer from Debian's Prometheus with prometheus-adapter's rule format; a test exporter serves one counter per pod. %s S3 runs first, on a cluster of one node and its own pods, which are deleted before S1.\n", thousands(s.S3Pods), s3Order(r))
 	p("- **S4, freshness**: every second for %s, the farm changes the working set of one random pod (memory, because a working set shows at the first scrape after the change, where a CPU rate needs two samples); each server is polled for that pod every %s on its own port until it shows the new value. The latency includes up to one poll interval.\n", human(s.S4Window), s.S4PollInterval)
 	p("- **Profiles**: CPU profiles (`/debug/pprof/profile`, which both servers serve through k8s.io/apiserver) of both servers after S1's window at the largest size and under S2's load, of Podometer under S3's, and heap profiles of both at the largest S1 size, kept under `docs/bench/`.\n")
 	p("\nRun it with `make bench` (about 40 minutes on 2 cores; the first run also builds the control plane and metrics-server into the cache). `BENCH_SCENARIOS=S1,S2`, `BENCH_S1_SIZES=100,200`, `BENCH_S1_WINDOW=30s` and the other `BENCH_*` variables (`go run ./test/bench/cmd/bench -h`) make quick runs; `go run ./test/bench/cmd/bench -report docs` rewrites this page from `docs/bench/results.json`.\n")
@@ -398,6 +398,15 @@ func s2(b *strings.Builder, r *Results) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// s3Order says how S3's requests were sent.
+func s3Order(r *Results) string {
+	paths := "the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor), Podometer on its own port, and Podometer through the aggregator"
+	if r.S3 != nil && r.S3.Interleaved {
+		return fmt.Sprintf("One request at a time, the three paths in turn (%s) for %s, so that each meets the same moments of the machine.", paths, human(3*r.Setup.S3Window))
+	}
+	return fmt.Sprintf("Sequential requests for %s each: the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor); then Podometer on its own port; then through the aggregator.", human(r.Setup.S3Window))
 }
 
 func s3(b *strings.Builder, r *Results) {

@@ -313,3 +313,17 @@ func TestNiceTicks(t *testing.T) {
 		t.Error("thousands")
 	}
 }
+
+// TestS3Order checks that the method names how S3's requests were sent.
+func TestS3Order(t *testing.T) {
+	r := sample()
+	r.Setup.S3Window = 30 * time.Second
+	if md := Markdown(r); !strings.Contains(md, "Sequential requests for 30 s each") {
+		t.Error("a run with a window per path is not described so")
+	}
+	r.S3.Interleaved = true
+	md := Markdown(r)
+	if !strings.Contains(md, "One request at a time, the three paths in turn") || strings.Contains(md, "Sequential requests") {
+		t.Error("an interleaved run is not described so")
+	}
+}

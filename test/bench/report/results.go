@@ -201,7 +201,11 @@ type S3Result struct {
 	Query  string        `json:"query"`
 	Path   string        `json:"path"`
 	Window time.Duration `json:"window"`
-	Rows   []LatencyRow  `json:"rows"`
+	// Interleaved tells that the paths took turns request by request for
+	// one window per path; otherwise (older runs) each had its own
+	// window, one after the other.
+	Interleaved bool         `json:"interleaved,omitempty"`
+	Rows        []LatencyRow `json:"rows"`
 }
 
 // FreshnessRow is S4 for one server.

@@ -23,8 +23,8 @@ var s3Rules = "rules:\n" + framework.BenchRequestsRule
 
 // runS3 measures a Pods custom metric with a label selector over S3Pods
 // pods against the real Prometheus: the PromQL Podometer sends, straight
-// to Prometheus (the floor), then Podometer's answer on its own port and
-// through the aggregator. Requests are sequential.
+// to Prometheus (the floor), Podometer's answer on its own port and
+// through the aggregator, taking turns request by request.
 func (e *env) runS3(ctx context.Context, res *report.Results, outDir string) (*report.S3Result, error) {
 	n := e.cfg.S3Pods
 	if e.nodes == 0 {
@@ -129,21 +129,30 @@ func (e *env) runS3(ctx context.Context, res *report.Results, outDir string) (*r
 			return nil, fmt.Errorf("%s via %s answers %d items, want %d: %w", targets[i].server, targets[i].path, last, n, err)
 		}
 	}
+	ops := make([]latency.Op, len(targets))
 	for i, t := range targets {
-		op := func(ctx context.Context) (int64, error) { return drain(ctx, t.client, t.url) }
-		latency.Run(ctx, 1, 3*time.Second, op)
+		ops[i] = func(ctx context.Context) (int64, error) { return drain(ctx, t.client, t.url) }
 		if t.path == "adapter" {
 			e.profile(ctx, res, outDir, "s3", fmt.Sprintf("S3, a Pods metric over %s pods", thousands(n)),
-				func(ctx context.Context) { latency.Run(ctx, 1, time.Hour, op) }, server{report.Podometer, pod})
+				func(ctx context.Context) { latency.Run(ctx, 1, time.Hour, ops[i]) }, server{report.Podometer, pod})
 		}
-		stats := latency.Run(ctx, 1, e.cfg.S3Window, op)
+	}
+	// The three take turns request by request, so that the raw query and
+	// Podometer meet the same moments of the machine: one window each,
+	// one after the other, measured drifts of Prometheus's own latency as
+	// Podometer's.
+	latency.Interleave(ctx, 3*time.Second, ops...)
+	e.logf("S3: %d requests in turn for %s", len(targets), time.Duration(len(targets))*e.cfg.S3Window)
+	stats := latency.Interleave(ctx, time.Duration(len(targets))*e.cfg.S3Window, ops...)
+	r.Interleaved = true
+	for i, t := range targets {
 		items, err := count(ctx, i)
 		if err != nil {
 			return nil, err
 		}
-		e.logf("S3: %s via %s: %d requests, %d errors, p50 %s, p99 %s", t.server, t.path, stats.Requests, stats.Errors,
-			stats.P50.Round(100*time.Microsecond), stats.P99.Round(100*time.Microsecond))
-		r.Rows = append(r.Rows, report.LatencyRow{Server: t.server, Path: t.path, Items: items, Stats: stats})
+		e.logf("S3: %s via %s: %d requests, %d errors, p50 %s, p99 %s", t.server, t.path, stats[i].Requests, stats[i].Errors,
+			stats[i].P50.Round(100*time.Microsecond), stats[i].P99.Round(100*time.Microsecond))
+		r.Rows = append(r.Rows, report.LatencyRow{Server: t.server, Path: t.path, Items: items, Stats: stats[i]})
 	}
 	return r, nil
 }
