@@ -66,8 +66,9 @@ func Markdown(r *Results) string {
 		}
 	}
 	p("\n## Closing note\n\n")
+	checks := Checks(r)
 	held, known, past := 0, 0, 0
-	for _, c := range Checks(r) {
+	for _, c := range checks {
 		if c.Known {
 			known++
 			if c.Holds {
@@ -88,7 +89,7 @@ func Markdown(r *Results) string {
 		p(" %d of the others ask for less than a floor measured in the same run allows any server of its kind (S1: the bare fetch for CPU, the memory floor for RSS).", past)
 	}
 	p("\n\n")
-	checksTable(&b, Checks(r))
+	checksTable(&b, checks)
 	return b.String()
 }
 
@@ -224,23 +225,18 @@ func cpuFloor(b *strings.Builder, r *Results) {
 	p(". The lower of the two is %.0f%% of metrics-server's whole cost. ", 100*floor/last.MetricsServer.CPUSecondsPerMinute)
 	p("The 25%% target leaves Podometer %.0f µs per scrape for the request, the %s KB body and its parse and store.\n",
 		S1MaxCPURatio*last.MicrosPerScrape(last.MetricsServer.CPUSecondsPerMinute, res), kb(last.FarmBytes, last.FarmRequests))
-	p("\nThe lowest floor against metrics-server's CPU: ")
-	var past []string
-	for i, row := range r.S1 {
-		f := row.LowestFloor()
-		if f <= 0 || row.MetricsServer.CPUSecondsPerMinute <= 0 {
+	var shares, past []string
+	for _, row := range r.S1 {
+		share := row.FloorShare()
+		if share <= 0 {
 			continue
 		}
-		share := f / row.MetricsServer.CPUSecondsPerMinute
 		if share >= S1MaxCPURatio {
 			past = append(past, thousands(row.Nodes))
 		}
-		if i > 0 {
-			p(", ")
-		}
-		p("%.0f%% at %s nodes", 100*share, thousands(row.Nodes))
+		shares = append(shares, fmt.Sprintf("%.0f%% at %s nodes", 100*share, thousands(row.Nodes)))
 	}
-	p(". ")
+	p("\nThe lowest floor against metrics-server's CPU: %s. ", strings.Join(shares, ", "))
 	if len(past) > 0 {
 		at := "At " + strings.Join(past, " and ") + " nodes"
 		if len(past) == len(r.S1) && len(past) > 1 {
@@ -301,7 +297,7 @@ func memoryFloor(b *strings.Builder, r *Results) {
 	p("\nThe most the RSS target allows Podometer (%.0f%% of metrics-server's peak) against the memory floor's %s: ", 100*S1MaxRSSRatio, mib1(floor.RSSBytes))
 	var below []string
 	for i, row := range r.S1 {
-		budget := int64(S1MaxRSSRatio * float64(row.MetricsServer.PeakRSSBytes))
+		budget := int64(row.RSSBudget())
 		room := budget - int64(floor.RSSBytes)
 		side := "above"
 		if room < 0 {
@@ -404,7 +400,7 @@ func s2(b *strings.Builder, r *Results) {
 func s3Order(r *Results) string {
 	paths := "the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor), Podometer on its own port, and Podometer through the aggregator"
 	if r.S3 != nil && r.S3.Interleaved {
-		return fmt.Sprintf("One request at a time, the three paths in turn (%s) for %s, so that each meets the same moments of the machine.", paths, human(3*r.Setup.S3Window))
+		return fmt.Sprintf("One request at a time, the three paths in turn (%s) for %s, so that each meets the same moments of the machine.", paths, human(time.Duration(len(r.S3.Rows))*r.Setup.S3Window))
 	}
 	return fmt.Sprintf("Sequential requests for %s each: the PromQL Podometer sends, straight to Prometheus's HTTP API (the floor); then Podometer on its own port; then through the aggregator.", human(r.Setup.S3Window))
 }

@@ -141,6 +141,22 @@ func (r S1Row) LowestFloor() float64 {
 	return f
 }
 
+// FloorShare is the lower floor's CPU as a share of metrics-server's;
+// 0 when either is not measured.
+func (r S1Row) FloorShare() float64 {
+	f, m := r.LowestFloor(), r.MetricsServer.CPUSecondsPerMinute
+	if f <= 0 || m <= 0 {
+		return 0
+	}
+	return f / m
+}
+
+// RSSBudget is the most peak RSS the target allows Podometer: its share
+// of metrics-server's peak.
+func (r S1Row) RSSBudget() uint64 {
+	return uint64(S1MaxRSSRatio * float64(r.MetricsServer.PeakRSSBytes))
+}
+
 // Scrapes is how many scrapes each server makes in the window.
 func (r S1Row) Scrapes(resolution time.Duration) float64 {
 	if resolution <= 0 {

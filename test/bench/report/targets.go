@@ -36,16 +36,15 @@ func Checks(r *Results) []Check {
 		cpuCheck := Check{Scenario: "S1", Target: fmt.Sprintf("CPU at %s nodes at most %.0f%% of metrics-server's", thousands(row.Nodes), 100*S1MaxCPURatio),
 			Result: fmt.Sprintf("%.0f%% (%.2f vs %.2f CPU s/min)", 100*cpu, row.Podometer.CPUSecondsPerMinute, row.MetricsServer.CPUSecondsPerMinute),
 			Holds:  cpu <= S1MaxCPURatio, Known: row.MetricsServer.CPUSecondsPerMinute > 0}
-		if floor := row.LowestFloor(); !cpuCheck.Holds && cpuCheck.Known && floor >= S1MaxCPURatio*row.MetricsServer.CPUSecondsPerMinute {
-			cpuCheck.PastLimit = fmt.Sprintf("the bare fetch alone costs %.0f%% of metrics-server's CPU", 100*floor/row.MetricsServer.CPUSecondsPerMinute)
+		if share := row.FloorShare(); !cpuCheck.Holds && cpuCheck.Known && share >= S1MaxCPURatio {
+			cpuCheck.PastLimit = fmt.Sprintf("the bare fetch alone costs %.0f%% of metrics-server's CPU", 100*share)
 		}
 		rssCheck := Check{Scenario: "S1", Target: fmt.Sprintf("peak RSS at %s nodes at most %.0f%% of metrics-server's", thousands(row.Nodes), 100*S1MaxRSSRatio),
 			Result: fmt.Sprintf("%.0f%% (%s vs %s)", 100*rss, mib(row.Podometer.PeakRSSBytes), mib(row.MetricsServer.PeakRSSBytes)),
 			Holds:  rss <= S1MaxRSSRatio, Known: row.MetricsServer.PeakRSSBytes > 0}
 		if r.Idle != nil && r.Idle.MemFloor != nil && !rssCheck.Holds && rssCheck.Known {
-			budget := S1MaxRSSRatio * float64(row.MetricsServer.PeakRSSBytes)
-			if floor := float64(r.Idle.MemFloor.RSSBytes); floor > budget {
-				rssCheck.PastLimit = fmt.Sprintf("the memory floor, %s, is above the %s the target allows", mib(uint64(floor)), mib(uint64(budget)))
+			if budget, floor := row.RSSBudget(), r.Idle.MemFloor.RSSBytes; floor > budget {
+				rssCheck.PastLimit = fmt.Sprintf("the memory floor, %s, is above the %s the target allows", mib(floor), mib(budget))
 			}
 		}
 		out = append(out, cpuCheck, rssCheck)
