@@ -23,7 +23,7 @@ import (
 	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/provider/custom"
 	"github.com/podometer/podometer/pkg/provider/objects"
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // benchPods is the scale of BenchmarkPodsMetricBySelector.

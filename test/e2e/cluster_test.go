@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // TestCluster checks the harness itself: kwok nodes become Ready, pods of a

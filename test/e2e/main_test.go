@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // cluster is the control plane shared by every test of the package.

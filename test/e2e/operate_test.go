@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // directPodometer is a Podometer of one test, beside the shared one: not

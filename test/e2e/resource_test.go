@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // topRow is one line of `kubectl top pods -A --containers`.

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/podometer/podometer/test/bench/farm"
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // Names of the objects the benchmark creates.

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/podometer/podometer/test/bench/report"
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // machine describes this machine from /proc.

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/podometer/podometer/test/bench/farm"
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // createWorkers is how many objects are created at once.

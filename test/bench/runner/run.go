@@ -14,7 +14,7 @@ import (
 	"github.com/podometer/podometer/test/bench/farm"
 	"github.com/podometer/podometer/test/bench/procstat"
 	"github.com/podometer/podometer/test/bench/report"
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // Run runs the configured scenarios and writes the report into

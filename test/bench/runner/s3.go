@@ -14,7 +14,7 @@ import (
 
 	"github.com/podometer/podometer/test/bench/latency"
 	"github.com/podometer/podometer/test/bench/report"
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // s3Rules serve bench_requests_total as the Pods metric

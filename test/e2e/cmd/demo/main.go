@@ -1,5 +1,5 @@
 // Command demo runs Podometer against a loopback Kubernetes control plane
-// with kwok nodes and pods (see test/e2e/framework), prints how to reach it
+// with kwok nodes and pods (see test/framework), prints how to reach it
 // with kubectl, and keeps it running until interrupted. `make demo` runs it.
 package main
 

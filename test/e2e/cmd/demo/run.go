@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/podometer/podometer/test/e2e/framework"
+	"github.com/podometer/podometer/test/framework"
 )
 
 type config struct {
