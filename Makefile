@@ -28,7 +28,7 @@ install:
 
 ## demo: a local control plane with kwok nodes and pods, Podometer registered; runs until interrupted
 demo: build
-	$(GO) run ./test/e2e/cmd/demo $(ARGS)
+	$(GO) run ./test/demo $(ARGS)
 
 ## test: unit tests, the binary check, then the end-to-end tests against a real control plane
 test: unit check-binary e2e
