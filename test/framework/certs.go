@@ -125,56 +125,46 @@ type subjectAltNames struct {
 }
 
 func newCA(name string) (*keyPair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+	ca, err := issue(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(certValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("create CA certificate %s: %w", name, err)
+		return nil, fmt.Errorf("CA %s: %w", name, err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse CA certificate %s: %w", name, err)
-	}
-	return &keyPair{cert: cert, key: key}, nil
+	return ca, nil
 }
 
 func newLeaf(ca *keyPair, subject pkix.Name, usage x509.ExtKeyUsage, sans subjectAltNames) (*keyPair, error) {
+	return issue(&x509.Certificate{
+		Subject:     subject,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{usage},
+		DNSNames:    sans.dns,
+		IPAddresses: sans.ips,
+	}, ca)
+}
+
+// issue makes a new key and a certificate for it from tmpl, with a random
+// serial number, valid from an hour ago for certValidity, signed by
+// signer or, when signer is nil, by the new key itself.
+func issue(tmpl *x509.Certificate, signer *keyPair) (*keyPair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
-	serial, err := randomSerial()
-	if err != nil {
+	if tmpl.SerialNumber, err = randomSerial(); err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      subject,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(certValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		DNSNames:     sans.dns,
-		IPAddresses:  sans.ips,
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(certValidity)
+	parent, parentKey := tmpl, crypto.Signer(key)
+	if signer != nil {
+		parent, parentKey = signer.cert, signer.key
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate: %w", err)
 	}
