@@ -116,47 +116,20 @@ func adapterURL(s *framework.AggregatedServer) string {
 	return fmt.Sprintf("https://127.0.0.1:%d", s.Port)
 }
 
+// acceptJSON is the Accept header of every request the benchmark sends:
+// plain JSON, what it decodes.
+var acceptJSON = http.Header{"Accept": {"application/json"}}
+
 // get fetches url with client and returns the body, failing on a status
 // other than 200.
 func get(ctx context.Context, client *http.Client, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.300s", url, resp.Status, body)
-	}
-	return body, nil
+	return framework.Get(ctx, client, url, acceptJSON)
 }
 
 // drain fetches url with client and returns the number of bytes of the
 // body, without keeping it: what a load generator needs.
 func drain(ctx context.Context, client *http.Client, url string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return 0, fmt.Errorf("GET %s: %s: %s", url, resp.Status, snippet)
-	}
-	return io.Copy(io.Discard, resp.Body)
+	return framework.Fetch(ctx, client, url, acceptJSON, io.Discard)
 }
 
 // itemList is the part of a list the benchmark reads.
