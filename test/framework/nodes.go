@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 const (
@@ -27,31 +28,78 @@ func ResourceMetricsPath(node string) string {
 	return "/metrics/nodes/" + node + "/metrics/resource"
 }
 
-// CreateKwokNode creates a node that kwok manages, with 32 CPUs, 256Gi of
-// memory and room for 110 pods, labelled type=kwok plus labels. Every
-// Prometheus started with StartPrometheus starts scraping it.
-func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[string]string) error {
-	l := map[string]string{"type": "kwok", corev1.LabelHostname: name}
-	maps.Copy(l, labels)
+// NodeSpec is a node for CreateNode to register. Every node has 32 CPUs,
+// 256Gi of memory and room for 110 pods, and the label
+// kubernetes.io/hostname=<Name>.
+type NodeSpec struct {
+	Name string
+	// Labels are added to (and may override) the hostname label.
+	Labels      map[string]string
+	Annotations map[string]string
+	// KubeletPort, when not 0, registers the node as its kubelet would,
+	// listening on 127.0.0.1 at that port: InternalIP and Hostname
+	// addresses, the kubelet endpoint, Ready=True and the node info. Leave
+	// it 0 for a node kwok manages: kwok's node-initialize stage fills in
+	// a node that has no conditions yet.
+	KubeletPort int
+}
+
+// CreateNode registers spec through client, status included (the API
+// server keeps a node's status on create). The client is the caller's:
+// the benchmark registers thousands of nodes through one without
+// client-side rate limits.
+func CreateNode(ctx context.Context, client kubernetes.Interface, spec NodeSpec) error {
+	if _, err := client.CoreV1().Nodes().Create(ctx, spec.node(), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create node %s: %w", spec.Name, err)
+	}
+	return nil
+}
+
+func (s NodeSpec) node() *corev1.Node {
+	l := map[string]string{corev1.LabelHostname: s.Name}
+	maps.Copy(l, s.Labels)
 	resources := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
 		corev1.ResourcePods:   resource.MustParse("110"),
 	}
 	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:   name,
-			Labels: l,
-			Annotations: map[string]string{
-				KwokNodeAnnotation:            "fake",
-				ResourceMetricsPathAnnotation: ResourceMetricsPath(name),
-			},
-		},
-		// Nodes accept status on create; kwok keeps allocatable and capacity.
-		Status: corev1.NodeStatus{Allocatable: resources, Capacity: resources},
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Labels: l, Annotations: maps.Clone(s.Annotations)},
+		Status:     corev1.NodeStatus{Allocatable: resources, Capacity: resources},
 	}
-	if _, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create kwok node %s: %w", name, err)
+	if s.KubeletPort == 0 {
+		return node
+	}
+	now := metav1.Now()
+	node.Status.Addresses = []corev1.NodeAddress{
+		{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},
+		{Type: corev1.NodeHostName, Address: s.Name},
+	}
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(s.KubeletPort)
+	node.Status.Conditions = []corev1.NodeCondition{{
+		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+		Message: "kubelet on 127.0.0.1", LastHeartbeatTime: now, LastTransitionTime: now,
+	}}
+	node.Status.NodeInfo = corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64"}
+	return node
+}
+
+// CreateKwokNode creates a node that kwok manages (see NodeSpec), labelled
+// type=kwok plus labels. Every Prometheus started with StartPrometheus
+// starts scraping it.
+func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[string]string) error {
+	l := map[string]string{"type": "kwok"}
+	maps.Copy(l, labels)
+	err := CreateNode(ctx, c.client, NodeSpec{
+		Name:   name,
+		Labels: l,
+		Annotations: map[string]string{
+			KwokNodeAnnotation:            "fake",
+			ResourceMetricsPathAnnotation: ResourceMetricsPath(name),
+		},
+	})
+	if err != nil {
+		return err
 	}
 	return c.nodeCreated(name)
 }

@@ -77,55 +77,12 @@ func (e *env) writeNodesFile() error {
 // createNode registers a farm node: InternalIP 127.0.0.1, the farm's port
 // as the kubelet port, Ready, and the path annotation to its farm path.
 func (e *env) createNode(ctx context.Context, name string) error {
-	resources := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("32"),
-		corev1.ResourceMemory: resource.MustParse("128Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
-	}
-	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        name,
-			Labels:      map[string]string{nodeLabel: "farm", corev1.LabelHostname: name},
-			Annotations: map[string]string{framework.ResourceMetricsPathAnnotation: farm.ResourceMetricsPath(name)},
-		},
-	}
-	created, err := e.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		created, err = e.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("create node %s: %w", name, err)
-	}
-	now := metav1.Now()
-	status := corev1.NodeStatus{
-		Capacity:    resources,
-		Allocatable: resources,
-		Addresses: []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},
-			{Type: corev1.NodeHostName, Address: name},
-		},
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(e.farm.Port())}},
-		Conditions: []corev1.NodeCondition{{
-			Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
-			Message: "kubelet farm node", LastHeartbeatTime: now, LastTransitionTime: now,
-		}},
-		NodeInfo: corev1.NodeSystemInfo{KubeletVersion: framework.KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64"},
-	}
-	// Controllers annotate new nodes (ttl): retry on conflict.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		created.Status = status
-		_, err := e.kube.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			if latest, gerr := e.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); gerr == nil {
-				created = latest
-			}
-		}
-		return err
+	return framework.CreateNode(ctx, e.kube, framework.NodeSpec{
+		Name:        name,
+		Labels:      map[string]string{nodeLabel: "farm"},
+		Annotations: map[string]string{framework.ResourceMetricsPathAnnotation: farm.ResourceMetricsPath(name)},
+		KubeletPort: e.farm.Port(),
 	})
-	if err != nil {
-		return fmt.Errorf("set status of node %s: %w", name, err)
-	}
-	return nil
 }
 
 // createRunningPod creates a pod bound to node and sets its status to
