@@ -225,12 +225,4 @@ func printUsage(c *framework.Cluster, pod *framework.Podometer, prom *framework.
 
 // demoRules are the demo's rules, in prometheus-adapter's format: the
 // per-pod request rate and the namespace's queue as an external metric.
-var demoRules = "rules:\n" + framework.PodRateRule("", "http_requests_total", "30s") + `externalRules:
-- seriesQuery: 'queue_length{namespace!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-  name:
-    as: "queue_depth"
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
-`
+var demoRules = "rules:\n" + framework.PodRateRule("", "http_requests_total", "30s") + "externalRules:\n" + framework.QueueDepthRule

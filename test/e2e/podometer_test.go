@@ -72,14 +72,7 @@ var rulesFile = "rules:\n" + framework.PodRateRule("", "http_requests_total", "2
     as: "broken_metric"
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>} by (<<.GroupBy'
 externalRules:
-- seriesQuery: 'queue_length{namespace!=""}'
-  resources:
-    overrides:
-      namespace: {resource: "namespace"}
-  name:
-    as: "queue_depth"
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
-# metrics.k8s.io from Prometheus (--resource-metrics-source=prometheus),
+` + framework.QueueDepthRule + `# metrics.k8s.io from Prometheus (--resource-metrics-source=prometheus),
 # from what the kubelet-resource job scrapes off kwok.
 resourceRules:
   cpu:

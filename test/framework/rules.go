@@ -27,3 +27,15 @@ func PodRateRule(id, series, window string) string {
 // bench_requests_per_second. The e2e benchmark and `make bench` (S3)
 // measure requests for it.
 var BenchRequestsRule = PodRateRule("bench", "bench_requests_total", "20s")
+
+// QueueDepthRule is an entry of a rules file's `externalRules` list, in
+// prometheus-adapter's format: the sum of a namespace's queue_length gauges
+// (see QueueLengthAnnotation) served as the External metric queue_depth.
+const QueueDepthRule = `- seriesQuery: 'queue_length{namespace!=""}'
+  resources:
+    overrides:
+      namespace: {resource: "namespace"}
+  name:
+    as: "queue_depth"
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+`
