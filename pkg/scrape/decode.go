@@ -29,26 +29,49 @@ const (
 	MetricContainerStart  = "container_start_time_seconds"
 )
 
-// metricKind says what a metric family means to the decoder.
-type metricKind uint8
+// MetricKind says which of the metrics Decode reads a metric family is.
+type MetricKind uint8
 
+// The kinds of metric family, in the order of kindNames.
 const (
-	kindOther metricKind = iota
-	kindNodeCPU
-	kindNodeMemory
-	kindContainerCPU
-	kindContainerMemory
-	kindContainerStart
+	KindOther MetricKind = iota // a family Decode skips
+	KindNodeCPU
+	KindNodeMemory
+	KindContainerCPU
+	KindContainerMemory
+	KindContainerStart
 )
 
 var kindNames = [...]string{
-	kindOther:           "",
-	kindNodeCPU:         MetricNodeCPU,
-	kindNodeMemory:      MetricNodeMemory,
-	kindContainerCPU:    MetricContainerCPU,
-	kindContainerMemory: MetricContainerMemory,
-	kindContainerStart:  MetricContainerStart,
+	KindOther:           "",
+	KindNodeCPU:         MetricNodeCPU,
+	KindNodeMemory:      MetricNodeMemory,
+	KindContainerCPU:    MetricContainerCPU,
+	KindContainerMemory: MetricContainerMemory,
+	KindContainerStart:  MetricContainerStart,
 }
+
+// KindOf returns the kind of the metric family name.
+func KindOf(name string) MetricKind {
+	switch name {
+	case MetricNodeCPU:
+		return KindNodeCPU
+	case MetricNodeMemory:
+		return KindNodeMemory
+	case MetricContainerCPU:
+		return KindContainerCPU
+	case MetricContainerMemory:
+		return KindContainerMemory
+	case MetricContainerStart:
+		return KindContainerStart
+	}
+	return KindOther
+}
+
+// String returns the metric name of k, empty for KindOther.
+func (k MetricKind) String() string { return kindNames[k] }
+
+func (k MetricKind) isNode() bool { return k == KindNodeCPU || k == KindNodeMemory }
 
 // seen bits of an entity (the node or one container).
 const (
@@ -56,22 +79,6 @@ const (
 	seenMemory
 	seenStart
 )
-
-func kindOf(name string) metricKind {
-	switch name {
-	case MetricNodeCPU:
-		return kindNodeCPU
-	case MetricNodeMemory:
-		return kindNodeMemory
-	case MetricContainerCPU:
-		return kindContainerCPU
-	case MetricContainerMemory:
-		return kindContainerMemory
-	case MetricContainerStart:
-		return kindContainerStart
-	}
-	return kindOther
-}
 
 // Limits that keep pooled state from growing without bound when bodies are
 // large or hostile.
@@ -134,7 +141,7 @@ func (e *SampleError) Error() string {
 		sb.WriteString(": ")
 	}
 	sb.WriteString(e.Metric)
-	node := kindOf(e.Metric) == kindNodeCPU || kindOf(e.Metric) == kindNodeMemory
+	node := KindOf(e.Metric).isNode()
 	if !node {
 		fmt.Fprintf(&sb, "{namespace=%q,pod=%q,container=%q}", e.Namespace, e.Pod, e.Container)
 	}
@@ -254,49 +261,86 @@ func (d *Decoder) put(st *decodeState) {
 	d.pool.Put(st)
 }
 
-// decodeState is the per-call state that the pool keeps.
+// decodeState is the per-call state that the pool keeps: the body, the
+// fast parser and the batch it builds.
 type decodeState struct {
-	body bytes.Buffer
+	body  bytes.Buffer
+	text  textParser
+	batch BatchBuilder
+}
 
+func newDecodeState() *decodeState {
+	st := &decodeState{batch: *NewBatchBuilder()}
+	st.text = textParser{families: make(map[string]*family), bb: &st.batch}
+	return st
+}
+
+// trim lets go of what a large or hostile body made grow, and of
+// references into the last Batch.
+func (st *decodeState) trim() {
+	if st.body.Cap() > maxPooledBody {
+		st.body = bytes.Buffer{}
+	}
+	st.text.trim()
+	st.batch.trim()
+}
+
+// decode fills b from body.
+func (st *decodeState) decode(body []byte, scrapeTime time.Time, b *Batch) error {
+	st.batch.Reset(scrapeTime)
+	err := st.text.parse(body)
+	if errors.Is(err, errFallback) {
+		st.batch.Reset(scrapeTime)
+		err = ParseExpfmt(body, &st.batch)
+	}
+	if err != nil {
+		return err
+	}
+	return st.batch.Build(b)
+}
+
+// Sample is one sample of a metric Decode reads, as a parser hands it to a
+// BatchBuilder.
+type Sample struct {
+	Kind  MetricKind
+	Value float64
+	// Time is the sample's timestamp, or the scrape time if it has none.
+	Time time.Time
+	// Line is the 1-based line of the sample; 0 when unknown.
+	Line int
+}
+
+// BatchBuilder gathers the samples of one body and turns them into a
+// Batch: it judges each sample, drops what is half known, and reports what
+// it dropped as SampleErrors. Decode's parsers feed it; a parser built on
+// another library can feed it too and get exactly the Batch Decode gives.
+// A BatchBuilder is reused body after body and is not safe for concurrent
+// use.
+type BatchBuilder struct {
 	scrapeTime time.Time
-
-	// families of the current body; the map outlives calls so that
-	// family names are not allocated again, flags are reset per call.
-	families map[string]*family
-	lastFam  *family
-
-	// intern reuses label value strings across calls.
-	intern map[string]string
-
-	// labelNames holds the label names of the current line, to find
-	// duplicates; labelSet takes over on lines with many labels.
-	labelNames [][]byte
-	labelSet   map[string]struct{}
-	unescaped  []byte
 
 	node       entity
 	pods       []PodRef
 	podIndex   map[PodRef]int32
 	containers []containerAcc
 	ctrIndex   map[ctrKey]int32
-	// rawIndex finds a container by a hash of the raw bytes of its labels
-	// (see rawKey), so that the second and later lines of a container cost
-	// one lookup and no string; keyBuf is the scratch key, seed the hash's.
-	rawIndex map[uint64]int32
-	keyBuf   []byte
+	// keyIndex finds a container by a hash of a key its parser chose
+	// (the raw bytes of its labels, say), so that the second and later
+	// samples of a container cost one lookup and no string; keys holds
+	// the keys themselves, to tell two keys of one hash apart.
+	keyIndex map[uint64]int32
+	keys     []byte
 	seed     maphash.Seed
-	// counts and slots are scratch space of fill.
+
+	// intern reuses label value strings across bodies.
+	intern map[string]string
+
+	// counts and slots are scratch space of Build.
 	counts []int32
 	slots  []*PodPoints
 
 	errs    []*SampleError
 	omitted int
-}
-
-type family struct {
-	name        string
-	kind        metricKind
-	help, typed bool
 }
 
 // entity accumulates the samples of the node or of one container.
@@ -309,8 +353,11 @@ type entity struct {
 }
 
 type containerAcc struct {
-	pod  int32
-	name string
+	pod int32
+	// keyStart and keyEnd bound the container's key in keys; equal when
+	// it has none.
+	keyStart, keyEnd int32
+	name             string
 	entity
 }
 
@@ -318,93 +365,199 @@ type ctrKey struct {
 	namespace, pod, name string
 }
 
-// sampleLabels are the raw values of the labels a container sample needs.
-type sampleLabels struct {
-	namespace, pod, container          []byte
-	escNamespace, escPod, escContainer bool
-}
-
-func newDecodeState() *decodeState {
-	return &decodeState{
-		families: make(map[string]*family),
+// NewBatchBuilder returns an empty BatchBuilder.
+func NewBatchBuilder() *BatchBuilder {
+	return &BatchBuilder{
 		intern:   make(map[string]string),
 		podIndex: make(map[PodRef]int32),
 		ctrIndex: make(map[ctrKey]int32),
-		rawIndex: make(map[uint64]int32),
+		keyIndex: make(map[uint64]int32),
 		seed:     maphash.MakeSeed(),
 	}
 }
 
+// Reset empties bb for a body scraped at scrapeTime, the time of a
+// container that has neither a CPU nor a memory sample.
+func (bb *BatchBuilder) Reset(scrapeTime time.Time) {
+	bb.scrapeTime = scrapeTime
+	bb.node = entity{}
+	bb.pods = bb.pods[:0]
+	clear(bb.podIndex)
+	bb.containers = bb.containers[:0]
+	clear(bb.ctrIndex)
+	clear(bb.keyIndex)
+	bb.keys = bb.keys[:0]
+	bb.errs = nil
+	bb.omitted = 0
+}
+
 // trim lets go of what a large or hostile body made grow, since maps do not
 // shrink when cleared, and of references into the last Batch.
-func (st *decodeState) trim() {
-	if st.body.Cap() > maxPooledBody {
-		st.body = bytes.Buffer{}
+func (bb *BatchBuilder) trim() {
+	if len(bb.intern) > maxInterned {
+		bb.intern = make(map[string]string)
 	}
-	if len(st.families) > maxFamilies {
-		st.families = make(map[string]*family)
+	if len(bb.keyIndex) > maxInterned || cap(bb.keys) > maxPooledBody/8 {
+		bb.keyIndex = make(map[uint64]int32)
+		bb.keys = nil
 	}
-	if len(st.intern) > maxInterned {
-		st.intern = make(map[string]string)
+	if len(bb.ctrIndex) > maxInterned {
+		bb.podIndex = make(map[PodRef]int32)
+		bb.ctrIndex = make(map[ctrKey]int32)
+		bb.pods, bb.containers, bb.counts, bb.slots = nil, nil, nil, nil
 	}
-	if len(st.rawIndex) > maxInterned {
-		st.rawIndex = make(map[uint64]int32)
-	}
-	if len(st.ctrIndex) > maxInterned {
-		st.podIndex = make(map[PodRef]int32)
-		st.ctrIndex = make(map[ctrKey]int32)
-		st.pods, st.containers, st.counts, st.slots = nil, nil, nil, nil
-	}
-	if len(st.labelSet) > maxInterned {
-		st.labelSet = nil
-	}
-	st.errs = nil
+	bb.errs = nil
 }
 
-func (st *decodeState) reset(scrapeTime time.Time) {
-	st.scrapeTime = scrapeTime
-	for _, f := range st.families {
-		f.help, f.typed = false, false
-	}
-	st.lastFam = nil
-	st.node = entity{}
-	st.pods = st.pods[:0]
-	clear(st.podIndex)
-	st.containers = st.containers[:0]
-	clear(st.ctrIndex)
-	clear(st.rawIndex)
-	st.errs = nil
-	st.omitted = 0
+// AddNode records a sample of a node metric.
+func (bb *BatchBuilder) AddNode(s Sample) {
+	bb.addTo(&bb.node, s, "", "", "")
 }
 
-// decode fills b from body.
-func (st *decodeState) decode(body []byte, scrapeTime time.Time, b *Batch) error {
-	st.reset(scrapeTime)
-	err := st.parseText(body)
-	if errors.Is(err, errFallback) {
-		st.reset(scrapeTime)
-		err = st.parseFamilies(body)
+// AddByKey records a sample of the container that AddContainer saw with
+// the same key in this body, and reports whether there was one; if not,
+// the caller passes the sample to AddContainer.
+func (bb *BatchBuilder) AddByKey(key []byte, s Sample) bool {
+	idx, ok := bb.keyIndex[maphash.Bytes(bb.seed, key)]
+	if !ok {
+		return false
 	}
-	if err != nil {
-		return err
+	c := &bb.containers[idx]
+	if string(bb.keys[c.keyStart:c.keyEnd]) != string(key) {
+		return false // two keys share a hash: the labels decide
 	}
-	return st.fill(b)
+	ref := bb.pods[c.pod]
+	bb.addTo(&c.entity, s, ref.Namespace, ref.Name, c.name)
+	return true
 }
 
-// fill moves the accumulated points into b.
-func (st *decodeState) fill(b *Batch) error {
-	if st.node.seen != 0 && !st.node.bad {
-		b.NodePoint = st.node.point
+// AddContainer records a sample of a container metric by the labels of the
+// container. A non-empty key names the container for AddByKey: it must
+// stand for these three labels and no others.
+func (bb *BatchBuilder) AddContainer(key []byte, namespace, pod, container string, s Sample) {
+	idx, ok := bb.container(namespace, pod, container, s)
+	if !ok {
+		return
+	}
+	if c := &bb.containers[idx]; len(key) > 0 && c.keyStart == c.keyEnd {
+		h := maphash.Bytes(bb.seed, key)
+		if _, taken := bb.keyIndex[h]; !taken {
+			bb.keyIndex[h] = idx
+			c.keyStart = int32(len(bb.keys))
+			bb.keys = append(bb.keys, key...)
+			c.keyEnd = int32(len(bb.keys))
+		}
+	}
+	bb.addTo(&bb.containers[idx].entity, s, namespace, pod, container)
+}
+
+// container returns the index of the named container, adding it, or false
+// when s lacks a label.
+func (bb *BatchBuilder) container(namespace, pod, name string, s Sample) (int32, bool) {
+	if namespace == "" || pod == "" || name == "" {
+		var missing []string
+		if namespace == "" {
+			missing = append(missing, `"namespace"`)
+		}
+		if pod == "" {
+			missing = append(missing, `"pod"`)
+		}
+		if name == "" {
+			missing = append(missing, `"container"`)
+		}
+		bb.sampleError(s, namespace, pod, name, "missing label "+strings.Join(missing, ", "))
+		return 0, false
+	}
+	key := ctrKey{namespace: namespace, pod: pod, name: name}
+	idx, ok := bb.ctrIndex[key]
+	if !ok {
+		ref := PodRef{Namespace: namespace, Name: pod}
+		pi, ok := bb.podIndex[ref]
+		if !ok {
+			pi = int32(len(bb.pods))
+			bb.pods = append(bb.pods, ref)
+			bb.podIndex[ref] = pi
+		}
+		idx = int32(len(bb.containers))
+		bb.containers = append(bb.containers, containerAcc{pod: pi, name: name})
+		bb.ctrIndex[key] = idx
+		bb.containers[idx].point.Timestamp = bb.scrapeTime
+	}
+	return idx, true
+}
+
+func (bb *BatchBuilder) addTo(e *entity, s Sample, namespace, pod, name string) {
+	var bit uint8
+	switch s.Kind {
+	case KindNodeCPU, KindContainerCPU:
+		bit = seenCPU
+	case KindNodeMemory, KindContainerMemory:
+		bit = seenMemory
+	default:
+		bit = seenStart
+	}
+	// Each sample is judged on its own, even in an entity already
+	// dropped, so that the errors reported do not depend on the order of
+	// the samples.
+	if e.seen&bit != 0 {
+		e.bad = true
+		bb.sampleError(s, namespace, pod, name, "duplicate sample")
+		return
+	}
+	e.seen |= bit
+	var reason string
+	switch bit {
+	case seenCPU:
+		e.point.CumulativeCPU, reason = cpuNanos(s.Value)
+		e.point.HasCPU = true
+	case seenMemory:
+		e.point.MemoryWorkingSet, reason = memoryBytes(s.Value)
+		e.point.HasMemory = true
+	default:
+		e.point.StartTime, reason = startTime(s.Value)
+	}
+	if reason != "" {
+		e.bad = true
+		bb.sampleError(s, namespace, pod, name, reason)
+		return
+	}
+	if bit != seenStart && (!e.timestamped || s.Time.After(e.point.Timestamp)) {
+		e.point.Timestamp = s.Time
+		e.timestamped = true
+	}
+}
+
+func (bb *BatchBuilder) sampleError(s Sample, namespace, pod, container, reason string) {
+	if len(bb.errs) >= maxSampleErrors {
+		bb.omitted++
+		return
+	}
+	bb.errs = append(bb.errs, &SampleError{
+		Metric:    s.Kind.String(),
+		Line:      s.Line,
+		Namespace: namespace,
+		Pod:       pod,
+		Container: container,
+		Reason:    reason,
+	})
+}
+
+// Build moves the points gathered since Reset into b (already Reset by the
+// caller with the node name) and returns a *PartialError if samples were
+// rejected.
+func (bb *BatchBuilder) Build(b *Batch) error {
+	if bb.node.seen != 0 && !bb.node.bad {
+		b.NodePoint = bb.node.point
 	}
 	// Count the good containers of each pod, then hand out one slab of
 	// ContainerPoints and one of PodPoints.
-	counts := slices.Grow(st.counts[:0], len(st.pods))[:len(st.pods)]
+	counts := slices.Grow(bb.counts[:0], len(bb.pods))[:len(bb.pods)]
 	clear(counts)
-	st.counts = counts
+	bb.counts = counts
 	good := 0
-	for i := range st.containers {
-		if !st.containers[i].bad {
-			counts[st.containers[i].pod]++
+	for i := range bb.containers {
+		if !bb.containers[i].bad {
+			counts[bb.containers[i].pod]++
 			good++
 		}
 	}
@@ -420,10 +573,10 @@ func (st *decodeState) fill(b *Batch) error {
 		if b.Pods == nil {
 			b.Pods = make(map[PodRef]*PodPoints, goodPods)
 		}
-		slot := slices.Grow(st.slots[:0], len(st.pods))[:len(st.pods)]
+		slot := slices.Grow(bb.slots[:0], len(bb.pods))[:len(bb.pods)]
 		clear(slot)
 		// Let go of the batch's pods once filled.
-		defer func() { clear(slot); st.slots = slot[:0] }()
+		defer func() { clear(slot); bb.slots = slot[:0] }()
 		off, next := 0, 0
 		for i, n := range counts {
 			if n == 0 {
@@ -434,10 +587,10 @@ func (st *decodeState) fill(b *Batch) error {
 			pp.Containers = ctrSlab[off : off : off+int(n)]
 			off += int(n)
 			slot[i] = pp
-			b.Pods[st.pods[i]] = pp
+			b.Pods[bb.pods[i]] = pp
 		}
-		for i := range st.containers {
-			c := &st.containers[i]
+		for i := range bb.containers {
+			c := &bb.containers[i]
 			if c.bad {
 				continue
 			}
@@ -445,153 +598,33 @@ func (st *decodeState) fill(b *Batch) error {
 			pp.Containers = append(pp.Containers, ContainerPoint{Name: c.name, Point: c.point})
 		}
 	}
-	if len(st.errs) > 0 {
-		err := &PartialError{Errs: st.errs, Omitted: st.omitted}
-		st.errs = nil
+	if len(bb.errs) > 0 {
+		err := &PartialError{Errs: bb.errs, Omitted: bb.omitted}
+		bb.errs = nil
 		return err
 	}
 	return nil
 }
 
-// --- Semantics shared by both parsers ---
-
-func (st *decodeState) sampleError(kind metricKind, line int, namespace, pod, container, reason string) {
-	if len(st.errs) >= maxSampleErrors {
-		st.omitted++
-		return
+// internBytes returns b as a string, reusing an earlier equal one.
+func (bb *BatchBuilder) internBytes(b []byte) string {
+	if s, ok := bb.intern[string(b)]; ok {
+		return s
 	}
-	st.errs = append(st.errs, &SampleError{
-		Metric:    kindNames[kind],
-		Line:      line,
-		Namespace: namespace,
-		Pod:       pod,
-		Container: container,
-		Reason:    reason,
-	})
+	s := string(b)
+	bb.intern[s] = s
+	return s
 }
 
-// addNode records a sample of a node metric.
-func (st *decodeState) addNode(kind metricKind, v float64, ts time.Time, line int) {
-	st.addTo(&st.node, kind, v, ts, line, "", "", "")
+func (bb *BatchBuilder) internString(s string) string {
+	if is, ok := bb.intern[s]; ok {
+		return is
+	}
+	bb.intern[s] = s
+	return s
 }
 
-// addContainerRaw records a sample of a container metric from the raw
-// label values of the fast parser.
-func (st *decodeState) addContainerRaw(kind metricKind, lab *sampleLabels, v float64, ts time.Time, line int) {
-	if lab.escNamespace || lab.escPod || lab.escContainer {
-		st.addContainer(kind, st.labelValue(lab.namespace, lab.escNamespace), st.labelValue(lab.pod, lab.escPod),
-			st.labelValue(lab.container, lab.escContainer), v, ts, line)
-		return
-	}
-	st.keyBuf = rawKey(st.keyBuf[:0], lab)
-	h := maphash.Bytes(st.seed, st.keyBuf)
-	idx, known := st.rawIndex[h]
-	if known {
-		c := &st.containers[idx]
-		ref := st.pods[c.pod]
-		if string(lab.container) == c.name && string(lab.pod) == ref.Name && string(lab.namespace) == ref.Namespace {
-			st.addTo(&c.entity, kind, v, ts, line, ref.Namespace, ref.Name, c.name)
-			return
-		}
-		// Two containers share a hash: the strings decide.
-	}
-	// Namespaces and container names repeat across nodes and are
-	// interned; a pod name belongs to one node, and a string of its own
-	// per scrape costs less than a table of every pod of the cluster.
-	idx, ok := st.addContainer(kind, st.internBytes(lab.namespace), string(lab.pod), st.internBytes(lab.container), v, ts, line)
-	if ok && !known {
-		st.rawIndex[h] = idx
-	}
-}
-
-// rawKey appends the length-prefixed raw namespace, pod and container
-// label values to b: one key per container, unambiguous whatever the
-// values hold.
-func rawKey(b []byte, lab *sampleLabels) []byte {
-	for _, v := range [...][]byte{lab.namespace, lab.pod, lab.container} {
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
-	}
-	return b
-}
-
-// addContainer records a sample of a container metric and returns the
-// container's index, or false when the sample lacks a label.
-func (st *decodeState) addContainer(kind metricKind, namespace, pod, name string, v float64, ts time.Time, line int) (int32, bool) {
-	if namespace == "" || pod == "" || name == "" {
-		var missing []string
-		if namespace == "" {
-			missing = append(missing, `"namespace"`)
-		}
-		if pod == "" {
-			missing = append(missing, `"pod"`)
-		}
-		if name == "" {
-			missing = append(missing, `"container"`)
-		}
-		st.sampleError(kind, line, namespace, pod, name, "missing label "+strings.Join(missing, ", "))
-		return 0, false
-	}
-	key := ctrKey{namespace: namespace, pod: pod, name: name}
-	idx, ok := st.ctrIndex[key]
-	if !ok {
-		ref := PodRef{Namespace: namespace, Name: pod}
-		pi, ok := st.podIndex[ref]
-		if !ok {
-			pi = int32(len(st.pods))
-			st.pods = append(st.pods, ref)
-			st.podIndex[ref] = pi
-		}
-		idx = int32(len(st.containers))
-		st.containers = append(st.containers, containerAcc{pod: pi, name: name})
-		st.ctrIndex[key] = idx
-		c := &st.containers[idx]
-		c.point.Timestamp = st.scrapeTime
-	}
-	st.addTo(&st.containers[idx].entity, kind, v, ts, line, namespace, pod, name)
-	return idx, true
-}
-
-func (st *decodeState) addTo(e *entity, kind metricKind, v float64, ts time.Time, line int, namespace, pod, name string) {
-	var bit uint8
-	switch kind {
-	case kindNodeCPU, kindContainerCPU:
-		bit = seenCPU
-	case kindNodeMemory, kindContainerMemory:
-		bit = seenMemory
-	default:
-		bit = seenStart
-	}
-	// Each sample is judged on its own, even in an entity already
-	// dropped, so that the errors reported do not depend on the order of
-	// the samples.
-	if e.seen&bit != 0 {
-		e.bad = true
-		st.sampleError(kind, line, namespace, pod, name, "duplicate sample")
-		return
-	}
-	e.seen |= bit
-	var reason string
-	switch bit {
-	case seenCPU:
-		e.point.CumulativeCPU, reason = cpuNanos(v)
-		e.point.HasCPU = true
-	case seenMemory:
-		e.point.MemoryWorkingSet, reason = memoryBytes(v)
-		e.point.HasMemory = true
-	default:
-		e.point.StartTime, reason = startTime(v)
-	}
-	if reason != "" {
-		e.bad = true
-		st.sampleError(kind, line, namespace, pod, name, reason)
-		return
-	}
-	if bit != seenStart && (!e.timestamped || ts.After(e.point.Timestamp)) {
-		e.point.Timestamp = ts
-		e.timestamped = true
-	}
-}
+// --- Values ---
 
 func badValue(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
@@ -637,30 +670,84 @@ func startTime(v float64) (time.Time, string) {
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9))), ""
 }
 
-// internBytes returns b as a string, reusing an earlier equal one.
-func (st *decodeState) internBytes(b []byte) string {
-	if s, ok := st.intern[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	st.intern[s] = s
-	return s
+// --- The fast parser ---
+
+// textParser is the fast parser's state: what it knows of the families of
+// the body, and scratch space for the current line.
+type textParser struct {
+	bb *BatchBuilder
+
+	// families of the current body; the map outlives calls so that
+	// family names are not allocated again, flags are reset per call.
+	families map[string]*family
+	lastFam  *family
+
+	// labelNames holds the label names of the current line, to find
+	// duplicates; labelSet takes over on lines with many labels.
+	labelNames [][]byte
+	labelSet   map[string]struct{}
+	unescaped  []byte
+	// keyBuf is the scratch key of a container (see rawKey).
+	keyBuf []byte
 }
 
-func (st *decodeState) internString(s string) string {
-	if is, ok := st.intern[s]; ok {
-		return is
+type family struct {
+	name        string
+	kind        MetricKind
+	help, typed bool
+}
+
+// sampleLabels are the raw values of the labels a container sample needs.
+type sampleLabels struct {
+	namespace, pod, container          []byte
+	escNamespace, escPod, escContainer bool
+}
+
+func (tp *textParser) trim() {
+	if len(tp.families) > maxFamilies {
+		tp.families = make(map[string]*family)
 	}
-	st.intern[s] = s
-	return s
+	if len(tp.labelSet) > maxInterned {
+		tp.labelSet = nil
+	}
+}
+
+// addContainer records a sample of a container metric from the raw
+// label values of the line.
+func (tp *textParser) addContainer(lab *sampleLabels, s Sample) {
+	bb := tp.bb
+	if lab.escNamespace || lab.escPod || lab.escContainer {
+		bb.AddContainer(nil, tp.labelValue(lab.namespace, lab.escNamespace), tp.labelValue(lab.pod, lab.escPod),
+			tp.labelValue(lab.container, lab.escContainer), s)
+		return
+	}
+	tp.keyBuf = rawKey(tp.keyBuf[:0], lab)
+	if bb.AddByKey(tp.keyBuf, s) {
+		return
+	}
+	// Namespaces and container names repeat across nodes and are
+	// interned; a pod name belongs to one node, and a string of its own
+	// per scrape costs less than a table of every pod of the cluster.
+	bb.AddContainer(tp.keyBuf, bb.internBytes(lab.namespace), string(lab.pod), bb.internBytes(lab.container), s)
+}
+
+// rawKey appends the length-prefixed raw namespace, pod and container
+// label values to b: one key per container, unambiguous whatever the
+// values hold.
+func rawKey(b []byte, lab *sampleLabels) []byte {
+	for _, v := range [...][]byte{lab.namespace, lab.pod, lab.container} {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
 }
 
 // labelValue unescapes and interns a raw label value.
-func (st *decodeState) labelValue(raw []byte, escaped bool) string {
+func (tp *textParser) labelValue(raw []byte, escaped bool) string {
 	if !escaped {
-		return st.internBytes(raw)
+		return tp.bb.internBytes(raw)
 	}
-	u := st.unescaped[:0]
+	u := tp.unescaped[:0]
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '\\' {
@@ -671,11 +758,9 @@ func (st *decodeState) labelValue(raw []byte, escaped bool) string {
 		}
 		u = append(u, c)
 	}
-	st.unescaped = u
-	return st.internBytes(u)
+	tp.unescaped = u
+	return tp.bb.internBytes(u)
 }
-
-// --- The fast parser ---
 
 // Byte classes of the exposition grammar as expfmt reads it.
 const (
@@ -738,9 +823,13 @@ func scanName(line []byte, i int, cls uint8) (int, error) {
 	return i, nil
 }
 
-// parseText is the fast parser. It returns errFallback for bodies it leaves
+// parse is the fast parser. It returns errFallback for bodies it leaves
 // to expfmt, and a *FormatError at the first line expfmt would reject.
-func (st *decodeState) parseText(body []byte) error {
+func (tp *textParser) parse(body []byte) error {
+	for _, f := range tp.families {
+		f.help, f.typed = false, false
+	}
+	tp.lastFam = nil
 	for n := 1; len(body) > 0; n++ {
 		nl := bytes.IndexByte(body, '\n')
 		if nl < 0 {
@@ -751,7 +840,7 @@ func (st *decodeState) parseText(body []byte) error {
 			}
 			return nil
 		}
-		if err := st.parseLine(body[:nl], n); err != nil {
+		if err := tp.parseLine(body[:nl], n); err != nil {
 			return err
 		}
 		body = body[nl+1:]
@@ -759,36 +848,36 @@ func (st *decodeState) parseText(body []byte) error {
 	return nil
 }
 
-func (st *decodeState) parseLine(line []byte, n int) error {
+func (tp *textParser) parseLine(line []byte, n int) error {
 	i := skipBlank(line, 0)
 	if i == len(line) {
 		return nil
 	}
 	switch line[i] {
 	case '#':
-		return st.parseComment(line, i+1, n)
+		return tp.parseComment(line, i+1, n)
 	case '{':
 		return errFallback
 	}
-	return st.parseSample(line, i, n)
+	return tp.parseSample(line, i, n)
 }
 
 // family returns the state of the named family, creating it.
-func (st *decodeState) family(name []byte) *family {
-	if f := st.lastFam; f != nil && f.name == string(name) {
+func (tp *textParser) family(name []byte) *family {
+	if f := tp.lastFam; f != nil && f.name == string(name) {
 		return f
 	}
-	f, ok := st.families[string(name)]
+	f, ok := tp.families[string(name)]
 	if !ok {
 		s := string(name)
-		f = &family{name: s, kind: kindOf(s)}
-		st.families[s] = f
+		f = &family{name: s, kind: KindOf(s)}
+		tp.families[s] = f
 	}
-	st.lastFam = f
+	tp.lastFam = f
 	return f
 }
 
-func (st *decodeState) parseComment(line []byte, i, n int) error {
+func (tp *textParser) parseComment(line []byte, i, n int) error {
 	i = skipBlank(line, i)
 	j := tokenEnd(line, i)
 	if j == len(line) {
@@ -819,7 +908,7 @@ func (st *decodeState) parseComment(line []byte, i, n int) error {
 	if !isBlank(line[j]) {
 		return &FormatError{Line: n, Msg: "invalid metric name in comment"}
 	}
-	f := st.family(line[i:j])
+	f := tp.family(line[i:j])
 	i = skipBlank(line, j)
 	if i == len(line) {
 		return nil
@@ -850,13 +939,13 @@ func (st *decodeState) parseComment(line []byte, i, n int) error {
 	if bytes.IndexByte(typ, '\\') >= 0 {
 		// expfmt reads the type without escape sequences and drops
 		// every backslash: `coun\ter` is a counter.
-		u := st.unescaped[:0]
+		u := tp.unescaped[:0]
 		for _, c := range typ {
 			if c != '\\' {
 				u = append(u, c)
 			}
 		}
-		st.unescaped = u
+		tp.unescaped = u
 		typ = u
 	}
 	switch {
@@ -898,7 +987,7 @@ func asciiEqualFold(b []byte, s string) bool {
 	return true
 }
 
-func (st *decodeState) parseSample(line []byte, i, n int) error {
+func (tp *textParser) parseSample(line []byte, i, n int) error {
 	c := line[i]
 	if c == '"' {
 		return errFallback
@@ -910,12 +999,12 @@ func (st *decodeState) parseSample(line []byte, i, n int) error {
 	if err != nil {
 		return err
 	}
-	f := st.family(line[i:j])
+	f := tp.family(line[i:j])
 	f.typed = true // expfmt fixes the type at the first sample
 	k := skipBlank(line, j)
 	var lab sampleLabels
 	if k < len(line) && line[k] == '{' {
-		if k, err = st.parseLabels(line, k+1, n, f, &lab); err != nil {
+		if k, err = tp.parseLabels(line, k+1, n, f, &lab); err != nil {
 			return err
 		}
 	}
@@ -924,7 +1013,7 @@ func (st *decodeState) parseSample(line []byte, i, n int) error {
 	if err != nil {
 		return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected float as value, got %q", line[k:e])}
 	}
-	ts := st.scrapeTime
+	ts := tp.bb.scrapeTime
 	if e < len(line) {
 		k = skipBlank(line, e)
 		e = tokenEnd(line, k)
@@ -937,22 +1026,22 @@ func (st *decodeState) parseSample(line []byte, i, n int) error {
 		}
 		ts = time.UnixMilli(ms)
 	}
-	switch f.kind {
-	case kindOther:
-	case kindNodeCPU, kindNodeMemory:
-		st.addNode(f.kind, v, ts, n)
+	switch s := (Sample{Kind: f.kind, Value: v, Time: ts, Line: n}); {
+	case f.kind == KindOther:
+	case f.kind.isNode():
+		tp.bb.AddNode(s)
 	default:
-		st.addContainerRaw(f.kind, &lab, v, ts, n)
+		tp.addContainer(&lab, s)
 	}
 	return nil
 }
 
 // parseLabels reads the label set that starts after the '{' at k and
 // returns the index of the value.
-func (st *decodeState) parseLabels(line []byte, k, n int, f *family, lab *sampleLabels) (int, error) {
-	st.labelNames = st.labelNames[:0]
-	clear(st.labelSet)
-	wanted := f.kind >= kindContainerCPU
+func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleLabels) (int, error) {
+	tp.labelNames = tp.labelNames[:0]
+	clear(tp.labelSet)
+	wanted := f.kind >= KindContainerCPU
 	for {
 		k = skipBlank(line, k)
 		if k == len(line) {
@@ -980,7 +1069,7 @@ func (st *decodeState) parseLabels(line []byte, k, n int, f *family, lab *sample
 		if string(name) == model.MetricNameLabel {
 			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("label name %q is reserved", model.MetricNameLabel)}
 		}
-		if st.duplicateLabel(name) {
+		if tp.duplicateLabel(name) {
 			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("duplicate label name %q", name)}
 		}
 		m = skipBlank(line, m+1)
@@ -1048,28 +1137,28 @@ func (st *decodeState) parseLabels(line []byte, k, n int, f *family, lab *sample
 
 // duplicateLabel records name among the labels of the current line and
 // reports whether it was there already.
-func (st *decodeState) duplicateLabel(name []byte) bool {
-	if st.labelNames == nil || len(st.labelNames) < linearLabelDups {
-		for _, seen := range st.labelNames {
+func (tp *textParser) duplicateLabel(name []byte) bool {
+	if tp.labelNames == nil || len(tp.labelNames) < linearLabelDups {
+		for _, seen := range tp.labelNames {
 			if bytes.Equal(seen, name) {
 				return true
 			}
 		}
-		st.labelNames = append(st.labelNames, name)
+		tp.labelNames = append(tp.labelNames, name)
 		return false
 	}
-	if st.labelSet == nil {
-		st.labelSet = make(map[string]struct{})
+	if tp.labelSet == nil {
+		tp.labelSet = make(map[string]struct{})
 	}
-	if len(st.labelSet) == 0 {
-		for _, seen := range st.labelNames {
-			st.labelSet[string(seen)] = struct{}{}
+	if len(tp.labelSet) == 0 {
+		for _, seen := range tp.labelNames {
+			tp.labelSet[string(seen)] = struct{}{}
 		}
 	}
-	if _, ok := st.labelSet[string(name)]; ok {
+	if _, ok := tp.labelSet[string(name)]; ok {
 		return true
 	}
-	st.labelSet[string(name)] = struct{}{}
+	tp.labelSet[string(name)] = struct{}{}
 	return false
 }
 
@@ -1085,10 +1174,13 @@ func parseFloat(b []byte) (float64, error) {
 
 // --- The expfmt fallback ---
 
-// parseFamilies decodes body with expfmt. Samples carry no line numbers
-// here, and containers come in the order of the CPU, memory and start time
-// families rather than of the body.
-func (st *decodeState) parseFamilies(body []byte) (err error) {
+// ParseExpfmt parses body with expfmt and adds its samples to bb: Decode's
+// fallback for the syntax its own parser leaves alone. Samples carry no
+// line numbers here, and containers come in the order of the CPU, memory
+// and start time families rather than of the body. It returns a
+// *FormatError when expfmt rejects the body or a decoded metric has a type
+// other than counter, gauge or untyped.
+func ParseExpfmt(body []byte, bb *BatchBuilder) (err error) {
 	defer func() {
 		// expfmt v0.73.1 can panic on hostile input (a nil map write for
 		// a {"name",...} sample of a summary); that is a malformed body,
@@ -1105,8 +1197,8 @@ func (st *decodeState) parseFamilies(body []byte) (err error) {
 		}
 		return &FormatError{Msg: err.Error()}
 	}
-	for kind := kindNodeCPU; kind <= kindContainerStart; kind++ {
-		mf := families[kindNames[kind]]
+	for kind := KindNodeCPU; kind <= KindContainerStart; kind++ {
+		mf := families[kind.String()]
 		if mf == nil {
 			continue
 		}
@@ -1116,38 +1208,37 @@ func (st *decodeState) parseFamilies(body []byte) (err error) {
 		switch typ {
 		case "COUNTER", "GAUGE", "UNTYPED":
 		default:
-			return &FormatError{Metric: kindNames[kind], Msg: fmt.Sprintf("type %s, want counter, gauge or untyped", strings.ToLower(typ))}
+			return &FormatError{Metric: kind.String(), Msg: fmt.Sprintf("type %s, want counter, gauge or untyped", strings.ToLower(typ))}
 		}
 		for _, m := range mf.GetMetric() {
-			var v float64
+			s := Sample{Kind: kind, Time: bb.scrapeTime}
 			switch typ {
 			case "COUNTER":
-				v = m.GetCounter().GetValue()
+				s.Value = m.GetCounter().GetValue()
 			case "GAUGE":
-				v = m.GetGauge().GetValue()
+				s.Value = m.GetGauge().GetValue()
 			default:
-				v = m.GetUntyped().GetValue()
+				s.Value = m.GetUntyped().GetValue()
 			}
-			ts := st.scrapeTime
 			if m.TimestampMs != nil {
-				ts = time.UnixMilli(m.GetTimestampMs())
+				s.Time = time.UnixMilli(m.GetTimestampMs())
 			}
-			if kind == kindNodeCPU || kind == kindNodeMemory {
-				st.addNode(kind, v, ts, 0)
+			if kind.isNode() {
+				bb.AddNode(s)
 				continue
 			}
 			var namespace, pod, name string
 			for _, l := range m.GetLabel() {
 				switch l.GetName() {
 				case "namespace":
-					namespace = st.internString(l.GetValue())
+					namespace = bb.internString(l.GetValue())
 				case "pod":
-					pod = st.internString(l.GetValue())
+					pod = bb.internString(l.GetValue())
 				case "container":
-					name = st.internString(l.GetValue())
+					name = bb.internString(l.GetValue())
 				}
 			}
-			st.addContainer(kind, namespace, pod, name, v, ts, 0)
+			bb.AddContainer(nil, namespace, pod, name, s)
 		}
 	}
 	return nil

@@ -141,17 +141,17 @@ func BenchmarkDecode(b *testing.B) {
 func BenchmarkDecodeExpfmt(b *testing.B) {
 	scrapeTime := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
 	body := resourceMetricsBody(110, 2, scrapeTime.Add(-2*time.Second))
-	st := newDecodeState()
+	bb := NewBatchBuilder()
 	var batch Batch
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
 		batch.Reset("node-a")
-		st.reset(scrapeTime)
-		if err := st.parseFamilies(body); err != nil {
+		bb.Reset(scrapeTime)
+		if err := ParseExpfmt(body, bb); err != nil {
 			b.Fatal(err)
 		}
-		if err := st.fill(&batch); err != nil {
+		if err := bb.Build(&batch); err != nil {
 			b.Fatal(err)
 		}
 	}
