@@ -26,6 +26,7 @@ var decoders = []struct {
 }{
 	{"hand-written", func() Decoder { return scrape.NewDecoder() }},
 	{"textparse", NewTextparseDecoder},
+	{"textparse-strict", NewStrictTextparseDecoder},
 	{"expfmt", NewExpfmtDecoder},
 }
 
@@ -99,10 +100,7 @@ func TestDecodersBuildTheSameBatch(t *testing.T) {
 // default maximum) of 2 containers with each decoder in turn. Beside the
 // wall time it reports the CPU time of the process (the benchmark and the
 // garbage collector) per body, which the other tenants of a shared machine
-// disturb less:
-//
-//	go test -run '^$' -bench . -benchmem -count 10 | tee new.txt
-//	go run golang.org/x/perf/cmd/benchstat -col /decoder new.txt
+// disturb less.
 func BenchmarkDecode(b *testing.B) {
 	body := farmBody(b, 110, 2)
 	for _, dc := range decoders {

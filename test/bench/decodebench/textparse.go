@@ -33,6 +33,13 @@ type textparseScratch struct {
 	lastName []byte
 	lastKind scrape.MetricKind
 	labels   labels.Labels
+
+	// The state of the strict decoder: the families of the body, the last
+	// one looked up, the label names of the current line.
+	families    map[string]*strictFamily
+	lastFamName []byte
+	lastFam     *strictFamily
+	names       [][]byte
 }
 
 // kind returns the kind of the family name, remembering it.
@@ -80,18 +87,30 @@ func addSeries(p textparse.Parser, scrapeTime time.Time, bb *scrape.BatchBuilder
 	}
 	// The series is the name and the label set as the body wrote them;
 	// a name in quotes or inside the braces needs the parsed labels.
-	end := 0
-	for end < len(series) && series[end] != '{' && series[end] != ' ' && series[end] != '\t' {
-		end++
-	}
-	name, key := series[:end], series[end:]
-	if end == 0 || name[0] == '"' {
+	name, key := splitSeries(series[skipBlanks(series, 0):])
+	if len(name) == 0 || name[0] == '"' {
 		p.Labels(&sc.labels)
 		s.Kind = scrape.KindOf(sc.labels.Get(labels.MetricName))
 		key = nil
 	} else {
 		s.Kind = sc.kind(name)
 	}
+	addSample(p, key, s, bb, sc)
+}
+
+// splitSeries splits a series as the body wrote it into its metric name
+// and its label set.
+func splitSeries(series []byte) (name, labelSet []byte) {
+	end := 0
+	for end < len(series) && series[end] != '{' && !isBlank(series[end]) {
+		end++
+	}
+	return series[:end], series[end:]
+}
+
+// addSample hands s, a sample of the series p is at, to bb if its family
+// is wanted. key is the series' label set as the body wrote it, or nil.
+func addSample(p textparse.Parser, key []byte, s scrape.Sample, bb *scrape.BatchBuilder, sc *textparseScratch) {
 	switch s.Kind {
 	case scrape.KindOther:
 		return
