@@ -60,9 +60,11 @@ fuzz:
 bench: build
 	$(GO) run ./test/bench/cmd/bench
 
-## bench-micro: decoding, storage and resource-source benchmarks
+## bench-micro: decoding, storage and resource-source benchmarks, and the kubelet decoder beside
+## textparse and expfmt (test/bench/decodebench, a module of its own)
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	cd test/bench/decodebench && $(GO) test -bench . -benchmem .
 
 ## bench-e2e: a Pods metric over 5,000 pods against real Prometheus, beside the raw query
 BENCHTIME ?= 30x

@@ -135,28 +135,6 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeExpfmt decodes the same body through expfmt, the path
-// taken for bodies with syntax the fast parser leaves alone, for
-// comparison.
-func BenchmarkDecodeExpfmt(b *testing.B) {
-	scrapeTime := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
-	body := resourceMetricsBody(110, 2, scrapeTime.Add(-2*time.Second))
-	st := newDecodeState()
-	var batch Batch
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		batch.Reset("node-a")
-		st.reset(scrapeTime)
-		if err := st.parseFamilies(body); err != nil {
-			b.Fatal(err)
-		}
-		if err := st.fill(&batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkDecodeManyNodes decodes the bodies of 1,000 nodes of 30 pods in
 // turn with one Decoder, as the scrape loops of a large cluster do: more
 // distinct pods than any per-decoder table keeps.

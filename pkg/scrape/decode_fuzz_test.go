@@ -91,24 +91,28 @@ func checkDecoded(t *testing.T, b *Batch, err error) {
 // decodeWith decodes body with one of the two parsers alone.
 func decodeWith(parse func(*decodeState, []byte) error, body []byte) (Batch, error) {
 	st := newDecodeState()
-	st.reset(decodeScrapeTime)
+	st.batch.Reset(decodeScrapeTime)
 	var b Batch
 	b.Reset(decodeNode)
 	err := parse(st, body)
 	if err == nil {
-		err = st.fill(&b)
+		err = st.batch.Build(&b)
 	}
 	return b, err
 }
 
+func parseText(st *decodeState, body []byte) error { return st.text.parse(body) }
+
+func parseExpfmt(st *decodeState, body []byte) error { return ParseExpfmt(body, &st.batch) }
+
 // checkMatchesExpfmt compares the fast parser with the expfmt path.
 func checkMatchesExpfmt(t *testing.T, body []byte) {
 	t.Helper()
-	fast, fastErr := decodeWith((*decodeState).parseText, body)
+	fast, fastErr := decodeWith(parseText, body)
 	if errors.Is(fastErr, errFallback) {
 		return // Decode uses expfmt for this body
 	}
-	ref, refErr := decodeWith((*decodeState).parseFamilies, body)
+	ref, refErr := decodeWith(parseExpfmt, body)
 
 	var fastFE, refFE *FormatError
 	fastFormat, refFormat := errors.As(fastErr, &fastFE), errors.As(refErr, &refFE)

@@ -1,0 +1,336 @@
+// The fast parser: a hand-written lexer of the text exposition format that
+// reads a body line by line, checks every line as expfmt does, and hands
+// the samples of the decoded metrics to a BatchBuilder. It gives up with
+// errFallback on syntax it leaves to expfmt. Label sets are read in
+// decode_labels.go.
+
+package scrape
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// textParser is the fast parser's state: what it knows of the families of
+// the body, and scratch space for the current line.
+type textParser struct {
+	bb *BatchBuilder
+
+	// families of the current body; the map outlives calls so that
+	// family names are not allocated again, flags are reset per call.
+	families map[string]*family
+	lastFam  *family
+
+	// labelNames holds the label names of the current line, to find
+	// duplicates; labelSet takes over on lines with many labels.
+	labelNames [][]byte
+	labelSet   map[string]struct{}
+	unescaped  []byte
+	// keyBuf is the scratch key of a container (see rawKey).
+	keyBuf []byte
+}
+
+// family is what the fast parser knows of a metric family of the body.
+type family struct {
+	name        string
+	kind        MetricKind
+	help, typed bool
+}
+
+// trim lets go of what a large or hostile body made grow.
+func (tp *textParser) trim() {
+	if len(tp.families) > maxFamilies {
+		tp.families = make(map[string]*family)
+	}
+	if len(tp.labelSet) > maxInterned {
+		tp.labelSet = nil
+	}
+}
+
+// Byte classes of the exposition grammar as expfmt reads it.
+const (
+	clsMetricStart uint8 = 1 << iota
+	clsMetricCont
+	clsLabelStart
+	clsLabelCont
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		letter := (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_'
+		digit := b >= '0' && b <= '9'
+		if letter {
+			t[c] |= clsMetricStart | clsMetricCont | clsLabelStart | clsLabelCont
+		}
+		if digit {
+			t[c] |= clsMetricCont | clsLabelCont
+		}
+		if b == ':' {
+			t[c] |= clsMetricStart | clsMetricCont
+		}
+	}
+	return t
+}()
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// skipBlank returns the index of the first byte at or after i that is not a
+// blank or tab.
+func skipBlank(line []byte, i int) int {
+	for i < len(line) && isBlank(line[i]) {
+		i++
+	}
+	return i
+}
+
+// tokenEnd returns the index of the first blank or tab at or after i.
+func tokenEnd(line []byte, i int) int {
+	for i < len(line) && !isBlank(line[i]) {
+		i++
+	}
+	return i
+}
+
+// scanName returns the end of the unquoted name starting at i, whose bytes
+// are of class cls. A '"' inside, which expfmt reads as the start of a
+// quoted part, sends the body to expfmt.
+func scanName(line []byte, i int, cls uint8) (int, error) {
+	for i++; i < len(line); i++ {
+		c := line[i]
+		if byteClass[c]&cls == 0 {
+			if c == '"' {
+				return 0, errFallback
+			}
+			break
+		}
+	}
+	return i, nil
+}
+
+// parse is the fast parser. It returns errFallback for bodies it leaves
+// to expfmt, and a *FormatError at the first line expfmt would reject.
+func (tp *textParser) parse(body []byte) error {
+	for _, f := range tp.families {
+		f.help, f.typed = false, false
+	}
+	tp.lastFam = nil
+	for n := 1; len(body) > 0; n++ {
+		nl := bytes.IndexByte(body, '\n')
+		if nl < 0 {
+			// expfmt accepts a last line without a newline only if it
+			// is blank.
+			if skipBlank(body, 0) != len(body) {
+				return &FormatError{Line: n, Msg: "unexpected end of input stream: the last line has no newline"}
+			}
+			return nil
+		}
+		if err := tp.parseLine(body[:nl], n); err != nil {
+			return err
+		}
+		body = body[nl+1:]
+	}
+	return nil
+}
+
+func (tp *textParser) parseLine(line []byte, n int) error {
+	i := skipBlank(line, 0)
+	if i == len(line) {
+		return nil
+	}
+	switch line[i] {
+	case '#':
+		return tp.parseComment(line, i+1, n)
+	case '{':
+		return errFallback
+	}
+	return tp.parseSample(line, i, n)
+}
+
+// family returns the state of the named family, creating it.
+func (tp *textParser) family(name []byte) *family {
+	if f := tp.lastFam; f != nil && f.name == string(name) {
+		return f
+	}
+	f, ok := tp.families[string(name)]
+	if !ok {
+		s := string(name)
+		f = &family{name: s, kind: KindOf(s)}
+		tp.families[s] = f
+	}
+	tp.lastFam = f
+	return f
+}
+
+func (tp *textParser) parseComment(line []byte, i, n int) error {
+	i = skipBlank(line, i)
+	j := tokenEnd(line, i)
+	if j == len(line) {
+		return nil
+	}
+	kw := line[i:j]
+	help := string(kw) == "HELP"
+	if !help && string(kw) != "TYPE" {
+		return nil // a plain comment
+	}
+	i = skipBlank(line, j)
+	if i == len(line) {
+		return nil
+	}
+	if line[i] == '"' {
+		return errFallback
+	}
+	if byteClass[line[i]]&clsMetricStart == 0 {
+		return &FormatError{Line: n, Msg: "invalid metric name in comment"}
+	}
+	j, err := scanName(line, i, clsMetricCont)
+	if err != nil {
+		return err
+	}
+	if j == len(line) {
+		return nil
+	}
+	if !isBlank(line[j]) {
+		return &FormatError{Line: n, Msg: "invalid metric name in comment"}
+	}
+	f := tp.family(line[i:j])
+	i = skipBlank(line, j)
+	if i == len(line) {
+		return nil
+	}
+	if help {
+		if f.help {
+			return &FormatError{Line: n, Metric: f.name, Msg: "second HELP line"}
+		}
+		for ; i < len(line); i++ {
+			if line[i] != '\\' {
+				continue
+			}
+			i++
+			if i == len(line) {
+				return &FormatError{Line: n, Metric: f.name, Msg: `invalid escape sequence '\' at the end of the line`}
+			}
+			if c := line[i]; c != '\\' && c != 'n' && c != '"' {
+				return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("invalid escape sequence '\\%c'", c)}
+			}
+		}
+		f.help = true
+		return nil
+	}
+	if f.typed {
+		return &FormatError{Line: n, Metric: f.name, Msg: "second TYPE line, or TYPE reported after samples"}
+	}
+	typ := line[i:]
+	if bytes.IndexByte(typ, '\\') >= 0 {
+		// expfmt reads the type without escape sequences and drops
+		// every backslash: `coun\ter` is a counter.
+		u := tp.unescaped[:0]
+		for _, c := range typ {
+			if c != '\\' {
+				u = append(u, c)
+			}
+		}
+		tp.unescaped = u
+		typ = u
+	}
+	switch {
+	case asciiEqualFold(typ, "counter"), asciiEqualFold(typ, "gauge"), asciiEqualFold(typ, "untyped"):
+		f.typed = true
+		return nil
+	case !isASCII(typ),
+		asciiEqualFold(typ, "summary"), asciiEqualFold(typ, "histogram"),
+		asciiEqualFold(typ, "gauge_histogram"), asciiEqualFold(typ, "gaugehistogram"):
+		return errFallback
+	}
+	return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("unknown metric type %q", typ)}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiEqualFold reports whether b equals the lower-case ASCII word s, in
+// any case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (tp *textParser) parseSample(line []byte, i, n int) error {
+	c := line[i]
+	if c == '"' {
+		return errFallback
+	}
+	if byteClass[c]&clsMetricStart == 0 {
+		return &FormatError{Line: n, Msg: "invalid metric name"}
+	}
+	j, err := scanName(line, i, clsMetricCont)
+	if err != nil {
+		return err
+	}
+	f := tp.family(line[i:j])
+	f.typed = true // expfmt fixes the type at the first sample
+	k := skipBlank(line, j)
+	var lab sampleLabels
+	if k < len(line) && line[k] == '{' {
+		if k, err = tp.parseLabels(line, k+1, n, f, &lab); err != nil {
+			return err
+		}
+	}
+	e := tokenEnd(line, k)
+	v, err := parseFloat(line[k:e])
+	if err != nil {
+		return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected float as value, got %q", line[k:e])}
+	}
+	ts := tp.bb.scrapeTime
+	if e < len(line) {
+		k = skipBlank(line, e)
+		e = tokenEnd(line, k)
+		ms, err := strconv.ParseInt(string(line[k:e]), 10, 64)
+		if err != nil {
+			return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected integer as timestamp, got %q", line[k:e])}
+		}
+		if e != len(line) {
+			return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("spurious string after timestamp: %q", line[e:])}
+		}
+		ts = time.UnixMilli(ms)
+	}
+	switch s := (Sample{Kind: f.kind, Value: v, Time: ts, Line: n}); {
+	case f.kind == KindOther:
+	case f.kind.isNode():
+		tp.bb.AddNode(s)
+	default:
+		tp.addContainer(&lab, s)
+	}
+	return nil
+}
+
+// parseFloat parses a sample value as expfmt does.
+func parseFloat(b []byte) (float64, error) {
+	for _, c := range b {
+		if c == 'p' || c == 'P' || c == '_' {
+			return 0, errors.New("unsupported character in float")
+		}
+	}
+	return strconv.ParseFloat(string(b), 64)
+}
