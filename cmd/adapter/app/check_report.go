@@ -9,12 +9,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/provider/custom"
 )
 
 // What a rule serves.
@@ -40,7 +40,10 @@ type ruleCheck struct {
 	rule             *naming.Rule
 	errors, warnings []error
 	// found is what discovery found; nil when it did not run or failed.
-	found *found
+	found *custom.RuleMetrics
+	// example is a query for the first metric found, and exampleOf what
+	// it is about.
+	example, exampleOf string
 	// discoveryErr is why discovery failed; it is also in errors.
 	discoveryErr error
 }
@@ -53,51 +56,29 @@ func (r *ruleCheck) name() string {
 	return r.ref
 }
 
-// found is what one rule's discovery found.
-type found struct {
-	series  int
-	metrics []foundMetric // sorted by metric, then resource
-	// example is a query for the first metric, and what it is about.
-	example, exampleOf string
-}
-
-// foundMetric is one metric a rule exposes: for custom rules one per
-// resource a series maps to.
-type foundMetric struct {
-	metric string
-	// resource is zero for external rules.
-	resource naming.Resource
-	series   string
-	// labels are those of the series it came from.
-	labels model.LabelSet
-}
-
-func (m foundMetric) String() string {
-	name := m.metric
-	if m.resource.Resource != "" {
-		name = m.resource.GroupResource.String() + "/" + m.metric
+// metricName is a metric as requests name it: resource/metric, or the
+// metric alone for external metrics.
+func metricName(m custom.Exposed) string {
+	if m.Resource.Resource != "" {
+		return m.Resource.GroupResource.String() + "/" + m.Metric
 	}
-	if m.series != m.metric {
-		name += " (series " + m.series + ")"
+	return m.Metric
+}
+
+// describeMetric is a metric as the report lists it, with its series
+// when the name differs.
+func describeMetric(m custom.Exposed) string {
+	name := metricName(m)
+	if m.Series != m.Metric {
+		name += " (series " + m.Series + ")"
 	}
 	return name
-}
-
-// metricKey identifies a metric as requests name it.
-type metricKey struct {
-	resource   schema.GroupResource // empty for external metrics
-	namespaced bool
-	metric     string
-}
-
-func (m foundMetric) key() metricKey {
-	return metricKey{resource: m.resource.GroupResource, namespaced: m.resource.Namespaced, metric: m.metric}
 }
 
 // source is the rule that serves a metric and the series it reads.
 type source struct {
 	rule   *ruleCheck
-	metric foundMetric
+	metric custom.Exposed
 }
 
 // checkReport is a checked rules file.
@@ -108,9 +89,9 @@ type checkReport struct {
 	file, fileWarnings []error
 	rules              []*ruleCheck
 	compiled           *naming.Compiled
-	// served maps a metric to the rule that serves it, first in the file
-	// first, as the server does; nil without discovery.
-	served map[metricKey]source
+	// served says which rule serves each metric, as the server decides;
+	// nil without discovery.
+	served *custom.Exposure
 }
 
 // checkRules loads, compiles and, with Prometheus, discovers the rules.
@@ -203,8 +184,19 @@ func (r *checkReport) servedRules() []*ruleCheck {
 	return out
 }
 
+// byRule finds the ruleCheck of a compiled rule.
+func (r *checkReport) byRule(rule *naming.Rule) *ruleCheck {
+	for _, rc := range r.rules {
+		if rc.rule == rule {
+			return rc
+		}
+	}
+	return nil
+}
+
 // discover runs each rule's discovery once, the rules concurrently as the
-// server does, then indexes the metrics found.
+// server does, then decides which rule serves each metric with the
+// server's precedence.
 func (r *checkReport) discover(ctx context.Context) {
 	rules := r.servedRules()
 	var wg sync.WaitGroup
@@ -212,23 +204,21 @@ func (r *checkReport) discover(ctx context.Context) {
 		wg.Go(func() { r.discoverRule(ctx, rc) })
 	}
 	wg.Wait()
-	r.served = map[metricKey]source{}
+	var found []custom.RuleMetrics
 	for _, rc := range rules {
-		if rc.found == nil {
-			continue
+		if rc.found != nil {
+			found = append(found, *rc.found)
 		}
-		for _, m := range rc.found.metrics {
-			if first, ok := r.served[m.key()]; ok {
-				rc.warnings = append(rc.warnings, fmt.Errorf("%s: %s is also exposed by %s, which comes first and serves it", rc.name(), m, first.rule.name()))
-				continue
-			}
-			r.served[m.key()] = source{rule: rc, metric: m}
-		}
+	}
+	r.served = custom.Precedence(found)
+	for _, s := range r.served.Shadowed {
+		rc := r.byRule(s.Rule)
+		rc.warnings = append(rc.warnings, fmt.Errorf("%s: %s is also exposed by %s, which comes first and serves it", rc.name(), describeMetric(s.Exposed), r.byRule(s.By).name()))
 	}
 }
 
 // discoverRule asks Prometheus for the rule's series over the server's
-// window and matches them as the server's discovery does.
+// window and matches them with the server's discovery.
 func (r *checkReport) discoverRule(ctx context.Context, rc *ruleCheck) {
 	c := r.config
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
@@ -243,76 +233,28 @@ func (r *checkReport) discoverRule(ctx context.Context, rc *ruleCheck) {
 		rc.errors = append(rc.errors, rc.discoveryErr)
 		return
 	}
-	f, conflicts := matchSeries(rc.rule, series)
-	rc.found = f
-	for _, msg := range conflicts {
+	f := custom.MatchSeries(rc.rule, series)
+	rc.found = &f
+	for _, msg := range conflicts(f) {
 		rc.warnings = append(rc.warnings, fmt.Errorf("%s: %s", rc.name(), msg))
 	}
 	switch {
-	case f.series == 0:
+	case f.Series == 0:
 		rc.warnings = append(rc.warnings, fmt.Errorf("%s: no series in the last %s match the seriesQuery %s", rc.name(), c.Window, rc.rule.SeriesQuery()))
-	case len(f.metrics) == 0:
-		rc.warnings = append(rc.warnings, fmt.Errorf("%s: %d series found, none exposed: seriesFilters and name.matches leave every name out, or no label maps to a resource", rc.name(), f.series))
+	case len(f.Metrics) == 0:
+		rc.warnings = append(rc.warnings, fmt.Errorf("%s: %d series found, none exposed: seriesFilters and name.matches leave every name out, or no label maps to a resource", rc.name(), f.Series))
 	}
 	r.buildQueries(rc)
 }
 
-// matchSeries passes every series to rule.Match. Where several series
-// names give one metric, the server keeps the last Prometheus lists, and
-// a conflict says so.
-func matchSeries(rule *naming.Rule, series []model.LabelSet) (*found, []string) {
-	byKey := map[metricKey]foundMetric{}
-	names := map[metricKey]map[string]bool{}
-	for _, ls := range series {
-		m, ok := rule.Match(ls)
-		if !ok {
-			continue
+// conflicts says which metrics come from several series names, of which
+// the server reads the last Prometheus lists.
+func conflicts(f custom.RuleMetrics) []string {
+	var out []string
+	for _, m := range f.Metrics {
+		if len(m.SeriesNames) > 1 {
+			out = append(out, fmt.Sprintf("%s comes from several series (%s); the server reads whichever Prometheus lists last", metricName(m), strings.Join(m.SeriesNames, ", ")))
 		}
-		resources := m.Resources
-		if rule.External() {
-			resources = []naming.Resource{{}}
-		}
-		for _, res := range resources {
-			fm := foundMetric{metric: m.Metric, resource: res, series: m.Series, labels: ls}
-			k := fm.key()
-			byKey[k] = fm
-			if names[k] == nil {
-				names[k] = map[string]bool{}
-			}
-			names[k][m.Series] = true
-		}
-	}
-	f := &found{series: len(series)}
-	var conflicts []string
-	for k, fm := range byKey {
-		f.metrics = append(f.metrics, fm)
-		if len(names[k]) > 1 {
-			conflicts = append(conflicts, fmt.Sprintf("%s comes from several series (%s); the server reads whichever Prometheus lists last", fm.metricName(), strings.Join(sortedKeys(names[k]), ", ")))
-		}
-	}
-	sort.Slice(f.metrics, func(i, j int) bool {
-		a, b := f.metrics[i], f.metrics[j]
-		if a.metric != b.metric {
-			return a.metric < b.metric
-		}
-		return a.resource.GroupResource.String() < b.resource.GroupResource.String()
-	})
-	sort.Strings(conflicts)
-	return f, conflicts
-}
-
-// metricName is the metric as requests name it, without its series.
-func (m foundMetric) metricName() string {
-	if m.resource.Resource != "" {
-		return m.resource.GroupResource.String() + "/" + m.metric
-	}
-	return m.metric
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out
@@ -323,17 +265,17 @@ func sortedKeys(m map[string]bool) []string {
 // them is an error of the rule. The first metric's query is the example.
 func (r *checkReport) buildQueries(rc *ruleCheck) {
 	seen := map[string]bool{}
-	for i, m := range rc.found.metrics {
+	for i, m := range rc.found.Metrics {
 		of, expr, err := exampleQuery(rc, m)
 		if err != nil {
 			if !seen[err.Error()] {
 				seen[err.Error()] = true
-				rc.errors = append(rc.errors, fmt.Errorf("%s: the query of %s: %w", rc.name(), m.metricName(), err))
+				rc.errors = append(rc.errors, fmt.Errorf("%s: the query of %s: %w", rc.name(), metricName(m), err))
 			}
 			continue
 		}
 		if i == 0 {
-			rc.found.example, rc.found.exampleOf = expr, of
+			rc.example, rc.exampleOf = expr, of
 		}
 	}
 }
@@ -341,34 +283,34 @@ func (r *checkReport) buildQueries(rc *ruleCheck) {
 // exampleQuery builds the query that a request for m would run, in the
 // namespace of the series m came from: a list request for custom metrics,
 // no selector.
-func exampleQuery(rc *ruleCheck, m foundMetric) (of, expr string, err error) {
+func exampleQuery(rc *ruleCheck, m custom.Exposed) (of, expr string, err error) {
 	rule := rc.rule
 	if rule.External() {
 		ns := ""
 		if namespacedExternal(rc.def) {
-			ns = namespaceOf(rule, m.labels)
-			of = fmt.Sprintf("%s, namespace %s", m.metric, ns)
+			ns = namespaceOf(m)
+			of = fmt.Sprintf("%s, namespace %s", m.Metric, ns)
 		} else {
-			of = m.metric + ", any namespace"
+			of = m.Metric + ", any namespace"
 		}
-		q, err := rule.ExternalQuery(m.series, ns, nil)
+		q, err := rule.ExternalQuery(m.Series, ns, nil)
 		return of, q.Expr, err
 	}
 	ns := ""
-	of = m.metricName()
-	if m.resource.Namespaced {
-		ns = namespaceOf(rule, m.labels)
+	of = metricName(m)
+	if m.Resource.Namespaced {
+		ns = namespaceOf(m)
 		of += ", namespace " + ns
 	}
-	q, err := rule.Query(m.series, m.resource.GroupResource, ns, nil)
+	q, err := rule.Query(m.Series, m.Resource.GroupResource, ns, nil)
 	return of, q.Expr, err
 }
 
-// namespaceOf is the namespace a series names, "default" when it names
-// none.
-func namespaceOf(rule *naming.Rule, ls model.LabelSet) string {
-	if l, err := rule.LabelFor(namespacesResource); err == nil && ls[l] != "" {
-		return string(ls[l])
+// namespaceOf is the namespace the series of m names, "default" when it
+// names none.
+func namespaceOf(m custom.Exposed) string {
+	if m.Namespace != "" {
+		return m.Namespace
 	}
 	return "default"
 }
@@ -402,7 +344,7 @@ func (r *checkReport) print(p *printer) (failed bool) {
 		p.line("%-*s  %-8s  %s", width, rc.name(), rc.kind, status(rc.errors, rc.warnings))
 		p.problems(rc.errors, rc.warnings)
 		if rc.found != nil {
-			p.found(rc.found)
+			p.found(rc)
 		}
 		switch {
 		case len(rc.errors) > 0:
@@ -464,20 +406,21 @@ func (p *printer) problems(errs, warnings []error) {
 	}
 }
 
-func (p *printer) found(f *found) {
-	if len(f.metrics) == 0 {
+func (p *printer) found(rc *ruleCheck) {
+	f := rc.found
+	if len(f.Metrics) == 0 {
 		return // a warning says why
 	}
-	p.line("    metrics: %d, from %d series", len(f.metrics), f.series)
-	for i, m := range f.metrics {
+	p.line("    metrics: %d, from %d series", len(f.Metrics), f.Series)
+	for i, m := range f.Metrics {
 		if i == maxListed {
-			p.line("      ... and %d more", len(f.metrics)-maxListed)
+			p.line("      ... and %d more", len(f.Metrics)-maxListed)
 			break
 		}
-		p.line("      %s", m)
+		p.line("      %s", describeMetric(m))
 	}
-	if f.example != "" {
-		p.line("    example (%s): %s", f.exampleOf, indentLines(strings.TrimSpace(f.example), "      "))
+	if rc.example != "" {
+		p.line("    example (%s): %s", rc.exampleOf, indentLines(strings.TrimSpace(rc.example), "      "))
 	}
 }
 

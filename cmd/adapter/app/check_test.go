@@ -10,11 +10,18 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/utils/clock"
+
+	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/provider/custom"
 )
 
 // runPodometer runs the podometer command with args, outside any cluster
@@ -602,6 +609,162 @@ func TestCheckExplainOffline(t *testing.T) {
 	}
 }
 
+// sameAsServerRules are rules whose series give several series names to
+// one metric, a metric that two rules expose, resources by template and
+// by override, namespaced and cluster-scoped, and an external rule.
+const sameAsServerRules = `rules:
+- id: http
+  seriesQuery: '{__name__=~"http_.*",namespace!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name: {matches: "^http_(.*)_(total|count)$", as: "${1}"}
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)
+- id: all
+  seriesQuery: '{__name__=~".+",namespace!=""}'
+  resources: {template: "<<.Resource>>"}
+  name: {counterToRate: true}
+  metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- id: nodes
+  seriesQuery: 'node_load1{node!=""}'
+  resources: {overrides: {node: {resource: node}}}
+  metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+externalRules:
+- id: queue
+  seriesQuery: '{__name__=~"queue_.*",queue!=""}'
+  resources: {namespaced: false}
+  name: {matches: "^queue_(.*)$", as: "${1}_messages"}
+  metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+`
+
+func sameAsServerSeries() map[string][]map[string]string {
+	http := []map[string]string{
+		{"__name__": "http_requests_total", "namespace": "shop", "pod": "web-0"},
+		{"__name__": "http_requests_count", "namespace": "bank", "pod": "web-1"},
+		{"__name__": "http_logins_total", "namespace": "shop", "service": "web"},
+		{"__name__": "http_errors_total", "pod": "no-namespace"},
+	}
+	return map[string][]map[string]string{
+		`{__name__=~"http_.*",namespace!=""}`: http,
+		`{__name__=~".+",namespace!=""}`: append(http,
+			map[string]string{"__name__": "jobs_waiting", "namespace": "shop", "deployment": "worker"},
+			// rules[0] exposes requests first.
+			map[string]string{"__name__": "requests", "namespace": "shop", "pod": "web-2"},
+			map[string]string{"__name__": "cpu_seconds_total", "namespace": "shop", "pod": "web-0", "node": "n1"},
+		),
+		`node_load1{node!=""}`: {{"__name__": "node_load1", "node": "n1"}},
+		`{__name__=~"queue_.*",queue!=""}`: {
+			{"__name__": "queue_depth", "queue": "orders"},
+			{"__name__": "queue_age", "queue": "mails"},
+		},
+	}
+}
+
+// TestCheckExposesWhatTheServerServes feeds the same series to the
+// server's discovery (custom.Registry) and to check's, and compares, rule
+// by rule, the metrics each says the rule serves.
+func TestCheckExposesWhatTheServerServes(t *testing.T) {
+	prom := &fakePrometheus{series: sameAsServerSeries()}
+	url := prom.start(t)
+	rulesFile := writeFile(t, "rules.yaml", sameAsServerRules)
+	cfg, err := naming.Load(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := builtinMapper("test")
+	compiled, errs := naming.Compile(cfg, mapper.mapper)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	client, err := promclient.New(promclient.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// The server: its rules in the order it serves them, one discovery.
+	reg, err := custom.NewRegistry(custom.RegistryConfig{
+		Prometheus: client, Rules: append(append([]*naming.Rule{}, compiled.Rules...), compiled.ExternalRules...),
+		Interval: time.Hour, Window: time.Hour, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Discover(ctx)
+	server := map[string][]string{}
+	serve := func(k custom.MetricKey) {
+		m, ok := reg.Lookup(k)
+		if !ok {
+			t.Fatalf("the server lists %+v and does not serve it", k)
+		}
+		server[m.Rule.String()] = append(server[m.Rule.String()], describeMetric(m))
+	}
+	for _, m := range reg.ListAllMetrics() {
+		serve(custom.MetricKey{Resource: m.GroupResource, Namespaced: m.Namespaced, Metric: m.Metric})
+	}
+	for _, m := range reg.ListAllExternalMetrics() {
+		serve(custom.MetricKey{Metric: m.Metric})
+	}
+
+	// check: for every metric a rule found, the rule that --explain says
+	// serves it.
+	r, err := checkRules(ctx, checkConfig{
+		RulesFile: rulesFile, Mapper: mapper.mapper, Resources: mapper.source, Offline: mapper.offline,
+		Prometheus: client, Backend: url, Window: time.Hour, Timeout: 10 * time.Second, Clock: clock.RealClock{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string][]string{}
+	seen := map[custom.MetricKey]bool{}
+	for _, rc := range r.rules {
+		if rc.found == nil {
+			continue
+		}
+		for _, m := range rc.found.Metrics {
+			if seen[m.Key()] {
+				continue
+			}
+			seen[m.Key()] = true
+			src, _, err := r.source(m.Key())
+			if err != nil {
+				t.Fatalf("check found %s and does not explain it: %v", describeMetric(m), err)
+			}
+			checked[src.rule.name()] = append(checked[src.rule.name()], describeMetric(src.metric))
+		}
+	}
+
+	for _, m := range []map[string][]string{server, checked} {
+		for _, names := range m {
+			sort.Strings(names)
+		}
+	}
+	if diff := cmp.Diff(server, checked); diff != "" {
+		t.Errorf("served by rule, server (-) and check (+):\n%s", diff)
+	}
+	// Not two empty answers: each case is there.
+	want := map[string][]string{
+		`rules[0] (id "http")`: {
+			"namespaces/logins (series http_logins_total)", "namespaces/requests (series http_requests_count)",
+			"pods/requests (series http_requests_count)",
+		},
+		`rules[1] (id "all")`: {
+			"deployments.apps/jobs_waiting", "namespaces/cpu (series cpu_seconds_total)",
+			"namespaces/http_logins_per_second (series http_logins_total)", "namespaces/http_requests_count",
+			"namespaces/http_requests_per_second (series http_requests_total)", "namespaces/jobs_waiting",
+			"nodes/cpu (series cpu_seconds_total)", "pods/cpu (series cpu_seconds_total)",
+			"pods/http_requests_count", "pods/http_requests_per_second (series http_requests_total)",
+			"services/http_logins_per_second (series http_logins_total)",
+		},
+		`rules[2] (id "nodes")`:         {"nodes/node_load1"},
+		`externalRules[0] (id "queue")`: {"age_messages (series queue_age)", "depth_messages (series queue_depth)"},
+	}
+	if diff := cmp.Diff(want, server); diff != "" {
+		t.Errorf("served by rule (-want +got):\n%s", diff)
+	}
+}
+
 // fakeAPIServer serves API discovery: the core group's pods and
 // namespaces, and widgets of example.com.
 func fakeAPIServer(t *testing.T) string {
@@ -677,26 +840,5 @@ func TestCheckWithAPIDiscovery(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{`max(widget_load{namespace="default",widget!=""}) by (widget,namespace)`}, linesWith(out, "  promql:  ")); diff != "" {
 		t.Errorf("PromQL (-want +got):\n%s\n%s", diff, out)
-	}
-}
-
-func TestParseNameMatchers(t *testing.T) {
-	for _, tc := range []struct {
-		selector string
-		want     []nameMatcher
-		ok       bool
-	}{
-		{`http_requests_total{namespace!="",pod!=""}`, []nameMatcher{{"=", "http_requests_total"}}, true},
-		{`{__name__=~"^container_.*",container!="POD"}`, []nameMatcher{{"=~", "^container_.*"}}, true},
-		{`{namespace!="", __name__!~'^container_.*',}`, []nameMatcher{{"!~", "^container_.*"}}, true},
-		{"{\"my.metric\", job=`x`}", []nameMatcher{{"=", "my.metric"}}, true},
-		{`up`, []nameMatcher{{"=", "up"}}, true},
-		{`{job="x"`, nil, false},
-		{`rate(x[5m])`, nil, false},
-	} {
-		got, ok := parseNameMatchers(tc.selector)
-		if ok != tc.ok || !cmp.Equal(tc.want, got, cmp.AllowUnexported(nameMatcher{})) {
-			t.Errorf("parseNameMatchers(%s) = %v, %v; want %v, %v", tc.selector, got, ok, tc.want, tc.ok)
-		}
 	}
 }
