@@ -12,20 +12,24 @@ import (
 	"github.com/podometer/podometer/pkg/naming"
 )
 
-// compileRules compiles a rules file against pods, services and
-// namespaces; custom rules come first, then external rules, as the server
-// orders them.
+// testMapper knows pods, services and namespaces.
+func testMapper() meta.RESTMapper {
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
+	return mapper
+}
+
+// compileRules compiles a rules file with testMapper; custom rules come
+// first, then external rules, as the server orders them.
 func compileRules(t testing.TB, rules string) []*naming.Rule {
 	t.Helper()
 	cfg, err := naming.Parse([]byte(rules))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
-	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
-	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
-	compiled, errs := naming.Compile(cfg, mapper)
+	compiled, errs := naming.Compile(cfg, testMapper())
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
