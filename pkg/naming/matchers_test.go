@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 )
@@ -23,113 +24,26 @@ type parsedMatcher struct {
 
 // parseMatcherList reads a comma-separated list of PromQL label matchers, as
 // found between the braces of a vector selector, and nothing else: it fails
-// on any text outside a matcher. Names follow [a-zA-Z_][a-zA-Z0-9_]*;
-// strings are double-quoted and checked with the rules of PromQL's lexer
-// (promql/parser/lex.go: lexString, lexEscape), then unquoted as its parser
-// does (strconv.Unquote rules). It is written independently of quote().
+// on any text outside a matcher, on a trailing comma and on a name that is
+// not [a-zA-Z_][a-zA-Z0-9_]*. It reads with parseSeriesSelector, whose
+// strings follow PromQL's lexer and parser and which is written
+// independently of quote().
 func parseMatcherList(s string) ([]parsedMatcher, error) {
-	var out []parsedMatcher
-	i := 0
-	for {
-		start := i
-		for i < len(s) && (s[i] == '_' || 'a' <= s[i] && s[i] <= 'z' || 'A' <= s[i] && s[i] <= 'Z' || i > start && '0' <= s[i] && s[i] <= '9') {
-			i++
-		}
-		if i == start {
-			return nil, fmt.Errorf("offset %d: want a label name", i)
-		}
-		name := s[start:i]
-		var op string
-		for _, o := range []string{"=~", "!~", "!=", "="} {
-			if strings.HasPrefix(s[i:], o) {
-				op = o
-				break
-			}
-		}
-		if op == "" {
-			return nil, fmt.Errorf("offset %d: want an operator", i)
-		}
-		i += len(op)
-		end, err := lexPromQLString(s, i)
-		if err != nil {
-			return nil, err
-		}
-		v, err := strconv.Unquote(s[i:end])
-		if err != nil {
-			return nil, fmt.Errorf("offset %d: unquote %s: %v", i, s[i:end], err)
-		}
-		out = append(out, parsedMatcher{Name: name, Op: op, Value: v})
-		i = end
-		if i == len(s) {
-			return out, nil
-		}
-		if s[i] != ',' {
-			return nil, fmt.Errorf("offset %d: want ',' or the end, got %q", i, s[i:])
-		}
-		i++
+	if s == "" || strings.HasSuffix(s, ",") {
+		return nil, fmt.Errorf("%q: want matchers separated by commas", s)
 	}
-}
-
-// lexPromQLString checks the double-quoted string at s[i:] and returns the
-// offset after its closing quote.
-func lexPromQLString(s string, i int) (int, error) {
-	if i >= len(s) || s[i] != '"' {
-		return 0, fmt.Errorf("offset %d: want '\"'", i)
+	ms, err := parseSeriesSelector("{" + s + "}")
+	if err != nil {
+		return nil, err
 	}
-	i++
-	for {
-		if i >= len(s) {
-			return 0, errors.New("unterminated quoted string")
+	out := make([]parsedMatcher, len(ms))
+	for i, m := range ms {
+		if !model.LegacyValidation.IsValidLabelName(m.label) || m.label == model.MetricNameLabel {
+			return nil, fmt.Errorf("matcher %d: %q is not a label name", i, m.label)
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError:
-			return 0, fmt.Errorf("offset %d: invalid UTF-8 rune (PromQL refuses it, even a well-formed U+FFFD)", i)
-		case r == '\n':
-			return 0, fmt.Errorf("offset %d: raw newline in string", i)
-		case r == '"':
-			return i + 1, nil
-		case r == '\\':
-			i++
-			if i >= len(s) {
-				return 0, errors.New("escape sequence not terminated")
-			}
-			c := s[i]
-			var n, base int
-			var limit uint64
-			switch c {
-			case 'a', 'b', 'f', 'n', 'r', 't', 'v', '\\', '"':
-				i++
-				continue
-			case '0', '1', '2', '3', '4', '5', '6', '7':
-				n, base, limit = 3, 8, 255
-			case 'x':
-				i++
-				n, base, limit = 2, 16, 255
-			case 'u':
-				i++
-				n, base, limit = 4, 16, utf8.MaxRune
-			case 'U':
-				i++
-				n, base, limit = 8, 16, utf8.MaxRune
-			default:
-				return 0, fmt.Errorf("offset %d: unknown escape sequence %q", i, c)
-			}
-			if i+n > len(s) {
-				return 0, errors.New("escape sequence not terminated")
-			}
-			x, err := strconv.ParseUint(s[i:i+n], base, 32)
-			if err != nil {
-				return 0, fmt.Errorf("offset %d: bad escape %q", i, s[i:i+n])
-			}
-			if x > limit || 0xD800 <= x && x < 0xE000 {
-				return 0, fmt.Errorf("offset %d: escape is an invalid code point", i)
-			}
-			i += n
-		default:
-			i += size
-		}
+		out[i] = parsedMatcher{Name: m.label, Op: m.op, Value: m.value}
 	}
+	return out, nil
 }
 
 // hostile values: none of them may leave its matcher.

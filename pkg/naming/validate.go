@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 )
@@ -290,70 +287,23 @@ func checkExpandRefs(as string, re *regexp.Regexp) error {
 			names[n] = true
 		}
 	}
-	rest := as
-	for {
-		_, after, ok := strings.Cut(rest, "$")
-		if !ok {
-			return nil
-		}
-		rest = after
-		if strings.HasPrefix(rest, "$") { // $$ is a literal $
-			rest = rest[1:]
-			continue
-		}
-		name, num, tail, ok := expandRef(rest)
-		if !ok {
-			continue // regexp.Expand keeps a malformed $ as text
-		}
-		rest = tail
-		if num >= 0 {
-			if num > re.NumSubexp() {
-				return fmt.Errorf("%q refers to group %d, but name.matches %q captures %d", as, num, re.String(), re.NumSubexp())
+	for _, p := range parseAs(as) {
+		switch {
+		case !p.isRef():
+		case p.num >= 0:
+			if p.num > re.NumSubexp() {
+				return fmt.Errorf("%q refers to group %d, but name.matches %q captures %d", as, p.num, re.String(), re.NumSubexp())
 			}
-			continue
-		}
-		if !names[name] {
-			end := strings.IndexFunc(name, func(c rune) bool { return c < '0' || c > '9' })
+		case !names[p.ref]:
+			end := strings.IndexFunc(p.ref, func(c rune) bool { return c < '0' || c > '9' })
 			if end > 0 {
-				digits := name[:end]
-				return fmt.Errorf("%q refers to a group named %q, which name.matches does not have; to follow group %s with text write ${%s}%s", as, name, digits, digits, name[end:])
+				digits := p.ref[:end]
+				return fmt.Errorf("%q refers to a group named %q, which name.matches does not have; to follow group %s with text write ${%s}%s", as, p.ref, digits, digits, p.ref[end:])
 			}
-			return fmt.Errorf("%q refers to a group named %q, which name.matches %q does not have", as, name, re.String())
+			return fmt.Errorf("%q refers to a group named %q, which name.matches %q does not have", as, p.ref, re.String())
 		}
 	}
-}
-
-// expandRef reads one reference after a '$' the way regexp.Expand does:
-// a name of letters, digits and '_', optionally in braces. num is the group
-// number when the name is a number, -1 otherwise.
-func expandRef(s string) (name string, num int, rest string, ok bool) {
-	brace := strings.HasPrefix(s, "{")
-	if brace {
-		s = s[1:]
-	}
-	i := 0
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
-			break
-		}
-		i += size
-	}
-	if i == 0 {
-		return "", 0, "", false
-	}
-	name = s[:i]
-	if brace {
-		if i >= len(s) || s[i] != '}' {
-			return "", 0, "", false
-		}
-		i++
-	}
-	num = -1
-	if n, err := strconv.Atoi(name); err == nil && n >= 0 && n < 1e8 && (name == "0" || name[0] != '0') && !strings.ContainsAny(name, "+-") {
-		num = n
-	}
-	return name, num, s[i:], true
+	return nil
 }
 
 // queryArgs are the fields a metricsQuery, containerQuery or nodeQuery

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/provider/custom"
 )
 
 // apiRequest is a request to one of the metrics APIs, read from its path
@@ -212,7 +213,7 @@ func (r *checkReport) explainCustom(req apiRequest) (explanation, error) {
 		return nil, fmt.Errorf("resource %s: %w (%s); the server answers 404 Not Found", req.resource, err, r.config.Resources)
 	}
 	gr := gvr.GroupResource()
-	key := metricKey{resource: gr, namespaced: req.namespace != "", metric: req.metric}
+	key := custom.MetricKey{Resource: gr, Namespaced: req.namespace != "", Metric: req.metric}
 	src, how, err := r.source(key)
 	if err != nil {
 		return nil, err
@@ -221,13 +222,13 @@ func (r *checkReport) explainCustom(req apiRequest) (explanation, error) {
 	if req.name != "*" {
 		opts = append(opts, naming.ForObject(req.name))
 	}
-	q, err := src.rule.rule.Query(src.metric.series, gr, req.namespace, req.metricSelector, opts...)
+	q, err := src.rule.rule.Query(src.metric.Series, gr, req.namespace, req.metricSelector, opts...)
 	if err != nil {
 		return nil, queryError(err, "metricLabelSelector")
 	}
 	var e explanation
 	e.add("request", "custom metric %s of %s", req.metric, describeObjects(gr, req))
-	e.add("rule", "%s, series %s (%s)", src.rule.name(), src.metric.series, how)
+	e.add("rule", "%s, series %s (%s)", src.rule.name(), src.metric.Series, how)
 	e.add("promql", "%s", strings.TrimSpace(q.Expr))
 	e.add("then", "%s", customThen(gr, req, q, src.rule.rule.MissingAsZero()))
 	return e, nil
@@ -269,11 +270,11 @@ func customThen(gr schema.GroupResource, req apiRequest, q naming.Query, missing
 
 // explainExternal follows the provider's GetExternalMetric.
 func (r *checkReport) explainExternal(req apiRequest) (explanation, error) {
-	src, how, err := r.source(metricKey{metric: req.metric})
+	src, how, err := r.source(custom.MetricKey{Metric: req.metric})
 	if err != nil {
 		return nil, err
 	}
-	q, err := src.rule.rule.ExternalQuery(src.metric.series, req.namespace, req.metricSelector)
+	q, err := src.rule.rule.ExternalQuery(src.metric.Series, req.namespace, req.metricSelector)
 	if err != nil {
 		return nil, queryError(err, "labelSelector")
 	}
@@ -287,7 +288,7 @@ func (r *checkReport) explainExternal(req apiRequest) (explanation, error) {
 		sel = ", series selected by labelSelector " + req.metricSelector.String()
 	}
 	e.add("request", "external metric %s, %s%s", req.metric, ns, sel)
-	e.add("rule", "%s, series %s (%s)", src.rule.name(), src.metric.series, how)
+	e.add("rule", "%s, series %s (%s)", src.rule.name(), src.metric.Series, how)
 	e.add("promql", "%s", strings.TrimSpace(q.Expr))
 	missing := "404 Not Found"
 	if src.rule.rule.MissingAsZero() {
@@ -350,7 +351,7 @@ func queryError(err error, selectorParam string) error {
 
 // source finds the rule and series that serve a metric: from discovery
 // when it ran, else inferred from the rules' name mappings.
-func (r *checkReport) source(key metricKey) (source, string, error) {
+func (r *checkReport) source(key custom.MetricKey) (source, string, error) {
 	if r.served == nil {
 		src, err := r.inferSource(key)
 		if err != nil {
@@ -358,27 +359,27 @@ func (r *checkReport) source(key metricKey) (source, string, error) {
 		}
 		return src, "inferred without discovery from the rule's name mapping: the server serves it so only if Prometheus has that series", nil
 	}
-	if src, ok := r.served[key]; ok {
-		return src, "found by discovery", nil
+	if m, ok := r.served.Lookup(key); ok {
+		return source{rule: r.byRule(m.Rule), metric: m}, "found by discovery", nil
 	}
 	return source{}, "", r.notFound(key)
 }
 
 // notFound explains a metric discovery did not find, with the resources
 // it was found for, if any.
-func (r *checkReport) notFound(key metricKey) error {
-	what := "external metric " + key.metric
-	if key.resource.Resource != "" {
+func (r *checkReport) notFound(key custom.MetricKey) error {
+	what := "external metric " + key.Metric
+	if !key.External() {
 		scope := "cluster-scoped"
-		if key.namespaced {
+		if key.Namespaced {
 			scope = "namespaced"
 		}
-		what = fmt.Sprintf("metric %s of %s (%s request)", key.metric, key.resource, scope)
+		what = fmt.Sprintf("metric %s of %s (%s request)", key.Metric, key.Resource, scope)
 	}
 	var elsewhere []string
-	for k, src := range r.served {
-		if k.metric == key.metric && k != key {
-			elsewhere = append(elsewhere, src.metric.metricName())
+	for _, m := range r.served.Served() {
+		if m.Metric == key.Metric && m.Key() != key {
+			elsewhere = append(elsewhere, metricName(m))
 		}
 	}
 	sort.Strings(elsewhere)

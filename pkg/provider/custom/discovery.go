@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
@@ -28,25 +26,11 @@ type Prometheus interface {
 
 var _ Prometheus = promv1.API(nil)
 
-// customKey identifies a custom metric as the API names it.
-type customKey struct {
-	resource   schema.GroupResource
-	namespaced bool
-	metric     string
-}
-
-// source is where a discovered metric comes from.
-type source struct {
-	rule   *naming.Rule
-	series string
-}
-
 // ruleResult is what one rule discovered.
 type ruleResult struct {
-	custom   map[customKey]source
-	external map[string]source
-	err      error
-	at       time.Time
+	metrics RuleMetrics
+	err     error
+	at      time.Time
 }
 
 // Registry holds what discovery found, rule by rule.
@@ -61,7 +45,9 @@ type Registry struct {
 
 	mu      sync.RWMutex
 	results map[*naming.Rule]ruleResult
-	synced  bool
+	// served is Precedence over results, in rule order.
+	served *Exposure
+	synced bool
 }
 
 // RegistryConfig configures a Registry.
@@ -91,6 +77,7 @@ func NewRegistry(c RegistryConfig) (*Registry, error) {
 		prom: c.Prometheus, rules: c.Rules, interval: c.Interval, window: c.Window,
 		timeout: c.Timeout, clock: c.Clock, metrics: m,
 		results: make(map[*naming.Rule]ruleResult, len(c.Rules)),
+		served:  Precedence(nil),
 	}, nil
 }
 
@@ -123,6 +110,7 @@ func (r *Registry) Discover(ctx context.Context) {
 		}
 		r.results[rule] = results[i]
 	}
+	r.expose()
 	r.synced = true
 }
 
@@ -148,7 +136,17 @@ func (r *Registry) Replace(ctx context.Context, rules []*naming.Rule) {
 	for i, rule := range rules {
 		r.results[rule] = results[i]
 	}
+	r.expose()
 	r.synced = true
+}
+
+// expose decides again which rule serves each metric; r.mu must be held.
+func (r *Registry) expose() {
+	all := make([]RuleMetrics, len(r.rules))
+	for i, rule := range r.rules {
+		all[i] = r.results[rule].metrics
+	}
+	r.served = Precedence(all)
 }
 
 // discoverAll discovers rules concurrently; the results are in rule order.
@@ -185,22 +183,9 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "seriesQuery", rule.SeriesQuery())
 		return prev
 	}
-	res := ruleResult{custom: map[customKey]source{}, external: map[string]source{}, at: now}
-	for _, ls := range series {
-		m, ok := rule.Match(ls)
-		if !ok {
-			continue
-		}
-		if rule.External() {
-			res.external[m.Metric] = source{rule: rule, series: m.Series}
-			continue
-		}
-		for _, gr := range m.Resources {
-			res.custom[customKey{resource: gr.GroupResource, namespaced: gr.Namespaced, metric: m.Metric}] = source{rule: rule, series: m.Series}
-		}
-	}
-	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.custom) + len(res.external)))
-	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.custom)+len(res.external))
+	res := ruleResult{metrics: MatchSeries(rule, series), at: now}
+	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.metrics.Metrics)))
+	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.metrics.Metrics))
 	return res
 }
 
@@ -224,65 +209,26 @@ func (r *Registry) Failing() []error {
 	return errs
 }
 
-// custom returns the source of a custom metric. When two rules expose the
-// same metric, the first in the file wins.
-func (r *Registry) custom(k customKey) (source, bool) {
+// Lookup gives the rule and series that serve a metric. When two rules
+// expose the same metric, the first in the file wins.
+func (r *Registry) Lookup(k MetricKey) (Exposed, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for _, rule := range r.rules {
-		if s, ok := r.results[rule].custom[k]; ok {
-			return s, true
-		}
-	}
-	return source{}, false
-}
-
-func (r *Registry) external(metric string) (source, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, rule := range r.rules {
-		if s, ok := r.results[rule].external[metric]; ok {
-			return s, true
-		}
-	}
-	return source{}, false
+	return r.served.Lookup(k)
 }
 
 // ListAllMetrics lists the discovered custom metrics, sorted.
 func (r *Registry) ListAllMetrics() []provider.CustomMetricInfo {
 	r.mu.RLock()
-	seen := map[customKey]struct{}{}
-	for _, res := range r.results {
-		for k := range res.custom {
-			seen[k] = struct{}{}
-		}
-	}
-	r.mu.RUnlock()
-	out := make([]provider.CustomMetricInfo, 0, len(seen))
-	for k := range seen {
-		out = append(out, provider.CustomMetricInfo{GroupResource: k.resource, Namespaced: k.namespaced, Metric: k.metric})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
+	defer r.mu.RUnlock()
+	return r.served.CustomMetrics()
 }
 
 // ListAllExternalMetrics lists the discovered external metrics, sorted.
 func (r *Registry) ListAllExternalMetrics() []provider.ExternalMetricInfo {
 	r.mu.RLock()
-	var names []string
-	for _, res := range r.results {
-		for name := range res.external {
-			names = append(names, name)
-		}
-	}
-	r.mu.RUnlock()
-	slices.Sort(names)
-	names = slices.Compact(names)
-	out := make([]provider.ExternalMetricInfo, len(names))
-	for i, n := range names {
-		out[i] = provider.ExternalMetricInfo{Metric: n}
-	}
-	return out
+	defer r.mu.RUnlock()
+	return r.served.ExternalMetrics()
 }
 
 // discoveryMetrics are the per-rule discovery metrics. Rules are few and

@@ -93,14 +93,15 @@ func (p *Provider) ListAllExternalMetrics() []provider.ExternalMetricInfo {
 }
 
 // lookup resolves a request's metric to its discovered source.
-func (p *Provider) lookup(info provider.CustomMetricInfo) (provider.CustomMetricInfo, source, error) {
+func (p *Provider) lookup(info provider.CustomMetricInfo) (provider.CustomMetricInfo, Exposed, error) {
 	normalized, _, err := info.Normalized(p.mapper)
 	if err != nil {
-		return info, source{}, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
+		return info, Exposed{}, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
 	}
-	src, ok := p.registry.custom(customKey{resource: normalized.GroupResource, namespaced: normalized.Namespaced, metric: normalized.Metric})
-	if !ok {
-		return normalized, source{}, provider.NewMetricNotFoundError(normalized.GroupResource, normalized.Metric)
+	k := MetricKey{Resource: normalized.GroupResource, Namespaced: normalized.Namespaced, Metric: normalized.Metric}
+	src, ok := p.registry.Lookup(k)
+	if !ok || k.External() {
+		return normalized, Exposed{}, provider.NewMetricNotFoundError(normalized.GroupResource, normalized.Metric)
 	}
 	return normalized, src, nil
 }
@@ -124,13 +125,13 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if err != nil {
 		return nil, err
 	}
-	q, err := src.rule.Query(src.series, info.GroupResource, name.Namespace, metricSelector, naming.ForObject(name.Name))
+	q, err := src.Rule.Query(src.Series, info.GroupResource, name.Namespace, metricSelector, naming.ForObject(name.Name))
 	if err != nil {
-		return nil, selectorError(src.rule, err)
+		return nil, selectorError(src.Rule, err)
 	}
 	sc := objectScratches.Get().(*objectScratch)
 	defer objectScratches.Put(sc)
-	if err := p.runObjectQuery(ctx, src.rule, q, sc); err != nil {
+	if err := p.runObjectQuery(ctx, src.Rule, q, sc); err != nil {
 		return nil, err
 	}
 	key := objectKey{name: name.Name}
@@ -138,7 +139,7 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 		key.namespace = name.Namespace
 	}
 	sample, ok := sc.byObject[key]
-	if !ok && !src.rule.MissingAsZero() {
+	if !ok && !src.Rule.MissingAsZero() {
 		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
 	}
 	vals.add(name.Namespace, name.Name, sample, ok, p.clock.Now())
@@ -173,16 +174,16 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("listing %s from the informer cache: %w", info.GroupResource, err))
 	}
-	q, err := src.rule.Query(src.series, info.GroupResource, namespace, metricSelector)
+	q, err := src.Rule.Query(src.Series, info.GroupResource, namespace, metricSelector)
 	if err != nil {
-		return nil, selectorError(src.rule, err)
+		return nil, selectorError(src.Rule, err)
 	}
 	vals, err := p.newObjectValues(info, metricSelector)
 	if err != nil {
 		return nil, err
 	}
 	sc := objectScratches.Get().(*objectScratch)
-	if err := p.runObjectQuery(ctx, src.rule, q, sc); err != nil {
+	if err := p.runObjectQuery(ctx, src.Rule, q, sc); err != nil {
 		objectScratches.Put(sc)
 		return nil, err
 	}
@@ -194,7 +195,7 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 			key.namespace = obj.Namespace
 		}
 		sample, ok := sc.byObject[key]
-		if !ok && !src.rule.MissingAsZero() {
+		if !ok && !src.Rule.MissingAsZero() {
 			continue
 		}
 		vals.add(obj.Namespace, obj.Name, sample, ok, now)
@@ -314,15 +315,15 @@ func (v *objectValues) value(i int) custom_metrics.MetricValue {
 // GetExternalMetric returns the values of an external metric.
 func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, metricSelector labels.Selector, info provider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
 	externalGR := schema.GroupResource{Group: "external.metrics.k8s.io", Resource: info.Metric}
-	src, ok := p.registry.external(info.Metric)
+	src, ok := p.registry.Lookup(MetricKey{Metric: info.Metric})
 	if !ok {
 		return nil, provider.NewMetricNotFoundError(externalGR, info.Metric)
 	}
-	q, err := src.rule.ExternalQuery(src.series, namespace, metricSelector)
+	q, err := src.Rule.ExternalQuery(src.Series, namespace, metricSelector)
 	if err != nil {
-		return nil, selectorError(src.rule, err)
+		return nil, selectorError(src.Rule, err)
 	}
-	vec, err := p.runQuery(ctx, src.rule, q)
+	vec, err := p.runQuery(ctx, src.Rule, q)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +343,7 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, metr
 		})
 	}
 	if len(list.Items) == 0 {
-		if !src.rule.MissingAsZero() {
+		if !src.Rule.MissingAsZero() {
 			return nil, provider.NewMetricNotFoundError(externalGR, info.Metric)
 		}
 		list.Items = append(list.Items, external_metrics.ExternalMetricValue{MetricName: info.Metric, Timestamp: metav1.NewTime(p.clock.Now())})

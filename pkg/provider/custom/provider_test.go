@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/common/model"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -115,19 +114,9 @@ const rules = `rules:
 
 func newTestProvider(t *testing.T, prom *fakePrometheus) *Provider {
 	t.Helper()
-	cfg, err := naming.Parse([]byte(rules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
-	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
-	compiled, errs := naming.Compile(cfg, mapper)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	mapper := testMapper()
 	clk := clocktesting.NewFakeClock(now)
-	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compiled.Rules, Interval: time.Minute, Window: time.Minute, Timeout: time.Second, Clock: clk})
+	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compileRules(t, rules), Interval: time.Minute, Window: time.Minute, Timeout: time.Second, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
