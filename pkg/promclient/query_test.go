@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 // TestQueryDecodesAsClientGolang sends the same answers to the streaming
@@ -41,17 +43,13 @@ func TestQueryDecodesAsClientGolang(t *testing.T) {
 		{"not JSON", `upstream connect error`, 503, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tc.code)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			ours, err := New(Config{URL: srv.URL})
+			prom := promclienttest.New(t)
+			prom.AnyQuery(&promclienttest.Answer{Code: tc.code, Body: tc.body})
+			ours, err := New(Config{URL: prom.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain, err := api.NewClient(api.Config{Address: srv.URL})
+			plain, err := api.NewClient(api.Config{Address: prom.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,13 +222,9 @@ func BenchmarkDecode5000(b *testing.B) {
 }
 
 func BenchmarkQuery5000(b *testing.B) {
-	body := vectorAnswer(5000)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	}))
-	defer srv.Close()
-	ours, err := New(Config{URL: srv.URL})
+	prom := promclienttest.New(b)
+	prom.AnyQuery(&promclienttest.Answer{Body: string(vectorAnswer(5000))})
+	ours, err := New(Config{URL: prom.URL})
 	if err != nil {
 		b.Fatal(err)
 	}
