@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,10 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/model"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 // runPodometer runs the podometer command with args, outside any cluster
@@ -234,70 +235,18 @@ func TestCheckHelp(t *testing.T) {
 	}
 }
 
-// fakePrometheus answers /api/v1/series from a table keyed by the series
-// query, and records how it was asked.
-type fakePrometheus struct {
-	series map[string][]map[string]string
-	// fail holds series queries answered with an error.
-	fail map[string]bool
-
-	mu       sync.Mutex
-	methods  map[string]int
-	headers  []http.Header
-	queries  []string
-	problems []string
-}
-
-func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.URL.Path != "/api/v1/series" {
-		f.problems = append(f.problems, "unexpected path "+r.URL.Path)
-		http.NotFound(w, r)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		f.problems = append(f.problems, err.Error())
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if r.Form.Get("start") == "" || r.Form.Get("end") == "" {
-		f.problems = append(f.problems, "series request without a window")
-	}
-	if f.methods == nil {
-		f.methods = map[string]int{}
-	}
-	f.methods[r.Method]++
-	f.headers = append(f.headers, r.Header.Clone())
-	w.Header().Set("Content-Type", "application/json")
-	var data []map[string]string
-	for _, m := range r.Form["match[]"] {
-		f.queries = append(f.queries, m)
-		if f.fail[m] {
-			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "error", "errorType": "bad_data", "error": "parse error: unexpected character"})
-			return
-		}
-		data = append(data, f.series[m]...)
-	}
-	if data == nil {
-		data = []map[string]string{}
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": data})
-}
-
-func (f *fakePrometheus) start(t *testing.T) string {
+// fakePrometheus serves series: discoverySeries, and for each of fail's
+// selectors a bad_data error.
+func fakePrometheus(t *testing.T, fail ...string) *promclienttest.Server {
 	t.Helper()
-	srv := httptest.NewServer(f)
-	t.Cleanup(func() {
-		srv.Close()
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, p := range f.problems {
-			t.Errorf("fake Prometheus: %s", p)
-		}
-	})
-	return srv.URL
+	prom := promclienttest.New(t)
+	for match, sets := range discoverySeries() {
+		prom.Series(match, promclienttest.Answer{Series: sets})
+	}
+	for _, match := range fail {
+		prom.Series(match, promclienttest.Answer{Code: http.StatusBadRequest, ErrorType: "bad_data", Error: "parse error: unexpected character"})
+	}
+	return prom
 }
 
 const discoveryRules = `rules:
@@ -329,12 +278,12 @@ externalRules:
   metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (queue)
 `
 
-func discoverySeries() map[string][]map[string]string {
-	var gauges []map[string]string
+func discoverySeries() map[string][]model.LabelSet {
+	var gauges []model.LabelSet
 	for _, c := range "abcdefghijklmnopqrstuvwxy" { // 25 metrics
-		gauges = append(gauges, map[string]string{"__name__": "gauge_" + string(c), "namespace": "shop"})
+		gauges = append(gauges, model.LabelSet{"__name__": model.LabelValue("gauge_" + string(c)), "namespace": "shop"})
 	}
-	return map[string][]map[string]string{
+	return map[string][]model.LabelSet{
 		`http_requests_total{namespace!="",pod!=""}`: {
 			{"__name__": "http_requests_total", "namespace": "shop", "pod": "web-0", "method": "GET"},
 			{"__name__": "http_requests_total", "namespace": "shop", "pod": "web-1", "method": "POST"},
@@ -352,8 +301,8 @@ func TestCheckDiscovery(t *testing.T) {
 	token := writeFile(t, "token", "s3cret\n")
 	for _, verb := range []string{"GET", "POST"} {
 		t.Run(verb, func(t *testing.T) {
-			prom := &fakePrometheus{series: discoverySeries()}
-			url := prom.start(t)
+			prom := fakePrometheus(t)
+			url := prom.URL
 			out, err := runPodometer(t, "check", "--config", rules, "--prometheus-url", url, "--prometheus-verb", verb,
 				"--prometheus-header", "X-Scope-OrgID=tenant-a", "--prometheus-token-file", token, "--metrics-max-age", "1h")
 			if err != nil {
@@ -392,23 +341,22 @@ func TestCheckDiscovery(t *testing.T) {
 					t.Errorf("no %q in\n%s", want, out)
 				}
 			}
-			prom.mu.Lock()
-			defer prom.mu.Unlock()
-			if diff := cmp.Diff(map[string]int{verb: 5}, prom.methods); diff != "" {
-				t.Errorf("one series request per rule, all with %s (-want +got):\n%s", verb, diff)
-			}
-			for _, h := range prom.headers {
-				if h.Get("X-Scope-OrgID") != "tenant-a" || h.Get("Authorization") != "Bearer s3cret" {
-					t.Errorf("request without the configured header and token: %v", h)
+			methods := map[string]int{}
+			for _, r := range prom.Requests() {
+				methods[r.Method]++
+				if r.Header.Get("X-Scope-OrgID") != "tenant-a" || r.Header.Get("Authorization") != "Bearer s3cret" {
+					t.Errorf("request without the configured header and token: %v", r.Header)
 				}
+			}
+			if diff := cmp.Diff(map[string]int{verb: 5}, methods); diff != "" {
+				t.Errorf("one series request per rule, all with %s (-want +got):\n%s", verb, diff)
 			}
 		})
 	}
 }
 
 func TestCheckDiscoveryError(t *testing.T) {
-	prom := &fakePrometheus{series: discoverySeries(), fail: map[string]bool{`absent_metric{namespace!=""}`: true}}
-	url := prom.start(t)
+	url := fakePrometheus(t, `absent_metric{namespace!=""}`).URL
 	out, err := runPodometer(t, "check", "--config", writeFile(t, "rules.yaml", discoveryRules), "--prometheus-url", url)
 	if !errors.Is(err, errCheckFailed) {
 		t.Fatalf("error %v, want errCheckFailed\n%s", err, out)
@@ -426,8 +374,7 @@ func TestCheckDiscoveryError(t *testing.T) {
 }
 
 func TestCheckExplainWithDiscovery(t *testing.T) {
-	prom := &fakePrometheus{series: discoverySeries()}
-	url := prom.start(t)
+	url := fakePrometheus(t).URL
 	rules := writeFile(t, "rules.yaml", discoveryRules)
 	for _, tc := range []struct {
 		name, path string
