@@ -55,6 +55,7 @@ type Server struct {
 	anyQuery *Answer
 	series   map[string]Answer
 	catalog  []model.LabelSet
+	outage   *Answer
 	delay    time.Duration
 	requests []Request
 	problems []string
@@ -105,6 +106,14 @@ func (s *Server) Catalog(sets ...model.LabelSet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.catalog = sets
+}
+
+// Outage answers every request with a, whatever else is set; nil ends
+// the outage.
+func (s *Server) Outage(a *Answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outage = a
 }
 
 // Delay holds every answer back for d, or until the client gives up.
@@ -170,6 +179,9 @@ func (s *Server) record(r *http.Request) (Answer, time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: r.Form})
+	if s.outage != nil {
+		return *s.outage, s.delay, true
+	}
 	switch r.URL.Path {
 	case "/api/v1/query":
 		if a, ok := s.queries[r.Form.Get("query")]; ok {
