@@ -250,8 +250,8 @@ func write(w http.ResponseWriter, a Answer, series bool) {
 		body["data"] = a.Series
 	default:
 		v := a.Value
-		if v == nil {
-			v = model.Vector{}
+		if vec, ok := v.(model.Vector); v == nil || ok && vec == nil {
+			v = model.Vector{} // [], as Prometheus writes no samples
 		}
 		body["data"] = map[string]any{"resultType": v.Type().String(), "result": v}
 	}
