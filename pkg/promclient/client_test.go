@@ -3,44 +3,23 @@ package promclient
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
-// fakePrometheus answers /api/v1/query with an empty vector and records
-// what it was asked.
-type fakePrometheus struct {
-	mu       sync.Mutex
-	requests []*http.Request
-	queries  []string
-}
-
-func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	f.mu.Lock()
-	f.requests = append(f.requests, r)
-	f.queries = append(f.queries, r.Form.Get("query"))
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
-}
-
-func (f *fakePrometheus) last(t *testing.T) *http.Request {
+// last is the last request prom received.
+func last(t *testing.T, prom *promclienttest.Server) promclienttest.Request {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.requests) == 0 {
+	requests := prom.Requests()
+	if len(requests) == 0 {
 		t.Fatal("Prometheus received no request")
 	}
-	return f.requests[len(f.requests)-1]
+	return requests[len(requests)-1]
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -66,16 +45,13 @@ func query(t *testing.T, c Config, q string) {
 }
 
 func TestCredentialsAndHeaders(t *testing.T) {
-	fake := &fakePrometheus{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-
+	prom := promclienttest.New(t)
 	headers, err := ParseHeaders([]string{"X-Scope-OrgID=tenant-a", "X-Extra: one"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	query(t, Config{URL: srv.URL, TokenFile: writeFile(t, "token", "s3cret\n"), Headers: headers}, "up")
-	r := fake.last(t)
+	query(t, Config{URL: prom.URL, TokenFile: writeFile(t, "token", "s3cret\n"), Headers: headers}, "up")
+	r := last(t, prom)
 	if got := r.Header.Get("Authorization"); got != "Bearer s3cret" {
 		t.Errorf("Authorization = %q, want the token file's bearer token", got)
 	}
@@ -83,16 +59,15 @@ func TestCredentialsAndHeaders(t *testing.T) {
 		t.Errorf("headers = %v", r.Header)
 	}
 
-	query(t, Config{URL: srv.URL, Username: "alice", PasswordFile: writeFile(t, "pw", "wonderland\n")}, "up")
-	if user, pass, ok := fake.last(t).BasicAuth(); !ok || user != "alice" || pass != "wonderland" {
+	query(t, Config{URL: prom.URL, Username: "alice", PasswordFile: writeFile(t, "pw", "wonderland\n")}, "up")
+	basic := &http.Request{Header: last(t, prom).Header}
+	if user, pass, ok := basic.BasicAuth(); !ok || user != "alice" || pass != "wonderland" {
 		t.Errorf("basic auth = %q %q %v", user, pass, ok)
 	}
 }
 
 func TestVerb(t *testing.T) {
-	fake := &fakePrometheus{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	prom := promclienttest.New(t)
 	long := "sum(" + strings.Repeat("up + ", 1000) + "up)"
 	for _, tc := range []struct {
 		name   string
@@ -106,15 +81,12 @@ func TestVerb(t *testing.T) {
 		{"POST always", VerbPOST, "up", http.MethodPost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			query(t, Config{URL: srv.URL, Verb: tc.verb}, tc.query)
-			r := fake.last(t)
+			query(t, Config{URL: prom.URL, Verb: tc.verb}, tc.query)
+			r := last(t, prom)
 			if r.Method != tc.method {
 				t.Errorf("method = %s, want %s", r.Method, tc.method)
 			}
-			fake.mu.Lock()
-			got := fake.queries[len(fake.queries)-1]
-			fake.mu.Unlock()
-			if got != tc.query {
+			if got := r.Form.Get("query"); got != tc.query {
 				t.Errorf("Prometheus received a different query (%d bytes, want %d)", len(got), len(tc.query))
 			}
 		})

@@ -12,12 +12,14 @@ import (
 //	{"status":"success","data":{"resultType":"vector","result":[
 //	{"metric":{"pod":"a","namespace":"ns"},"value":[1795578125.875,"3"]},...]}}
 //
-// fastVector reads exactly that shape byte by byte, with nothing
-// allocated but the samples, their label sets and the label values that
-// differ from the previous sample's. Anything else (whitespace, warnings,
-// a string with an escape or a byte outside ASCII, a histogram, another
-// field or order) is not its to read: ok is false and the general decoder
-// reads the answer. A fuzz test holds it to the general decoder's results.
+// QueryLabels reads exactly that shape byte by byte (scanVector), keeping
+// of each sample the values of the labels it was asked for: on 5,000
+// samples, about twice as fast as a streaming decoder that keeps the same
+// labels, and four times the general decoder (BenchmarkDecode5000).
+// Anything else (whitespace, warnings, a string with an escape or a byte
+// outside ASCII, a histogram, another field or order) is not its to read:
+// ok is false and the general decoder reads the answer. A fuzz test
+// (FuzzFastVector) holds it to the general decoder's results.
 
 var (
 	vectorPrefix = []byte(`{"status":"success","data":{"resultType":"vector","result":[`)
@@ -26,7 +28,7 @@ var (
 	valueStart   = []byte(`,"value":[`)
 )
 
-// vectorReader is fastVector's position in the answer.
+// vectorReader is scanVector's position in the answer.
 type vectorReader struct {
 	b []byte
 	i int
@@ -154,50 +156,8 @@ func scanVector(body []byte, each func(labels []rawLabel, ts model.Time, v model
 	return r.literal(vectorSuffix) && r.i == len(body)
 }
 
-// fastVector decodes body if it is a compact instant vector.
-func fastVector(body []byte) (model.Vector, bool) {
-	vec := model.Vector{}
-	var (
-		chunk []model.Sample
-		// The previous sample's labels: a name or value equal to the
-		// one at the same place there is shared, not allocated again.
-		prevNames, names   []model.LabelName
-		prevValues, values []model.LabelValue
-	)
-	ok := scanVector(body, func(labels []rawLabel, ts model.Time, v model.SampleValue) {
-		names, values = names[:0], values[:0]
-		for k, l := range labels {
-			if k < len(prevNames) && string(prevNames[k]) == string(l.name) {
-				names = append(names, prevNames[k])
-			} else {
-				names = append(names, model.LabelName(l.name))
-			}
-			if k < len(prevValues) && string(prevValues[k]) == string(l.value) {
-				values = append(values, prevValues[k])
-			} else {
-				values = append(values, model.LabelValue(l.value))
-			}
-		}
-		if len(chunk) == cap(chunk) {
-			chunk = make([]model.Sample, 0, sampleChunk)
-		}
-		metric := make(model.Metric, len(names))
-		for k, name := range names {
-			metric[name] = values[k]
-		}
-		chunk = append(chunk, model.Sample{Metric: metric, Timestamp: ts, Value: v})
-		vec = append(vec, &chunk[len(chunk)-1])
-		prevNames, names = names, prevNames
-		prevValues, values = values, prevValues
-	})
-	if !ok {
-		return nil, false
-	}
-	return vec, true
-}
-
-// fastLabels is QueryLabels' fastVector: each sample keeps the values of
-// names only, and no label set is made. The samples are written over
+// fastLabels is QueryLabels' reader of the compact answer: each sample
+// keeps the values of names only, and no label set is made. The samples are written over
 // dst's: a value equal to the one the same sample held there, or to the
 // previous sample's, is shared, so that the answers of one query, asked
 // again and again, allocate next to nothing.

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/common/model"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/podometer/podometer/pkg/periodic"
 )
 
 // Querier is the part of the Prometheus API a Prober needs; promv1.API
@@ -74,16 +76,8 @@ func NewProber(c ProberConfig) (*Prober, error) {
 
 // Start probes at once, then every interval until ctx ends.
 func (p *Prober) Start(ctx context.Context) error {
-	ticker := p.clock.NewTicker(p.interval)
-	defer ticker.Stop()
-	for {
-		p.Probe(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C():
-		}
-	}
+	periodic.Run(ctx, p.clock, p.interval, p.Probe)
+	return nil
 }
 
 // Probe asks the backend once and records the outcome. A probe cut short

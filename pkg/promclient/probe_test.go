@@ -2,44 +2,36 @@ package promclient
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/model"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
-type fakeQuerier struct {
-	mu      sync.Mutex
-	err     error
-	queries []string
-}
-
-func (f *fakeQuerier) Query(_ context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queries = append(f.queries, q)
-	if f.err != nil {
-		return nil, nil, nil, f.err
+// newProbed starts a fake Prometheus and returns it with Podometer's
+// client of it.
+func newProbed(t *testing.T) (*promclienttest.Server, *Client) {
+	t.Helper()
+	prom := promclienttest.New(t)
+	c, err := New(Config{URL: prom.URL})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &model.Scalar{Value: 1}, nil, nil, nil
+	return prom, c
 }
 
-func (f *fakeQuerier) fail(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.err = err
-}
+// down is what a proxy answers for a Prometheus that is down.
+var down = &promclienttest.Answer{Code: http.StatusServiceUnavailable, Body: "upstream connect error"}
 
 func TestProber(t *testing.T) {
 	ctx := context.Background()
-	q := &fakeQuerier{}
+	prom, q := newProbed(t)
 	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
 	reg := prometheus.NewPedanticRegistry()
 	p, err := NewProber(ProberConfig{API: q, Backend: "http://prom:9090", Interval: 5 * time.Second, Timeout: time.Second, Clock: clk, Registerer: reg})
@@ -58,7 +50,7 @@ func TestProber(t *testing.T) {
 		t.Errorf("podometer_prometheus_up = %v, want 1", got)
 	}
 
-	q.fail(errors.New("connection refused"))
+	prom.Outage(down)
 	p.Probe(ctx)
 	clk.Step(30 * time.Second)
 	p.Probe(ctx)
@@ -66,7 +58,7 @@ func TestProber(t *testing.T) {
 	if err == nil {
 		t.Fatal("Check is nil after failed probes")
 	}
-	for _, want := range []string{"http://prom:9090", "connection refused", "30s"} {
+	for _, want := range []string{"http://prom:9090", "server error: 503", "30s"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Check() = %q, want it to say %q", err, want)
 		}
@@ -75,19 +67,19 @@ func TestProber(t *testing.T) {
 		t.Errorf("podometer_prometheus_up = %v, want 0", got)
 	}
 
-	q.fail(nil)
+	prom.Outage(nil)
 	p.Probe(ctx)
 	if err := p.Check(); err != nil {
 		t.Errorf("after recovery: %v", err)
 	}
-	if got, want := q.queries, []string{"1", "1", "1", "1"}; strings.Join(got, ",") != strings.Join(want, ",") {
+	if got, want := prom.Queries(), []string{"1", "1", "1", "1"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("queries %q, want %q", got, want)
 	}
 }
 
 func TestProberIgnoresCancelledProbe(t *testing.T) {
-	q := &fakeQuerier{}
-	q.fail(context.Canceled)
+	prom, q := newProbed(t)
+	prom.Outage(down)
 	p, err := NewProber(ProberConfig{API: q, Backend: "b", Interval: time.Second, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +87,7 @@ func TestProberIgnoresCancelledProbe(t *testing.T) {
 	p.Probe(context.Background())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	q.fail(nil)
+	prom.Outage(nil)
 	p.Probe(ctx) // the server is stopping: not an outcome
 	if err := p.Check(); err == nil {
 		t.Error("a probe cut short by shutdown counted as a success")

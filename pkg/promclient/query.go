@@ -12,16 +12,16 @@ import (
 	"sync"
 	"time"
 
-	jsoniter "github.com/json-iterator/go"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 )
 
 // Client is the Prometheus HTTP API. Instant queries, which answer every
-// custom and external metric request, are decoded by a streaming parser:
-// client_golang decodes each sample through encoding/json, which was half
-// of Podometer's CPU for a Pods metric over 5,000 pods. Everything else is
-// client_golang's.
+// custom and external metric request, are decoded by a streaming decoder
+// (decode.go), and QueryLabels reads Prometheus's compact answer byte by
+// byte (fastvector.go): client_golang decodes each sample through
+// encoding/json, which was half of Podometer's CPU for a Pods metric over
+// 5,000 pods. Everything else is client_golang's.
 type Client struct {
 	promv1.API
 	raw *verbClient
@@ -35,7 +35,7 @@ func (c *Client) Query(ctx context.Context, query string, ts time.Time, opts ...
 	if len(opts) > 0 {
 		return c.API.Query(ctx, query, ts, opts...)
 	}
-	r, err := c.instant(ctx, query, ts, parseQueryResponse)
+	r, err := c.instant(ctx, query, ts, decodeQueryResponse)
 	var other *OtherResultError
 	if errors.As(err, &other) {
 		// A matrix or a string: rare, and client_golang's to decode.
@@ -184,171 +184,4 @@ func putBodyBuffer(buf *bytes.Buffer) {
 	if buf.Cap() <= 16<<20 {
 		bodyBuffers.Put(buf)
 	}
-}
-
-// queryResponse is what parseQueryResponse reads of an answer.
-type queryResponse struct {
-	status, errorType, errorMsg string
-	resultType                  string
-	warnings                    promv1.Warnings
-	// value is the vector or scalar; nil for other result types.
-	value model.Value
-}
-
-var fastJSON = jsoniter.ConfigFastest
-
-// parseQueryResponse decodes the envelope of an instant query's answer
-// and, for a vector or a scalar, its result.
-func parseQueryResponse(body []byte) (queryResponse, error) {
-	if vec, ok := fastVector(body); ok {
-		return queryResponse{status: "success", value: vec}, nil
-	}
-	return decodeQueryResponse(body)
-}
-
-// decodeQueryResponse is parseQueryResponse for any answer.
-func decodeQueryResponse(body []byte) (queryResponse, error) {
-	var r queryResponse
-	iter := fastJSON.BorrowIterator(body)
-	defer fastJSON.ReturnIterator(iter)
-	var result []byte
-	for field := iter.ReadObject(); field != ""; field = iter.ReadObject() {
-		switch field {
-		case "status":
-			r.status = iter.ReadString()
-		case "errorType":
-			r.errorType = iter.ReadString()
-		case "error":
-			r.errorMsg = iter.ReadString()
-		case "warnings":
-			for iter.ReadArray() {
-				r.warnings = append(r.warnings, iter.ReadString())
-			}
-		case "data":
-			for f := iter.ReadObject(); f != ""; f = iter.ReadObject() {
-				switch f {
-				case "resultType":
-					r.resultType = iter.ReadString()
-				case "result":
-					// Prometheus writes resultType first, and the result is
-					// read as it streams by; kept raw for a later
-					// resultType.
-					var err error
-					switch r.resultType {
-					case "vector":
-						r.value, err = readVector(iter)
-					case "scalar":
-						r.value, err = readScalar(iter)
-					default:
-						result = iter.SkipAndReturnBytes()
-					}
-					if err != nil {
-						return r, err
-					}
-				default:
-					iter.Skip()
-				}
-			}
-		default:
-			iter.Skip()
-		}
-	}
-	if iter.Error != nil {
-		return r, fmt.Errorf("decoding the answer: %w", iter.Error)
-	}
-	if r.status != "success" || result == nil {
-		return r, nil
-	}
-	var err error
-	switch r.resultType {
-	case "vector", "scalar":
-		iter := fastJSON.BorrowIterator(result)
-		defer fastJSON.ReturnIterator(iter)
-		if r.resultType == "vector" {
-			r.value, err = readVector(iter)
-		} else {
-			r.value, err = readScalar(iter)
-		}
-	}
-	return r, err
-}
-
-// sampleChunk is how many samples are allocated at once.
-const sampleChunk = 256
-
-// readVector decodes [{"metric":{...},"value":[ts,"v"]},...]. A sample
-// with a native histogram instead of a value is left out: no rule can
-// turn it into one figure.
-func readVector(iter *jsoniter.Iterator) (model.Vector, error) {
-	vec := model.Vector{}
-	var chunk []model.Sample
-	for iter.ReadArray() {
-		if len(chunk) == cap(chunk) {
-			chunk = make([]model.Sample, 0, sampleChunk)
-		}
-		chunk = append(chunk, model.Sample{Metric: model.Metric{}})
-		s := &chunk[len(chunk)-1]
-		hasValue := false
-		for f := iter.ReadObject(); f != ""; f = iter.ReadObject() {
-			switch f {
-			case "metric":
-				for name := iter.ReadObject(); name != ""; name = iter.ReadObject() {
-					s.Metric[model.LabelName(name)] = model.LabelValue(iter.ReadString())
-				}
-			case "value":
-				ts, v, err := readPair(iter)
-				if err != nil {
-					return nil, err
-				}
-				s.Timestamp, s.Value, hasValue = ts, v, true
-			default:
-				iter.Skip()
-			}
-		}
-		if iter.Error != nil {
-			return nil, fmt.Errorf("decoding the vector: %w", iter.Error)
-		}
-		if hasValue {
-			vec = append(vec, s)
-		} else {
-			chunk = chunk[:len(chunk)-1]
-		}
-	}
-	if iter.Error != nil {
-		return nil, fmt.Errorf("decoding the vector: %w", iter.Error)
-	}
-	return vec, nil
-}
-
-func readScalar(iter *jsoniter.Iterator) (*model.Scalar, error) {
-	ts, v, err := readPair(iter)
-	if err != nil {
-		return nil, err
-	}
-	return &model.Scalar{Timestamp: ts, Value: v}, nil
-}
-
-// readPair reads [<seconds>, "<value>"].
-func readPair(iter *jsoniter.Iterator) (model.Time, model.SampleValue, error) {
-	if !iter.ReadArray() {
-		return 0, 0, errors.New("a sample without a timestamp")
-	}
-	var ts model.Time
-	if err := ts.UnmarshalJSON([]byte(iter.ReadNumber())); err != nil {
-		return 0, 0, fmt.Errorf("a sample's timestamp: %w", err)
-	}
-	if !iter.ReadArray() {
-		return 0, 0, errors.New("a sample without a value")
-	}
-	// A value is a number, NaN or an infinity: no escape to decode, and
-	// no string to keep.
-	raw := iter.ReadStringAsSlice()
-	v, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("a sample's value %q: %w", raw, err)
-	}
-	if iter.ReadArray() {
-		return 0, 0, errors.New("a sample with more than a timestamp and a value")
-	}
-	return ts, model.SampleValue(v), iter.Error
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 // TestQueryDecodesAsClientGolang sends the same answers to the streaming
@@ -41,17 +43,13 @@ func TestQueryDecodesAsClientGolang(t *testing.T) {
 		{"not JSON", `upstream connect error`, 503, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tc.code)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			ours, err := New(Config{URL: srv.URL})
+			prom := promclienttest.New(t)
+			prom.AnyQuery(&promclienttest.Answer{Code: tc.code, Body: tc.body})
+			ours, err := New(Config{URL: prom.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain, err := api.NewClient(api.Config{Address: srv.URL})
+			plain, err := api.NewClient(api.Config{Address: prom.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,22 +117,23 @@ func TestQueryConnectionRefused(t *testing.T) {
 	}
 }
 
-// BenchmarkQuery5000 answers a vector of 5,000 pods (a Pods metric over
-// 5,000 pods) to the streaming decoder and to client_golang's.
-// vectorAnswer is Prometheus's answer of n pods' samples.
+// vectorAnswer is Prometheus's answer of n pods' samples, as it writes
+// it: compact, each label set sorted, with __name__.
 func vectorAnswer(n int) []byte {
 	body := []byte(`{"status":"success","data":{"resultType":"vector","result":[`)
 	for i := range n {
 		if i > 0 {
 			body = append(body, ',')
 		}
-		body = fmt.Appendf(body, `{"metric":{"namespace":"bench","pod":"bench-%05d"},"value":[1700000000.123,"%d.5"]}`, i, i%50)
+		body = fmt.Appendf(body, `{"metric":{"__name__":"http_requests_total","container":"app","instance":"10.1.%d.%d:8080","job":"kubernetes-pods","namespace":"bench","pod":"bench-7d9f8c6b5-%05d"},"value":[1795578125.875,"%d.%03d"]}`,
+			i/256, i%256, i, i%97, i%1000)
 	}
 	return append(body, "]}}"...)
 }
 
 // FuzzFastVector holds the compact-vector reader to the general decoder:
-// whatever it accepts, the general decoder decodes to the same samples.
+// whatever it accepts, the general decoder decodes to the same samples
+// with the same label values, whichever labels are asked for.
 func FuzzFastVector(f *testing.F) {
 	for _, seed := range []string{
 		string(vectorAnswer(3)),
@@ -149,27 +148,30 @@ func FuzzFastVector(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := fastVector(body)
-		if !ok {
+		if _, ok := fastLabels(body, nil, nil); !ok {
 			return
 		}
 		general, err := decodeQueryResponse(body)
 		if err != nil {
 			t.Fatalf("the fast reader accepted what the general decoder rejects (%v): %s", err, body)
 		}
-		if general.status != "success" || len(general.warnings) > 0 {
-			t.Fatalf("the fast reader accepted an answer with status %q and warnings %v: %s", general.status, general.warnings, body)
+		if general.status != "success" || len(general.warnings) > 0 || general.value == nil {
+			t.Fatalf("the fast reader accepted an answer with status %q, warnings %v and value %v: %s", general.status, general.warnings, general.value, body)
+		}
+		// Every label the general decoder saw, one it did not, and one
+		// twice.
+		names := []string{"absent", "pod"}
+		for _, s := range general.value.(model.Vector) {
+			for name := range s.Metric {
+				names = append(names, string(name))
+			}
 		}
 		sameValue := cmp.Comparer(func(a, b model.SampleValue) bool { return a.Equal(b) })
-		if diff := cmp.Diff(general.value, model.Value(fast), sameValue); diff != "" {
-			t.Fatalf("(-general +fast):\n%s\nbody: %s", diff, body)
-		}
-		names := []string{"pod", "namespace", "a", "absent"}
 		// Into nothing, and over another answer's samples.
 		for _, dst := range [][]LabeledSample{nil, {{Labels: []string{"x", "bench", "y", "z"}}, {Labels: []string{"p"}}, {}}} {
 			labeled, ok := fastLabels(body, names, dst)
 			if !ok {
-				t.Fatalf("fastVector read what fastLabels did not: %s", body)
+				t.Fatalf("the fast reader accepted the answer for some labels, not for others: %s", body)
 			}
 			if diff := cmp.Diff(LabelsOf(general.value, names), labeled, cmpopts.EquateEmpty(), sameValue); diff != "" {
 				t.Fatalf("labels (-general +fast):\n%s\nbody: %s", diff, body)
@@ -178,44 +180,51 @@ func FuzzFastVector(f *testing.F) {
 	})
 }
 
-// BenchmarkDecode5000 decodes the answer of 5,000 pods without HTTP: the
-// compact-vector reader, for a vector and for two labels, beside the
-// general decoder.
+// BenchmarkDecode5000 decodes the answer of 5,000 pods without HTTP:
+// QueryLabels' two paths (the compact-vector reader, and the general
+// decoder it falls back on) for two labels, and Query's general decoder.
 func BenchmarkDecode5000(b *testing.B) {
 	body := vectorAnswer(5000)
-	b.Run("labels", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(body)))
-		var s []LabeledSample
-		for b.Loop() {
-			var ok bool
-			if s, ok = fastLabels(body, []string{"pod", "namespace"}, s); !ok || len(s) != 5000 {
-				b.Fatal(ok)
-			}
-		}
-	})
-	for name, decode := range map[string]func([]byte) (queryResponse, error){"fast": parseQueryResponse, "general": decodeQueryResponse} {
-		b.Run(name, func(b *testing.B) {
+	names := []string{"pod", "namespace"}
+	general := func(body []byte, dst []LabeledSample) ([]LabeledSample, bool) {
+		r, err := decodeQueryResponse(body)
+		return append(dst[:0], LabelsOf(r.value, names)...), err == nil
+	}
+	for _, bc := range []struct {
+		name   string
+		labels func([]byte, []LabeledSample) ([]LabeledSample, bool)
+	}{
+		{"labels/decoder=fast", func(body []byte, dst []LabeledSample) ([]LabeledSample, bool) { return fastLabels(body, names, dst) }},
+		{"labels/decoder=general", general},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
+			var s []LabeledSample
 			for b.Loop() {
-				r, err := decode(body)
-				if err != nil || len(r.value.(model.Vector)) != 5000 {
-					b.Fatal(err)
+				var ok bool
+				if s, ok = bc.labels(body, s); !ok || len(s) != 5000 {
+					b.Fatal(ok)
 				}
 			}
 		})
 	}
+	b.Run("vector/decoder=general", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			r, err := decodeQueryResponse(body)
+			if err != nil || len(r.value.(model.Vector)) != 5000 {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkQuery5000(b *testing.B) {
-	body := vectorAnswer(5000)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	}))
-	defer srv.Close()
-	ours, err := New(Config{URL: srv.URL})
+	prom := promclienttest.New(b)
+	prom.AnyQuery(&promclienttest.Answer{Body: string(vectorAnswer(5000))})
+	ours, err := New(Config{URL: prom.URL})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,11 +3,12 @@ package promclient
 import (
 	"bytes"
 	"flag"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"k8s.io/klog/v2"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 // TestSecretsNotLoggedAtHighVerbosity makes queries at -v=10, where
@@ -30,15 +31,14 @@ func TestSecretsNotLoggedAtHighVerbosity(t *testing.T) {
 		klog.SetOutput(nil)
 	})
 
-	srv := httptest.NewServer(&fakePrometheus{})
-	defer srv.Close()
+	prom := promclienttest.New(t)
 	const token, key, password = "tok-5e6f7a8b", "key-1a2b3c4d", "pw-9c8d7e6f"
 	headers, err := ParseHeaders([]string{"X-Api-Key=" + key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	query(t, Config{URL: srv.URL, TokenFile: writeFile(t, "token", token), Headers: headers}, "up")
-	query(t, Config{URL: srv.URL, Username: "u", PasswordFile: writeFile(t, "pw", password), Headers: headers}, "up")
+	query(t, Config{URL: prom.URL, TokenFile: writeFile(t, "token", token), Headers: headers}, "up")
+	query(t, Config{URL: prom.URL, Username: "u", PasswordFile: writeFile(t, "pw", password), Headers: headers}, "up")
 	klog.Flush()
 
 	out := logged.String()

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/periodic"
 )
 
 // rulesCheckInterval is how often the rules file is read again. Reading a
@@ -91,16 +92,8 @@ func newRulesReloader(path string, clk clock.WithTicker, reg prometheus.Register
 
 // Start checks the file every interval until ctx ends.
 func (r *rulesReloader) Start(ctx context.Context) error {
-	ticker := r.clock.NewTicker(r.interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C():
-			r.Check(ctx)
-		}
-	}
+	periodic.RunAfter(ctx, r.clock, r.interval, r.Check)
+	return nil
 }
 
 // Check reads the file once and serves its content if it changed and

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/periodic"
 )
 
 // Prometheus is the part of the Prometheus HTTP API Podometer uses;
@@ -83,17 +84,8 @@ func NewRegistry(c RegistryConfig) (*Registry, error) {
 
 // Start discovers at once and then every interval until ctx ends.
 func (r *Registry) Start(ctx context.Context) error {
-	r.Discover(ctx)
-	ticker := r.clock.NewTicker(r.interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C():
-			r.Discover(ctx)
-		}
-	}
+	periodic.Run(ctx, r.clock, r.interval, r.Discover)
+	return nil
 }
 
 // Discover runs every rule's discovery once, the rules concurrently.

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/apijson/apijsontest"
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 var listVersions = []schema.GroupVersion{
@@ -124,10 +125,7 @@ func serveFast(t testing.TB, p *Provider, target, accept string) (code int, body
 }
 
 func TestFastListServesTheProvidersValues(t *testing.T) {
-	prom := &fakePrometheus{
-		series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}},
-		vector: model.Vector{sample("c", 1.5), sample("a", 2.5), sample("b", math.NaN()), sample("d", 9)},
-	}
+	prom := fakePrometheus(t, []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}, model.Vector{sample("c", 1.5), sample("a", 2.5), sample("b", math.NaN()), sample("d", 9)})
 	p := newTestProvider(t, prom)
 	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
 	list, err := p.GetMetricBySelector(context.Background(), "ns", labels.SelectorFromSet(labels.Set{"app": "web"}), info, labels.Everything())
@@ -153,7 +151,7 @@ func TestFastListServesTheProvidersValues(t *testing.T) {
 
 	// A later answer with fewer samples leaves nothing of the earlier one
 	// in the storage both used.
-	prom.vector = model.Vector{sample("c", 4)}
+	answer(prom, model.Vector{sample("c", 4)})
 	_, got, _ := serveFast(t, p, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/*/http_requests_per_second?labelSelector=app%3Dweb", "")
 	if !strings.Contains(string(got), `"name":"c"`) || !strings.Contains(string(got), `"value":"4"`) || strings.Contains(string(got), `"name":"a"`) {
 		t.Errorf("after c alone is left: %s", got)
@@ -164,7 +162,7 @@ func TestFastListServesTheProvidersValues(t *testing.T) {
 	if !fast || code != http.StatusNotFound || !strings.Contains(string(body), `"kind":"Status"`) || !strings.Contains(string(body), "no_such_metric") {
 		t.Errorf("an unknown metric: code %d, fast %v: %s; want a 404 Status naming the metric", code, fast, body)
 	}
-	prom.err = fmt.Errorf("connection refused")
+	prom.Outage(&promclienttest.Answer{Code: http.StatusServiceUnavailable, Body: "upstream connect error"})
 	code, body, _ = serveFast(t, p, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/*/http_requests_per_second", "")
 	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "http://prom.test") {
 		t.Errorf("Prometheus down: code %d: %s; want a 503 naming the backend", code, body)
@@ -172,7 +170,7 @@ func TestFastListServesTheProvidersValues(t *testing.T) {
 }
 
 func TestFastListLeavesOtherRequestsAlone(t *testing.T) {
-	p := newTestProvider(t, &fakePrometheus{})
+	p := newTestProvider(t, fakePrometheus(t, nil, nil))
 	for _, tc := range []struct{ name, target, accept string }{
 		{"one object", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/pods/a/m", ""},
 		{"the namespace's metric", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/ns/metrics/m", ""},

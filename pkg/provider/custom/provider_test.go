@@ -2,14 +2,13 @@ package custom
 
 import (
 	"context"
-	"errors"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,39 +21,34 @@ import (
 
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-// fakePrometheus answers series and queries from fixed data and records
-// the queries.
-type fakePrometheus struct {
-	series  []model.LabelSet
-	vector  model.Vector
-	err     error
-	queries []string
+// fakePrometheus serves series (each selector answered with those of
+// the metric it names) and answers every query with vector.
+func fakePrometheus(t *testing.T, series []model.LabelSet, vector model.Vector) *promclienttest.Server {
+	t.Helper()
+	prom := promclienttest.New(t)
+	prom.Catalog(series...)
+	answer(prom, vector)
+	return prom
 }
 
-func (f *fakePrometheus) Query(_ context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	f.queries = append(f.queries, q)
-	return f.vector, nil, nil, f.err
+// answer answers every query with vector from now on.
+func answer(prom *promclienttest.Server, vector model.Vector) {
+	prom.AnyQuery(&promclienttest.Answer{Value: vector})
 }
 
-func (f *fakePrometheus) QueryLabels(ctx context.Context, q string, dst []promclient.LabeledSample, names ...string) ([]promclient.LabeledSample, promv1.Warnings, error) {
-	v, w, _, err := f.Query(ctx, q, time.Time{})
-	return append(dst[:0], promclient.LabelsOf(v, names)...), w, err
-}
-
-// Series answers the series whose name starts the match, as a
-// `name{...}` selector asks.
-func (f *fakePrometheus) Series(_ context.Context, matches []string, _, _ time.Time, _ ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error) {
-	var out []model.LabelSet
-	for _, ls := range f.series {
-		if name := string(ls["__name__"]); slices.ContainsFunc(matches, func(m string) bool { return strings.HasPrefix(m, name+"{") }) {
-			out = append(out, ls)
-		}
+// lastQuery is the last query prom received.
+func lastQuery(t *testing.T, prom *promclienttest.Server) string {
+	t.Helper()
+	queries := prom.Queries()
+	if len(queries) == 0 {
+		t.Fatal("Prometheus received no query")
 	}
-	return out, nil, nil, f.err
+	return queries[len(queries)-1]
 }
 
 // fakeObjects holds pods.
@@ -112,9 +106,12 @@ const rules = `rules:
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 `
 
-func newTestProvider(t *testing.T, prom *fakePrometheus) *Provider {
+func newTestProvider(t *testing.T, fake *promclienttest.Server) *Provider {
 	t.Helper()
-	mapper := testMapper()
+	prom, err := promclient.New(promclient.Config{URL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
 	clk := clocktesting.NewFakeClock(now)
 	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compileRules(t, rules), Interval: time.Minute, Window: time.Minute, Timeout: time.Second, Clock: clk})
 	if err != nil {
@@ -122,20 +119,17 @@ func newTestProvider(t *testing.T, prom *fakePrometheus) *Provider {
 	}
 	reg.Discover(context.Background())
 	return NewProvider(ProviderConfig{
-		Registry: reg, Prometheus: prom, Mapper: mapper, Clock: clk, Timeout: time.Second, Backend: "http://prom.test",
+		Registry: reg, Prometheus: prom, Mapper: testMapper(), Clock: clk, Timeout: time.Second, Backend: "http://prom.test",
 		Objects: fakeObjects{pods: []*metav1.PartialObjectMetadata{pod("a", "web"), pod("b", "web"), pod("c", "web"), pod("d", "db")}},
 	})
 }
 
 func TestGetMetricBySelector(t *testing.T) {
-	prom := &fakePrometheus{
-		series: []model.LabelSet{
-			{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"},
-			{"__name__": "jobs_waiting", "namespace": "ns", "pod": "a"},
-		},
-		// b is NaN (no honest figure); c has no sample; d is not selected.
-		vector: model.Vector{sample("a", 2.5), sample("b", math.NaN()), sample("d", 9)},
-	}
+	// b is NaN (no honest figure); c has no sample; d is not selected.
+	prom := fakePrometheus(t, []model.LabelSet{
+		{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"},
+		{"__name__": "jobs_waiting", "namespace": "ns", "pod": "a"},
+	}, model.Vector{sample("a", 2.5), sample("b", math.NaN()), sample("d", 9)})
 	p := newTestProvider(t, prom)
 	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
 	list, err := p.GetMetricBySelector(context.Background(), "ns", labels.SelectorFromSet(labels.Set{"app": "web"}), info, labels.Everything())
@@ -154,7 +148,7 @@ func TestGetMetricBySelector(t *testing.T) {
 	if !list.Items[0].Timestamp.Time.Equal(now.Add(-3 * time.Second)) {
 		t.Errorf("timestamp = %s, want the sample's", list.Items[0].Timestamp)
 	}
-	if q := prom.queries[0]; strings.Contains(q, `"a"`) || strings.Contains(q, "|") {
+	if q := prom.Queries()[0]; strings.Contains(q, `"a"`) || strings.Contains(q, "|") {
 		t.Errorf("the query names objects: %s", q)
 	}
 
@@ -169,10 +163,7 @@ func TestGetMetricBySelector(t *testing.T) {
 }
 
 func TestGetMetricByNameMissingIsNotFound(t *testing.T) {
-	prom := &fakePrometheus{
-		series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}},
-		vector: model.Vector{sample("a", math.Inf(1))},
-	}
+	prom := fakePrometheus(t, []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}, model.Vector{sample("a", math.Inf(1))})
 	p := newTestProvider(t, prom)
 	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
 	for _, name := range []string{"a", "c", "nope"} {
@@ -189,28 +180,35 @@ func TestGetMetricByNameMissingIsNotFound(t *testing.T) {
 }
 
 func TestBackendErrors(t *testing.T) {
-	prom := &fakePrometheus{series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}}
+	prom := fakePrometheus(t, []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}, nil)
 	p := newTestProvider(t, prom)
 	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "http_requests_per_second"}
 	for _, tc := range []struct {
-		err   error
+		name  string
+		set   func()
 		check func(error) bool
 	}{
-		{errors.New("connection refused"), apierrors.IsServiceUnavailable},
-		{context.DeadlineExceeded, apierrors.IsTimeout},
-		{&promv1.Error{Type: promv1.ErrBadData, Msg: "parse error"}, apierrors.IsInternalError},
+		{"a proxy before a Prometheus down", func() {
+			prom.Outage(&promclienttest.Answer{Code: http.StatusServiceUnavailable, Body: "upstream connect error"})
+		}, apierrors.IsServiceUnavailable},
+		{"no answer in time", func() { prom.Delay(time.Hour) }, apierrors.IsTimeout},
+		{"bad_data", func() {
+			prom.Outage(&promclienttest.Answer{Code: http.StatusBadRequest, ErrorType: "bad_data", Error: "parse error"})
+		}, apierrors.IsInternalError},
 	} {
-		prom.err = tc.err
+		tc.set()
 		_, err := p.GetMetricBySelector(context.Background(), "ns", labels.Everything(), info, labels.Everything())
 		if !tc.check(err) || !strings.Contains(err.Error(), "http://prom.test") {
-			t.Errorf("backend error %v became %v", tc.err, err)
+			t.Errorf("%s became %v", tc.name, err)
 		}
+		prom.Outage(nil)
+		prom.Delay(0)
 	}
-	prom.err = &promclient.OtherResultError{Type: "matrix"}
+	prom.AnyQuery(&promclienttest.Answer{Value: model.Matrix{{Metric: model.Metric{"pod": "a"}, Values: []model.SamplePair{{Timestamp: 1, Value: 1}}}}})
 	if _, err := p.GetMetricBySelector(context.Background(), "ns", labels.Everything(), info, labels.Everything()); !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "returned a matrix, not an instant vector") {
 		t.Errorf("a rule whose query returns a matrix: error %v, want an internal error saying so", err)
 	}
-	prom.err = nil
+	answer(prom, nil)
 	sel, err := labels.Parse("code>200")
 	if err != nil {
 		t.Fatal(err)
@@ -221,13 +219,13 @@ func TestBackendErrors(t *testing.T) {
 }
 
 func TestDiscoveryKeepsAFailingRulesLastResult(t *testing.T) {
-	prom := &fakePrometheus{series: []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}}
+	prom := fakePrometheus(t, []model.LabelSet{{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"}}, nil)
 	p := newTestProvider(t, prom)
 	if n := len(p.ListAllMetrics()); n == 0 {
 		t.Fatal("nothing discovered")
 	}
 	before := p.ListAllMetrics()
-	prom.err = errors.New("prometheus down")
+	prom.Outage(&promclienttest.Answer{Code: http.StatusServiceUnavailable, Body: "prometheus down"})
 	p.registry.Discover(context.Background())
 	if got := p.ListAllMetrics(); len(got) != len(before) {
 		t.Errorf("a failed discovery changed the metrics: %v -> %v", before, got)
@@ -238,10 +236,10 @@ func TestDiscoveryKeepsAFailingRulesLastResult(t *testing.T) {
 }
 
 func TestRegistryReplace(t *testing.T) {
-	prom := &fakePrometheus{series: []model.LabelSet{
+	prom := fakePrometheus(t, []model.LabelSet{
 		{"__name__": "http_requests_total", "namespace": "ns", "pod": "a"},
 		{"__name__": "queue_length", "namespace": "ns", "pod": "a"},
-	}}
+	}, nil)
 	p := newTestProvider(t, prom)
 	names := func() []string {
 		var out []string
@@ -273,11 +271,11 @@ func TestRegistryReplace(t *testing.T) {
 		t.Errorf("after the reload: %v, want only queue_length", got)
 	}
 	info := provider.CustomMetricInfo{GroupResource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "queue_length"}
-	prom.vector = model.Vector{sample("a", 4)}
+	answer(prom, model.Vector{sample("a", 4)})
 	if _, err := p.GetMetricByName(context.Background(), types.NamespacedName{Namespace: "ns", Name: "a"}, info, labels.Everything()); err != nil {
 		t.Fatal(err)
 	}
-	if q := prom.queries[len(prom.queries)-1]; !strings.HasPrefix(q, "max(queue_length{") {
+	if q := lastQuery(t, prom); !strings.HasPrefix(q, "max(queue_length{") {
 		t.Errorf("query %q was not built by the new rule", q)
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/periodic"
 	"github.com/podometer/podometer/pkg/provider/resource"
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
@@ -219,18 +220,10 @@ func (s *Source) Replace(rq *naming.ResourceQueries) error {
 // logged and counted by Poll, and the previous figures stay until they are
 // too old; the next tick tries again.
 func (s *Source) Start(ctx context.Context) error {
-	ticker := s.clock.NewTicker(s.interval)
-	defer ticker.Stop()
-	for {
-		if err := s.Poll(ctx); err != nil && ctx.Err() != nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C():
-		}
-	}
+	periodic.Run(ctx, s.clock, s.interval, func(ctx context.Context) {
+		_ = s.Poll(ctx) // logged and counted by Poll
+	})
+	return nil
 }
 
 // Poll sends the four queries once, concurrently, and publishes what they

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
 )
@@ -100,57 +103,34 @@ func compileRules(t *testing.T) *naming.ResourceQueries {
 	return c.Resource
 }
 
-// fakePrometheus answers each query from a vector (or an error) keyed by
-// its expression, and records what it was sent. Queries of one poll run
-// concurrently, hence the lock.
-type fakePrometheus struct {
-	mu        sync.Mutex
-	answers   map[string]model.Value
-	errs      map[string]error
-	sent      []string
-	deadlines int // queries whose context had a deadline
-}
-
-func (f *fakePrometheus) Query(ctx context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sent = append(f.sent, q)
-	if _, ok := ctx.Deadline(); ok {
-		f.deadlines++
-	}
-	if err := f.errs[q]; err != nil {
-		return nil, nil, nil, err
-	}
-	v, ok := f.answers[q]
-	if !ok {
-		return model.Vector{}, nil, nil, nil
-	}
-	return v, nil, nil, nil
-}
+// fakePrometheus is the shared fake Prometheus, answering the four
+// queries.
+type fakePrometheus struct{ *promclienttest.Server }
 
 // answer sets the vectors of the four queries (nil: no series).
-func (f *fakePrometheus) answer(ctrCPU, ctrMem, nodeCPU, nodeMem model.Vector) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answers = map[string]model.Value{
+func (f fakePrometheus) answer(ctrCPU, ctrMem, nodeCPU, nodeMem model.Vector) {
+	for q, v := range map[string]model.Vector{
 		wantContainerCPU: ctrCPU, wantContainerMemory: ctrMem,
 		wantNodeCPU: nodeCPU, wantNodeMemory: nodeMem,
+	} {
+		f.Query(q, promclienttest.Answer{Value: v})
 	}
 }
 
-func (f *fakePrometheus) fail(expr string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.errs == nil {
-		f.errs = map[string]error{}
-	}
-	f.errs[expr] = err
+// fail makes expr fail as a backend behind a proxy that is down does.
+func (f fakePrometheus) fail(expr string) {
+	f.Query(expr, promclienttest.Answer{Code: http.StatusServiceUnavailable, Body: "upstream connect error"})
 }
 
-func (f *fakePrometheus) sentQueries() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.sent...)
+// newFakePrometheus starts a fake Prometheus and Podometer's client of it.
+func newFakePrometheus(t testing.TB) (fakePrometheus, *promclient.Client) {
+	t.Helper()
+	fp := fakePrometheus{promclienttest.New(t)}
+	c, err := promclient.New(promclient.Config{URL: fp.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp, c
 }
 
 func ctr(ns, pod, container string, v float64) *model.Sample {
@@ -174,12 +154,12 @@ func at(s *model.Sample, t time.Time) *model.Sample {
 	return s
 }
 
-func newTestSource(t *testing.T, reg prometheus.Registerer) (*Source, *fakePrometheus, *clocktesting.FakeClock) {
+func newTestSource(t *testing.T, reg prometheus.Registerer) (*Source, fakePrometheus, *clocktesting.FakeClock) {
 	t.Helper()
-	fp := &fakePrometheus{}
+	fp, client := newFakePrometheus(t)
 	clk := clocktesting.NewFakeClock(start)
 	s, err := New(Config{
-		Prometheus: fp, Queries: compileRules(t), Interval: interval,
+		Prometheus: client, Queries: compileRules(t), Interval: interval,
 		Timeout: 5 * time.Second, Backend: "http://prom.test", Clock: clk, Registerer: reg,
 	})
 	if err != nil {
@@ -398,7 +378,7 @@ var (
 	oneNode = map[string]storage.Usage{"n1": sampled(2_000_000_000, 20)}
 )
 
-func answerOne(fp *fakePrometheus) {
+func answerOne(fp fakePrometheus) {
 	fp.answer(
 		model.Vector{ctr("ns", "a", "web", 1)}, model.Vector{ctr("ns", "a", "web", 10)},
 		model.Vector{node("n1", 2)}, model.Vector{node("n1", 20)},
@@ -437,10 +417,10 @@ func TestFailedPollKeepsThePreviousSnapshot(t *testing.T) {
 		model.Vector{ctr("ns", "a", "web", 5)}, nil,
 		model.Vector{node("n1", 3)}, model.Vector{node("n1", 30)},
 	)
-	down := errors.New("connection refused")
-	fp.fail(wantContainerMemory, down)
+	fp.fail(wantContainerMemory)
 	err := s.Poll(context.Background())
-	if !errors.Is(err, down) || !strings.Contains(err.Error(), "container_memory") || !strings.Contains(err.Error(), "http://prom.test") {
+	var perr *promv1.Error
+	if !errors.As(err, &perr) || perr.Type != promv1.ErrServer || !strings.Contains(err.Error(), "container_memory") || !strings.Contains(err.Error(), "http://prom.test") {
 		t.Errorf("Poll error = %v, want the cause, naming the query and the backend", err)
 	}
 	checkPods(t, s, onePod) // the previous pods
@@ -472,7 +452,6 @@ podometer_resource_source_poll_failures_total{query="container_memory"} 2
 	}
 
 	// Prometheus is back: fresh figures again.
-	fp.fail(wantContainerMemory, nil)
 	answerOne(fp)
 	if err := s.Poll(context.Background()); err != nil {
 		t.Fatalf("Poll: %v", err)
@@ -498,7 +477,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func TestFailedFirstPollIsNotReady(t *testing.T) {
 	s, fp, _ := newTestSource(t, nil)
 	answerOne(fp)
-	fp.fail(wantNodeCPU, errors.New("bad gateway"))
+	fp.fail(wantNodeCPU)
 	if err := s.Poll(context.Background()); err == nil {
 		t.Fatal("Poll: no error")
 	}
@@ -512,9 +491,7 @@ func TestFailedFirstPollIsNotReady(t *testing.T) {
 func TestNotAVector(t *testing.T) {
 	s, fp, _ := newTestSource(t, nil)
 	answerOne(fp)
-	fp.mu.Lock()
-	fp.answers[wantNodeMemory] = &model.Scalar{Value: 1}
-	fp.mu.Unlock()
+	fp.Query(wantNodeMemory, promclienttest.Answer{Value: &model.Scalar{Value: 1}})
 	err := s.Poll(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "not an instant vector") {
 		t.Errorf("Poll error = %v, want one saying the result is not an instant vector", err)
@@ -540,7 +517,7 @@ func TestQueriesNameNoObjects(t *testing.T) {
 		}
 		clk.Step(interval)
 	}
-	sent := fp.sentQueries()
+	sent := fp.Queries()
 	want := []string{wantContainerCPU, wantContainerMemory, wantNodeCPU, wantNodeMemory}
 	count := map[string]int{}
 	for _, q := range sent {
@@ -558,10 +535,20 @@ func TestQueriesNameNoObjects(t *testing.T) {
 	if diff := cmp.Diff(wantCount, count); diff != "" {
 		t.Errorf("queries sent over three polls (-want +got):\n%s", diff)
 	}
-	fp.mu.Lock()
-	defer fp.mu.Unlock()
-	if fp.deadlines != len(sent) {
-		t.Errorf("%d of %d queries had a deadline, want all", fp.deadlines, len(sent))
+}
+
+// TestQueriesHaveADeadline: a Prometheus that does not answer fails the
+// poll once the timeout has passed.
+func TestQueriesHaveADeadline(t *testing.T) {
+	fp, client := newFakePrometheus(t)
+	answerOne(fp)
+	fp.Delay(time.Hour)
+	s, err := New(Config{Prometheus: client, Queries: compileRules(t), Interval: interval, Timeout: 100 * time.Millisecond, Clock: clocktesting.NewFakeClock(start)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Poll(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Poll = %v, want the queries' deadline", err)
 	}
 }
 
@@ -581,11 +568,11 @@ func TestStart(t *testing.T) {
 	// Each tick polls again, with no real time passing.
 	for i := 2; i <= 3; i++ {
 		clk.Step(interval)
-		waitFor(t, "a poll on the tick", func() bool { return len(fp.sentQueries()) == 4*i })
+		waitFor(t, "a poll on the tick", func() bool { return len(fp.Queries()) == 4*i })
 	}
 	// Figures keep fresh as long as the polls go on.
 	clk.Step(interval)
-	waitFor(t, "a poll on the tick", func() bool { return len(fp.sentQueries()) == 16 })
+	waitFor(t, "a poll on the tick", func() bool { return len(fp.Queries()) == 16 })
 	checkPods(t, s, onePod)
 
 	cancel()
@@ -655,7 +642,7 @@ func TestConcurrentReadsDuringPolls(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	rq := compileRules(t)
-	fp := &fakePrometheus{}
+	var fp answers
 	for _, tc := range []struct {
 		name    string
 		cfg     Config
@@ -697,6 +684,15 @@ func TestNew(t *testing.T) {
 	})
 }
 
+// answers is a Prometheus answering from memory, for what does not send
+// a query (New's checks) and for BenchmarkPoll, which measures the source
+// alone, not HTTP nor JSON.
+type answers map[string]model.Value
+
+func (a answers) Query(_ context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return a[q], nil, nil, nil
+}
+
 // BenchmarkPoll measures turning the answers for 5,000 pods of two
 // containers into a snapshot.
 func BenchmarkPoll(b *testing.B) {
@@ -708,7 +704,7 @@ func BenchmarkPoll(b *testing.B) {
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	fp := &fakePrometheus{}
+	fp := answers{}
 	s, err := New(Config{Prometheus: fp, Queries: c.Resource, Interval: interval, Clock: clocktesting.NewFakeClock(start)})
 	if err != nil {
 		b.Fatal(err)
@@ -725,10 +721,9 @@ func BenchmarkPoll(b *testing.B) {
 		ncpu = append(ncpu, node("node-"+strconv.Itoa(i), 1))
 		nmem = append(nmem, node("node-"+strconv.Itoa(i), 1<<30))
 	}
-	fp.answer(cpu, mem, ncpu, nmem)
+	fp[wantContainerCPU], fp[wantContainerMemory], fp[wantNodeCPU], fp[wantNodeMemory] = cpu, mem, ncpu, nmem
 	b.ReportAllocs()
 	for b.Loop() {
-		fp.sent = fp.sent[:0]
 		if err := s.Poll(context.Background()); err != nil {
 			b.Fatal(err)
 		}
