@@ -10,6 +10,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // DefaultMaxBodyBytes caps a kubelet response. A node at the default pod
@@ -60,7 +62,7 @@ func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveCloc
 
 // Fetch scrapes target into b. b is reset first; on error its content is
 // undefined.
-func (c *Client) Fetch(ctx context.Context, target Target, b *Batch) error {
+func (c *Client) Fetch(ctx context.Context, target Target, b *usage.Batch) error {
 	b.Reset(target.Node)
 	// The timeout is a deadline on the request's context, unless the
 	// caller's comes sooner (the Manager's always does): one timer per

@@ -15,6 +15,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // kubelet serves body at /metrics/resource over TLS with a certificate of
@@ -65,7 +67,7 @@ func TestClientFetch(t *testing.T) {
 
 	t.Run("verified TLS with the kubelet CA and the bearer token", func(t *testing.T) {
 		c := newTestClient(t, &rest.Config{BearerToken: "s3cret", TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
-		b := &Batch{}
+		b := &usage.Batch{}
 		if err := c.Fetch(context.Background(), target("/metrics/resource"), b); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +80,7 @@ func TestClientFetch(t *testing.T) {
 	})
 	t.Run("an unknown CA is refused", func(t *testing.T) {
 		c := newTestClient(t, &rest.Config{})
-		err := c.Fetch(context.Background(), target("/metrics/resource"), &Batch{})
+		err := c.Fetch(context.Background(), target("/metrics/resource"), &usage.Batch{})
 		var unknown x509.UnknownAuthorityError
 		if !errors.As(err, &unknown) {
 			t.Fatalf("Fetch error = %v, want an unknown-authority error", err)
@@ -86,20 +88,20 @@ func TestClientFetch(t *testing.T) {
 	})
 	t.Run("insecure TLS only when asked", func(t *testing.T) {
 		c := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{Insecure: true}})
-		if err := c.Fetch(context.Background(), target("/metrics/resource"), &Batch{}); err != nil {
+		if err := c.Fetch(context.Background(), target("/metrics/resource"), &usage.Batch{}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	secure := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
 	t.Run("a status other than 200 is an error with the status", func(t *testing.T) {
-		err := secure.Fetch(context.Background(), target("/nope"), &Batch{})
+		err := secure.Fetch(context.Background(), target("/nope"), &usage.Batch{})
 		var se *StatusError
 		if !errors.As(err, &se) || se.Code != http.StatusForbidden || !strings.Contains(se.Body, "forbidden by the test kubelet") {
 			t.Fatalf("Fetch error = %v, want a 403 StatusError", err)
 		}
 	})
 	t.Run("a malformed body is an error", func(t *testing.T) {
-		err := secure.Fetch(context.Background(), target("/garbage"), &Batch{})
+		err := secure.Fetch(context.Background(), target("/garbage"), &usage.Batch{})
 		if err == nil || !strings.Contains(err.Error(), "decoding") {
 			t.Fatalf("Fetch error = %v, want a decoding error", err)
 		}
@@ -107,7 +109,7 @@ func TestClientFetch(t *testing.T) {
 	t.Run("a body over the limit is refused", func(t *testing.T) {
 		c := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
 		c.maxBodyBytes = 1 << 20
-		err := c.Fetch(context.Background(), target("/huge"), &Batch{})
+		err := c.Fetch(context.Background(), target("/huge"), &usage.Batch{})
 		if !errors.Is(err, ErrBodyTooLarge) {
 			t.Fatalf("Fetch error = %v, want ErrBodyTooLarge", err)
 		}
@@ -115,7 +117,7 @@ func TestClientFetch(t *testing.T) {
 	t.Run("the context bounds the request", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := secure.Fetch(ctx, target("/metrics/resource"), &Batch{}); !errors.Is(err, context.Canceled) {
+		if err := secure.Fetch(ctx, target("/metrics/resource"), &usage.Batch{}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Fetch error = %v, want context.Canceled", err)
 		}
 	})
@@ -133,7 +135,7 @@ func TestClientAsksForHTTP1WithoutCompression(t *testing.T) {
 	t.Cleanup(srv.Close)
 	config := &rest.Config{TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
 	c := newTestClient(t, config)
-	b := &Batch{}
+	b := &usage.Batch{}
 	if err := c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, b); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func TestClientTimeout(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, &Batch{})
+		done <- c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + "/metrics/resource"}, &usage.Batch{})
 	}()
 	select {
 	case err := <-done:

@@ -22,6 +22,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // The metrics Decode reads from a kubelet's /metrics/resource. Every other
@@ -76,7 +78,7 @@ func NewDecoder() *Decoder {
 // Decode returns a *FormatError, and adds nothing to b, when the body is not
 // valid text exposition; a *PartialError, with b filled from the good
 // samples, when some samples were rejected; other errors come from r.
-func (d *Decoder) Decode(r io.Reader, scrapeTime time.Time, b *Batch) error {
+func (d *Decoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batch) error {
 	st, _ := d.pool.Get().(*decodeState)
 	if st == nil {
 		st = newDecodeState()
@@ -119,7 +121,7 @@ func (st *decodeState) trim() {
 }
 
 // decode fills b from body.
-func (st *decodeState) decode(body []byte, scrapeTime time.Time, b *Batch) error {
+func (st *decodeState) decode(body []byte, scrapeTime time.Time, b *usage.Batch) error {
 	st.batch.Reset(scrapeTime)
 	err := st.text.parse(body)
 	if errors.Is(err, errFallback) {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // BatchBuilder gathers the samples of one body and turns them into a
@@ -20,8 +22,8 @@ type BatchBuilder struct {
 	scrapeTime time.Time
 
 	node       entity
-	pods       []PodRef
-	podIndex   map[PodRef]int32
+	pods       []usage.PodRef
+	podIndex   map[usage.PodRef]int32
 	containers []containerAcc
 	ctrIndex   map[ctrKey]int32
 	// keyIndex finds a container by a hash of a key its parser chose
@@ -37,7 +39,7 @@ type BatchBuilder struct {
 
 	// counts and slots are scratch space of Build.
 	counts []int32
-	slots  []*PodPoints
+	slots  []*usage.PodPoints
 
 	errs    []*SampleError
 	omitted int
@@ -60,7 +62,7 @@ type ctrKey struct {
 func NewBatchBuilder() *BatchBuilder {
 	return &BatchBuilder{
 		intern:   make(map[string]string),
-		podIndex: make(map[PodRef]int32),
+		podIndex: make(map[usage.PodRef]int32),
 		ctrIndex: make(map[ctrKey]int32),
 		keyIndex: make(map[uint64]int32),
 		seed:     maphash.MakeSeed(),
@@ -93,7 +95,7 @@ func (bb *BatchBuilder) trim() {
 		bb.keys = nil
 	}
 	if len(bb.ctrIndex) > maxInterned {
-		bb.podIndex = make(map[PodRef]int32)
+		bb.podIndex = make(map[usage.PodRef]int32)
 		bb.ctrIndex = make(map[ctrKey]int32)
 		bb.pods, bb.containers, bb.counts, bb.slots = nil, nil, nil, nil
 	}
@@ -162,7 +164,7 @@ func (bb *BatchBuilder) container(namespace, pod, name string, s Sample) (int32,
 	key := ctrKey{namespace: namespace, pod: pod, name: name}
 	idx, ok := bb.ctrIndex[key]
 	if !ok {
-		ref := PodRef{Namespace: namespace, Name: pod}
+		ref := usage.PodRef{Namespace: namespace, Name: pod}
 		pi, ok := bb.podIndex[ref]
 		if !ok {
 			pi = int32(len(bb.pods))
@@ -201,7 +203,7 @@ func (bb *BatchBuilder) sampleError(s Sample, namespace, pod, container, reason 
 // Build moves the points gathered since Reset into b (already Reset by the
 // caller with the node name) and returns a *PartialError if samples were
 // rejected.
-func (bb *BatchBuilder) Build(b *Batch) error {
+func (bb *BatchBuilder) Build(b *usage.Batch) error {
 	if bb.node.seen != 0 && !bb.node.bad {
 		b.NodePoint = bb.node.point
 	}
@@ -224,10 +226,10 @@ func (bb *BatchBuilder) Build(b *Batch) error {
 				goodPods++
 			}
 		}
-		ctrSlab := make([]ContainerPoint, good)
-		podSlab := make([]PodPoints, goodPods)
+		ctrSlab := make([]usage.ContainerPoint, good)
+		podSlab := make([]usage.PodPoints, goodPods)
 		if b.Pods == nil {
-			b.Pods = make(map[PodRef]*PodPoints, goodPods)
+			b.Pods = make(map[usage.PodRef]*usage.PodPoints, goodPods)
 		}
 		slot := slices.Grow(bb.slots[:0], len(bb.pods))[:len(bb.pods)]
 		clear(slot)
@@ -251,7 +253,7 @@ func (bb *BatchBuilder) Build(b *Batch) error {
 				continue
 			}
 			pp := slot[c.pod]
-			pp.Containers = append(pp.Containers, ContainerPoint{Name: c.name, Point: c.point})
+			pp.Containers = append(pp.Containers, usage.ContainerPoint{Name: c.name, Point: c.point})
 		}
 	}
 	if len(bb.errs) > 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // resourceMetricsBody returns a /metrics/resource body as a kubelet v1.3x
@@ -119,7 +121,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			body := resourceMetricsBody(bc.pods, bc.containersPerPod, bc.ts)
 			d := NewDecoder()
-			var batch Batch
+			var batch usage.Batch
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -148,7 +150,7 @@ func BenchmarkDecodeManyNodes(b *testing.B) {
 		bodies[i] = bytes.ReplaceAll(base, []byte(`pod="service-`), fmt.Appendf(nil, `pod="n%04d-service-`, i))
 	}
 	d := NewDecoder()
-	batch := &Batch{}
+	batch := &usage.Batch{}
 	var size int64
 	b.ReportAllocs()
 	i := 0

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // decodeScrapeTime is the scrape time the decode tests pass to Decode.
@@ -30,7 +32,7 @@ type decodeCase struct {
 	body string
 	file string
 
-	want Batch // NodePoint and Pods; Node is decodeNode.
+	want usage.Batch // NodePoint and Pods; Node is decodeNode.
 
 	outcome decodeOutcome
 	// formatLine is the line a *FormatError must name.
@@ -58,30 +60,34 @@ func (c decodeCase) input(tb testing.TB) []byte {
 func decMs(v int64) time.Time { return time.UnixMilli(v) }
 
 // full is a container point with CPU and memory.
-func decFull(cpuNanos, memory uint64, ts, start time.Time) Point {
-	return Point{StartTime: start, Timestamp: ts, CumulativeCPU: cpuNanos, MemoryWorkingSet: memory, HasCPU: true, HasMemory: true}
+func decFull(cpuNanos, memory uint64, ts, start time.Time) usage.Point {
+	return usage.Point{StartTime: start, Timestamp: ts, CumulativeCPU: cpuNanos, MemoryWorkingSet: memory, HasCPU: true, HasMemory: true}
 }
 
-func decPod(containers ...ContainerPoint) *PodPoints { return &PodPoints{Containers: containers} }
+func decPod(containers ...usage.ContainerPoint) *usage.PodPoints {
+	return &usage.PodPoints{Containers: containers}
+}
 
-func decCtr(name string, p Point) ContainerPoint { return ContainerPoint{Name: name, Point: p} }
+func decCtr(name string, p usage.Point) usage.ContainerPoint {
+	return usage.ContainerPoint{Name: name, Point: p}
+}
 
 // decRow is a container's point, the container named by
 // "namespace/pod/container".
 type decRow struct {
 	path  string
-	point Point
+	point usage.Point
 }
 
 // decPods returns the pods of rows, their containers in the order of the
 // rows.
-func decPods(rows ...decRow) map[PodRef]*PodPoints {
-	pods := make(map[PodRef]*PodPoints)
+func decPods(rows ...decRow) map[usage.PodRef]*usage.PodPoints {
+	pods := make(map[usage.PodRef]*usage.PodPoints)
 	for _, r := range rows {
 		parts := strings.SplitN(r.path, "/", 3)
-		ref := PodRef{Namespace: parts[0], Name: parts[1]}
+		ref := usage.PodRef{Namespace: parts[0], Name: parts[1]}
 		if pods[ref] == nil {
-			pods[ref] = &PodPoints{}
+			pods[ref] = &usage.PodPoints{}
 		}
 		pods[ref].Containers = append(pods[ref].Containers, decCtr(parts[2], r.point))
 	}
@@ -101,7 +107,7 @@ const decABC = `namespace="a",pod="b",container="c"`
 var (
 	decGoodABC      = decSample(MetricContainerCPU, decABC, "1") + decSample(MetricContainerMemory, decABC, "1024")
 	decGoodABCPoint = decFull(1e9, 1024, decodeScrapeTime, time.Time{})
-	decGoodABCPods  = map[PodRef]*PodPoints{{"a", "b"}: decPod(decCtr("c", decGoodABCPoint))}
+	decGoodABCPods  = map[usage.PodRef]*usage.PodPoints{{Namespace: "a", Name: "b"}: decPod(decCtr("c", decGoodABCPoint))}
 )
 
 // decDropsABC is the case of a body that ends with a sample of a/b/c's
@@ -121,7 +127,7 @@ var decodeCases = []decodeCase{
 	{
 		name: "kubelet v1.33 body",
 		file: "kubelet_v1.33.txt",
-		want: Batch{
+		want: usage.Batch{
 			NodePoint: decFull(1843218441000, 2945478656, decMs(1764000004803), time.Time{}),
 			Pods: decPods(
 				decRow{"monitoring/prometheus-k8s-0/config-reloader", decFull(713532000, 11890688, decMs(1764000004412), time.Unix(1763990123, 0))},
@@ -135,14 +141,14 @@ var decodeCases = []decodeCase{
 				decRow{"kube-system/kindnet-wl8xz/kindnet-cni", decFull(6150244000, 13115392, decMs(1764000004076), time.Unix(1763989600, 0))},
 				decRow{"kube-system/kube-apiserver-kind-control-plane/kube-apiserver", decFull(988201946000, 353624064, decMs(1764000002630), time.Unix(1763989587, 25e7))},
 				// Just started: no CPU or memory yet.
-				decRow{"batch/report-29374815-8xkq2/worker", Point{StartTime: time.Unix(1764000003, 5e8), Timestamp: decodeScrapeTime}},
+				decRow{"batch/report-29374815-8xkq2/worker", usage.Point{StartTime: time.Unix(1764000003, 5e8), Timestamp: decodeScrapeTime}},
 			),
 		},
 	},
 	{
 		name: "kwok body",
 		file: "kwok.txt",
-		want: Batch{
+		want: usage.Batch{
 			NodePoint: decFull(4016000000, 11534336, decodeScrapeTime, time.Time{}),
 			// kwok's start time counts seconds since the start.
 			Pods: decPods(
@@ -157,36 +163,36 @@ var decodeCases = []decodeCase{
 	{
 		name: "node metrics only",
 		body: MetricNodeCPU + " 12.5 1764000000000\n" + MetricNodeMemory + " 1.5e+09 1764000000500\n",
-		want: Batch{NodePoint: decFull(12500000000, 1500000000, decMs(1764000000500), time.Time{})},
+		want: usage.Batch{NodePoint: decFull(12500000000, 1500000000, decMs(1764000000500), time.Time{})},
 	},
 	{
 		name: "node metrics without timestamps",
 		body: "# TYPE node_cpu_usage_seconds_total counter\n" + MetricNodeCPU + " 0\n" + MetricNodeMemory + " 0\n",
-		want: Batch{NodePoint: decFull(0, 0, decodeScrapeTime, time.Time{})},
+		want: usage.Batch{NodePoint: decFull(0, 0, decodeScrapeTime, time.Time{})},
 	},
 	{
 		name: "node CPU only",
 		body: MetricNodeCPU + " 2\n",
-		want: Batch{NodePoint: Point{Timestamp: decodeScrapeTime, CumulativeCPU: 2e9, HasCPU: true}},
+		want: usage.Batch{NodePoint: usage.Point{Timestamp: decodeScrapeTime, CumulativeCPU: 2e9, HasCPU: true}},
 	},
 	{
 		name: "labels in any order and extra labels",
 		body: decSample(MetricContainerCPU, `pod="b",id="/kubepods/x",container="c",image="nginx",namespace="a"`, "1") +
 			decSample(MetricContainerMemory, `container="c",namespace="a",pod="b",le="1"`, "1024"),
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "escaped label values",
 		body: decSample(MetricContainerCPU, `namespace="n\\s",pod="p\"q\"",container="c\nd"`, "1") +
 			decSample(MetricContainerMemory, `namespace="n\\s",pod="p\"q\"",container="c\nd"`, "1024") +
 			decSample("pod_cpu_usage_seconds_total", `namespace="n\\s",pod="p\"q\"",note="\\\n\""`, "1"),
-		want: Batch{Pods: map[PodRef]*PodPoints{{`n\s`, `p"q"`}: decPod(decCtr("c\nd", decGoodABCPoint))}},
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: `n\s`, Name: `p"q"`}: decPod(decCtr("c\nd", decGoodABCPoint))}},
 	},
 	{
 		name: "UTF-8 label values",
 		body: decSample(MetricContainerCPU, `namespace="ñ",pod="ポッド",container="容器"`, "1") +
 			decSample(MetricContainerMemory, `namespace="ñ",pod="ポッド",container="容器"`, "1024"),
-		want: Batch{Pods: map[PodRef]*PodPoints{{"ñ", "ポッド"}: decPod(decCtr("容器", decGoodABCPoint))}},
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: "ñ", Name: "ポッド"}: decPod(decCtr("容器", decGoodABCPoint))}},
 	},
 	{
 		name: "containers merged in first-seen order",
@@ -195,7 +201,7 @@ var decodeCases = []decodeCase{
 			decSample(MetricContainerMemory, `namespace="a",pod="b",container="x"`, "1") +
 			decSample(MetricContainerCPU, `namespace="a",pod="b",container="y"`, "2") +
 			decSample(MetricContainerStart, `namespace="a",pod="b",container="x"`, "100"),
-		want: Batch{Pods: map[PodRef]*PodPoints{{"a", "b"}: decPod(
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: "a", Name: "b"}: decPod(
 			decCtr("y", decFull(2e9, 2, decodeScrapeTime, time.Time{})),
 			decCtr("x", decFull(1e9, 1, decodeScrapeTime, time.Unix(100, 0))),
 		)}},
@@ -207,7 +213,7 @@ var decodeCases = []decodeCase{
 			decSample(MetricContainerStart, decABC, "1764000000 1764000009000") +
 			decSample(MetricContainerCPU, `namespace="a",pod="b",container="d"`, "1 1764000001000") +
 			decSample(MetricContainerMemory, `namespace="a",pod="b",container="d"`, "1024"),
-		want: Batch{Pods: map[PodRef]*PodPoints{{"a", "b"}: decPod(
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: "a", Name: "b"}: decPod(
 			decCtr("c", decFull(1e9, 1024, decMs(1764000002000), time.Unix(1764000000, 0))),
 			decCtr("d", decFull(1e9, 1024, decodeScrapeTime, time.Time{})), // a sample without timestamp counts as scraped now
 		)}},
@@ -218,7 +224,7 @@ var decodeCases = []decodeCase{
 			decSample(MetricContainerStart, decABC, "0") +
 			decSample(MetricContainerCPU, `namespace="a",pod="b",container="d"`, "0.000000001") +
 			decSample(MetricContainerMemory, `namespace="a",pod="b",container="d"`, "-0"),
-		want: Batch{Pods: map[PodRef]*PodPoints{{"a", "b"}: decPod(
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: "a", Name: "b"}: decPod(
 			decCtr("c", decFull(15e8, 1024, decodeScrapeTime, time.Unix(0, 0))),
 			decCtr("d", decFull(1, 0, decodeScrapeTime, time.Time{})),
 		)}},
@@ -232,23 +238,23 @@ var decodeCases = []decodeCase{
 			"# HELP container_cpu_usage_seconds_total is allowed after samples, escapes: \\\\ \\n \\\"\n" +
 			"#  TYPE container_memory_working_set_bytes Gauge\n" +
 			decSample(MetricContainerMemory, decABC, "1024"),
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "backslashes in a TYPE line are dropped",
 		body: "# TYPE container_cpu_usage_seconds_total coun\\ter\n" + decGoodABC,
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "blanks and tabs around tokens",
 		body: "  \t" + MetricContainerCPU + " { namespace = \"a\" ,\tpod=\"b\", container=\"c\" , }\t 1 \t 1764000000000\n" +
 			"\t" + MetricContainerMemory + "{" + decABC + ",}1024\n",
-		want: Batch{Pods: map[PodRef]*PodPoints{{"a", "b"}: decPod(decCtr("c", decFull(1e9, 1024, decodeScrapeTime, time.Time{})))}},
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: "a", Name: "b"}: decPod(decCtr("c", decFull(1e9, 1024, decodeScrapeTime, time.Time{})))}},
 	},
 	{
 		name: "trailing blanks on blank and comment lines",
 		body: "# HELP x y \t\n \t\n" + decGoodABC + "# TYPE x gauge\n   ",
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "skipped metrics take any value and labels",
@@ -256,18 +262,18 @@ var decodeCases = []decodeCase{
 			decSample("pod_memory_working_set_bytes", "", "-Inf") +
 			"scrape_error 1\nresource_scrape_error 1 -5\nsome_unknown_metric{container=\"\"} +Inf\n" +
 			decGoodABC,
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "summary elsewhere in the body is decoded with expfmt",
 		body: "# TYPE rpc_seconds summary\nrpc_seconds{quantile=\"0.5\"} 1\nrpc_seconds_sum 3\nrpc_seconds_count 2\n" + decGoodABC,
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "metric name inside braces is decoded with expfmt",
 		body: `{"container_cpu_usage_seconds_total", namespace="a", pod="b", container="c"} 1` + "\n" +
 			decSample(MetricContainerMemory, decABC, "1024"),
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 	{
 		name: "curly quotes around a label name",
@@ -280,7 +286,7 @@ var decodeCases = []decodeCase{
 		name: "UTF-8 quoted label name is decoded with expfmt",
 		body: decSample(MetricContainerCPU, `"namespace"="a",pod="b",container="c","odd.name"="x"`, "1") +
 			decSample(MetricContainerMemory, decABC, "1024"),
-		want: Batch{Pods: decGoodABCPods},
+		want: usage.Batch{Pods: decGoodABCPods},
 	},
 
 	// Rejected samples.
@@ -288,7 +294,7 @@ var decodeCases = []decodeCase{
 		name: "negative container CPU drops the container",
 		body: decGoodABC + decSample(MetricContainerCPU, `namespace="a",pod="b",container="d"`, "-1") +
 			decSample(MetricContainerMemory, `namespace="a",pod="b",container="d"`, "1024"),
-		want:     Batch{Pods: decGoodABCPods},
+		want:     usage.Batch{Pods: decGoodABCPods},
 		outcome:  decodePartial,
 		rejected: []SampleError{{Metric: MetricContainerCPU, Line: 3, Namespace: "a", Pod: "b", Container: "d"}},
 		msg:      []string{"line 3", MetricContainerCPU, `container="d"`, "-1", "dropped the container"},
@@ -297,7 +303,7 @@ var decodeCases = []decodeCase{
 		name: "NaN container memory drops the container",
 		body: decSample(MetricContainerCPU, `namespace="x",pod="y",container="z"`, "1") +
 			decSample(MetricContainerMemory, `namespace="x",pod="y",container="z"`, "NaN") + decGoodABC,
-		want:     Batch{Pods: decGoodABCPods},
+		want:     usage.Batch{Pods: decGoodABCPods},
 		outcome:  decodePartial,
 		rejected: []SampleError{{Metric: MetricContainerMemory, Line: 2, Namespace: "x", Pod: "y", Container: "z"}},
 		msg:      []string{"line 2", MetricContainerMemory, "NaN"},
@@ -308,7 +314,7 @@ var decodeCases = []decodeCase{
 		name: "largest CPU that fits",
 		body: decSample(MetricContainerCPU, decABC, "1.8446744073e+10"),
 		// 18446744073000000000 is not a float64; this is the nearest one.
-		want: Batch{Pods: map[PodRef]*PodPoints{{"a", "b"}: decPod(decCtr("c", Point{Timestamp: decodeScrapeTime, CumulativeCPU: 18446744072999999488, HasCPU: true}))}},
+		want: usage.Batch{Pods: map[usage.PodRef]*usage.PodPoints{{Namespace: "a", Name: "b"}: decPod(decCtr("c", usage.Point{Timestamp: decodeScrapeTime, CumulativeCPU: 18446744072999999488, HasCPU: true}))}},
 	},
 	decDropsABC("memory overflowing uint64 drops the container", "", MetricContainerMemory, "2e19"),
 	decDropsABC("NaN start time drops the container", decGoodABC, MetricContainerStart, "NaN"),
@@ -317,7 +323,7 @@ var decodeCases = []decodeCase{
 	{
 		name:     "NaN node memory drops the node point",
 		body:     MetricNodeCPU + " 1\n" + MetricNodeMemory + " NaN 1764000000000\n" + decGoodABC,
-		want:     Batch{Pods: decGoodABCPods},
+		want:     usage.Batch{Pods: decGoodABCPods},
 		outcome:  decodePartial,
 		rejected: []SampleError{{Metric: MetricNodeMemory, Line: 2}},
 		msg:      []string{"line 2", MetricNodeMemory, "NaN", "dropped the node's point"},
@@ -335,7 +341,7 @@ var decodeCases = []decodeCase{
 			decSample(MetricContainerStart, `namespace="a",pod="b"`, "1") +
 			decSample(MetricContainerCPU, `namespace="a",pod="b",container=""`, "1") +
 			decGoodABC,
-		want:    Batch{Pods: decGoodABCPods},
+		want:    usage.Batch{Pods: decGoodABCPods},
 		outcome: decodePartial,
 		rejected: []SampleError{
 			{Metric: MetricContainerCPU, Line: 1, Pod: "b", Container: "c"},
@@ -349,7 +355,7 @@ var decodeCases = []decodeCase{
 		name: "duplicate container sample drops the container",
 		body: decGoodABC + decSample(MetricContainerCPU, `namespace="a",pod="b",container="d"`, "1") +
 			decSample(MetricContainerCPU, `namespace="a",pod="b",container="d",id="other"`, "2"),
-		want:     Batch{Pods: decGoodABCPods},
+		want:     usage.Batch{Pods: decGoodABCPods},
 		outcome:  decodePartial,
 		rejected: []SampleError{{Metric: MetricContainerCPU, Line: 4, Namespace: "a", Pod: "b", Container: "d"}},
 		msg:      []string{"duplicate sample"},
@@ -369,7 +375,7 @@ var decodeCases = []decodeCase{
 			}
 			return sb.String() + decGoodABC
 		}(),
-		want:    Batch{Pods: decGoodABCPods},
+		want:    usage.Batch{Pods: decGoodABCPods},
 		outcome: decodePartial,
 		rejected: func() []SampleError {
 			var errs []SampleError

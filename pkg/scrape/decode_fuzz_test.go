@@ -12,6 +12,8 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // FuzzDecode checks that Decode never panics, that what it returns holds
@@ -28,7 +30,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(resourceMetricsBody(2, 1, time.Time{}))
 	d := NewDecoder()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var b Batch
+		var b usage.Batch
 		b.Reset(decodeNode)
 		err := d.Decode(bytes.NewReader(body), decodeScrapeTime, &b)
 		checkDecoded(t, &b, err)
@@ -37,13 +39,13 @@ func FuzzDecode(f *testing.F) {
 }
 
 // checkDecoded checks the invariants of what Decode returned.
-func checkDecoded(t *testing.T, b *Batch, err error) {
+func checkDecoded(t *testing.T, b *usage.Batch, err error) {
 	t.Helper()
 	var fe *FormatError
 	var pe *PartialError
 	switch {
 	case errors.As(err, &fe):
-		if b.NodePoint != (Point{}) || len(b.Pods) != 0 {
+		if b.NodePoint != (usage.Point{}) || len(b.Pods) != 0 {
 			t.Fatalf("Decode() = %v but filled the batch: %+v", err, b)
 		}
 		return
@@ -55,7 +57,7 @@ func checkDecoded(t *testing.T, b *Batch, err error) {
 	case err != nil:
 		t.Fatalf("Decode() = %v, want nil, a *FormatError or a *PartialError", err)
 	}
-	checkPoint := func(what string, p Point) {
+	checkPoint := func(what string, p usage.Point) {
 		t.Helper()
 		if p.Timestamp.IsZero() {
 			t.Fatalf("%s: zero timestamp", what)
@@ -67,7 +69,7 @@ func checkDecoded(t *testing.T, b *Batch, err error) {
 			t.Fatalf("%s: figures without their Has flags: %+v", what, p)
 		}
 	}
-	if b.NodePoint != (Point{}) {
+	if b.NodePoint != (usage.Point{}) {
 		checkPoint("node", b.NodePoint)
 	}
 	for ref, pp := range b.Pods {
@@ -89,10 +91,10 @@ func checkDecoded(t *testing.T, b *Batch, err error) {
 }
 
 // decodeWith decodes body with one of the two parsers alone.
-func decodeWith(parse func(*decodeState, []byte) error, body []byte) (Batch, error) {
+func decodeWith(parse func(*decodeState, []byte) error, body []byte) (usage.Batch, error) {
 	st := newDecodeState()
 	st.batch.Reset(decodeScrapeTime)
-	var b Batch
+	var b usage.Batch
 	b.Reset(decodeNode)
 	err := parse(st, body)
 	if err == nil {
@@ -130,9 +132,9 @@ func checkMatchesExpfmt(t *testing.T, body []byte) {
 
 	// Containers come in body order from the fast parser and in family
 	// order from expfmt: compare them sorted.
-	sortContainers := gocmp.Transformer("sortContainers", func(in []ContainerPoint) []ContainerPoint {
+	sortContainers := gocmp.Transformer("sortContainers", func(in []usage.ContainerPoint) []usage.ContainerPoint {
 		out := slices.Clone(in)
-		slices.SortFunc(out, func(a, b ContainerPoint) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(out, func(a, b usage.ContainerPoint) int { return strings.Compare(a.Name, b.Name) })
 		return out
 	})
 	if diff := gocmp.Diff(ref, fast, cmpopts.EquateEmpty(), sortContainers); diff != "" {
@@ -245,7 +247,7 @@ func TestDecodeMatchesExpfmtOnTokenSoup(t *testing.T) {
 					t.Logf("body: %q", body)
 				}
 			}()
-			var b Batch
+			var b usage.Batch
 			b.Reset(decodeNode)
 			err := NewDecoder().Decode(bytes.NewReader(body), decodeScrapeTime, &b)
 			checkDecoded(t, &b, err)

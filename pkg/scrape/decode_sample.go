@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // MetricKind says which of the metrics Decode reads a metric family is.
@@ -73,7 +75,7 @@ type Sample struct {
 
 // entity accumulates the samples of the node or of one container.
 type entity struct {
-	point Point
+	point usage.Point
 	seen  uint8
 	bad   bool
 	// timestamped is set once a CPU or memory sample set point.Timestamp.

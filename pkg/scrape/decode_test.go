@@ -15,13 +15,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 func TestDecode(t *testing.T) {
 	d := NewDecoder()
 	for _, tc := range decodeCases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got Batch
+			var got usage.Batch
 			got.Reset(decodeNode)
 			err := d.Decode(bytes.NewReader(tc.input(t)), decodeScrapeTime, &got)
 			checkDecodeError(t, tc, err)
@@ -95,7 +97,7 @@ func TestDecodeReuse(t *testing.T) {
 		}
 	}
 	for i, tc := range bodies {
-		var got Batch
+		var got usage.Batch
 		got.Reset(decodeNode)
 		err := d.Decode(bytes.NewReader(tc.input(t)), decodeScrapeTime, &got)
 		if (err == nil) != (tc.outcome == decodeOK) {
@@ -116,7 +118,7 @@ func TestDecodeConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 20 {
 				tc := decodeCases[(g+i)%2] // the kubelet and kwok bodies
-				var got Batch
+				var got usage.Batch
 				got.Reset(decodeNode)
 				if err := d.Decode(bytes.NewReader(tc.input(t)), decodeScrapeTime, &got); err != nil {
 					t.Errorf("%s: Decode() = %v", tc.name, err)
@@ -136,7 +138,7 @@ func TestDecodeConcurrent(t *testing.T) {
 
 func TestDecodeReadError(t *testing.T) {
 	readErr := errors.New("connection reset")
-	var b Batch
+	var b usage.Batch
 	b.Reset(decodeNode)
 	err := NewDecoder().Decode(iotest.ErrReader(readErr), decodeScrapeTime, &b)
 	if !errors.Is(err, readErr) {
@@ -151,7 +153,7 @@ func TestDecodeReadError(t *testing.T) {
 
 func TestDecodeOneByteReads(t *testing.T) {
 	tc := decodeCases[0]
-	var got Batch
+	var got usage.Batch
 	got.Reset(decodeNode)
 	if err := NewDecoder().Decode(iotest.OneByteReader(bytes.NewReader(tc.input(t))), decodeScrapeTime, &got); err != nil {
 		t.Fatal(err)
@@ -171,7 +173,7 @@ func TestDecodeGeneratedBody(t *testing.T) {
 			bodyTS = time.Time{}
 		}
 		body := resourceMetricsBody(110, 2, bodyTS)
-		var got Batch
+		var got usage.Batch
 		got.Reset(decodeNode)
 		if err := NewDecoder().Decode(bytes.NewReader(body), decodeScrapeTime, &got); err != nil {
 			t.Fatal(err)

@@ -15,17 +15,19 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // Fetcher scrapes one target into a batch.
 type Fetcher interface {
-	Fetch(ctx context.Context, target Target, b *Batch) error
+	Fetch(ctx context.Context, target Target, b *usage.Batch) error
 }
 
 // Sink receives every successful scrape as soon as it completes. It must
 // not keep b, which the caller reuses.
 type Sink interface {
-	Store(b *Batch)
+	Store(b *usage.Batch)
 	// Forget drops what was stored for a node that is no longer scraped.
 	Forget(node string)
 }
@@ -114,7 +116,7 @@ func NewManager(c ManagerConfig) *Manager {
 		clock:    c.Clock,
 		trigger:  make(chan struct{}, 1),
 		loops:    make(map[string]*loop),
-		batches:  sync.Pool{New: func() any { return &Batch{} }},
+		batches:  sync.Pool{New: func() any { return &usage.Batch{} }},
 		workers:  &workerPool{jobs: make(chan func()), idle: workerIdle},
 	}
 }
@@ -357,7 +359,7 @@ func (m *Manager) run(ctx context.Context, l *loop) {
 func (m *Manager) scrapeOnce(ctx context.Context, t Target) {
 	sctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
-	batch := m.batches.Get().(*Batch)
+	batch := m.batches.Get().(*usage.Batch)
 	defer func() {
 		batch.Reset("") // no reference to this node's pods stays in the pool
 		m.batches.Put(batch)

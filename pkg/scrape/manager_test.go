@@ -12,6 +12,8 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // recordingSink counts what reaches the store, per node.
@@ -25,7 +27,7 @@ func newRecordingSink() *recordingSink {
 	return &recordingSink{stored: map[string]int{}, forgotten: map[string]int{}}
 }
 
-func (s *recordingSink) Store(b *Batch) {
+func (s *recordingSink) Store(b *usage.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stored[b.Node]++
@@ -44,9 +46,9 @@ func (s *recordingSink) counts(node string) (stored, forgotten int) {
 }
 
 // fetcherFunc adapts a function to Fetcher.
-type fetcherFunc func(ctx context.Context, t Target, b *Batch) error
+type fetcherFunc func(ctx context.Context, t Target, b *usage.Batch) error
 
-func (f fetcherFunc) Fetch(ctx context.Context, t Target, b *Batch) error { return f(ctx, t, b) }
+func (f fetcherFunc) Fetch(ctx context.Context, t Target, b *usage.Batch) error { return f(ctx, t, b) }
 
 func kwokNode(name string, labels map[string]string) *corev1.Node {
 	return &corev1.Node{
@@ -79,7 +81,7 @@ func TestManagerSlowNodeDelaysNoOther(t *testing.T) {
 	}
 	release := make(chan struct{})
 	defer close(release)
-	fetcher := fetcherFunc(func(ctx context.Context, target Target, b *Batch) error {
+	fetcher := fetcherFunc(func(ctx context.Context, target Target, b *usage.Batch) error {
 		b.Reset(target.Node)
 		if target.Node == "slow" {
 			select {
@@ -126,7 +128,7 @@ func TestManagerFollowsTheNodeSet(t *testing.T) {
 	}
 	sink := newRecordingSink()
 	m := NewManager(ManagerConfig{
-		Fetcher: fetcherFunc(func(_ context.Context, target Target, b *Batch) error {
+		Fetcher: fetcherFunc(func(_ context.Context, target Target, b *usage.Batch) error {
 			b.Reset(target.Node)
 			return nil
 		}),

@@ -1,5 +1,6 @@
 // Package storage keeps the latest resource usage of nodes, pods and
-// containers, computed from the kubelet samples the scraper delivers.
+// containers (usage.Figures), computed from the batches of kubelet samples
+// (usage.Batch) the scraper delivers.
 //
 // A CPU figure is a rate between two cumulative samples of the same
 // container, so the store keeps the previous raw sample of every series and
@@ -15,53 +16,24 @@ import (
 
 	"k8s.io/utils/clock"
 
-	"github.com/podometer/podometer/pkg/scrape"
+	"github.com/podometer/podometer/pkg/usage"
 )
-
-// Usage is the resource usage of a node or a container over one window.
-type Usage struct {
-	// Timestamp is the kubelet's time of the later of the two samples.
-	Timestamp time.Time
-	// Window is the real time between the two samples the CPU rate is
-	// computed from.
-	Window time.Duration
-	// CPU is the average CPU usage over Window, in nanocores.
-	CPU uint64
-	// Memory is the working set at Timestamp, in bytes.
-	Memory uint64
-}
-
-// ContainerUsage is the Usage of one named container.
-type ContainerUsage struct {
-	Name  string
-	Usage Usage
-}
-
-// PodUsage is the usage of every container of a pod. The pod's Timestamp
-// and Window are those of its most recently sampled container. The store
-// hands out the same Containers to every reader: they must not be
-// modified.
-type PodUsage struct {
-	Timestamp  time.Time
-	Window     time.Duration
-	Containers []ContainerUsage
-}
 
 // series is the state of one cumulative CPU series: its latest raw sample.
 type series struct {
-	last scrape.Point
+	last usage.Point
 }
 
 // update folds a new sample into s and returns the usage it yields, or
 // false when it yields none to serve.
-func (s *series) update(p scrape.Point) (Usage, bool) {
+func (s *series) update(p usage.Point) (usage.Figures, bool) {
 	if !p.HasCPU || !p.HasMemory {
 		// Without both figures there is nothing to serve; keep the last
 		// CPU sample as the baseline if this one has none.
 		if p.HasCPU {
 			s.last = p
 		}
-		return Usage{}, false
+		return usage.Figures{}, false
 	}
 	prev := s.last
 	s.last = p
@@ -71,21 +43,21 @@ func (s *series) update(p scrape.Point) (Usage, bool) {
 // rate computes the usage between two samples of one series. It returns
 // false when no honest rate exists: the first sample, a sample that is not
 // newer than the previous one, or a restart whose start time is unknown.
-func rate(prev, cur scrape.Point) (Usage, bool) {
-	u := Usage{Timestamp: cur.Timestamp, Memory: cur.MemoryWorkingSet}
+func rate(prev, cur usage.Point) (usage.Figures, bool) {
+	u := usage.Figures{Timestamp: cur.Timestamp, Memory: cur.MemoryWorkingSet}
 	if restarted(prev, cur) {
 		// The counter began again at cur.StartTime. If that instant is
 		// known and lies after the previous sample, the counter itself is
 		// the CPU used since then.
 		if cur.StartTime.IsZero() || !cur.StartTime.After(prev.Timestamp) || !cur.Timestamp.After(cur.StartTime) {
-			return Usage{}, false
+			return usage.Figures{}, false
 		}
 		u.Window = cur.Timestamp.Sub(cur.StartTime)
 		u.CPU = perSecond(cur.CumulativeCPU, u.Window)
 		return u, true
 	}
 	if prev.Timestamp.IsZero() || !prev.HasCPU || !cur.Timestamp.After(prev.Timestamp) {
-		return Usage{}, false
+		return usage.Figures{}, false
 	}
 	u.Window = cur.Timestamp.Sub(prev.Timestamp)
 	u.CPU = perSecond(cur.CumulativeCPU-prev.CumulativeCPU, u.Window)
@@ -96,7 +68,7 @@ func rate(prev, cur scrape.Point) (Usage, bool) {
 // counter went down, or its start time moved to after the previous sample
 // (a start time that moves but stays before the previous sample is a
 // reporting quirk, not a restart).
-func restarted(prev, cur scrape.Point) bool {
+func restarted(prev, cur usage.Point) bool {
 	if prev.Timestamp.IsZero() || !prev.HasCPU {
 		return false
 	}
@@ -129,7 +101,7 @@ type Pod struct {
 	// so that reads copy nothing: Containers is nil unless every
 	// container has a figure. Each batch makes a new Containers slice,
 	// never written after, which readers share.
-	usage PodUsage
+	usage usage.PodFigures
 	// gone is set when the pod leaves the store or another record
 	// replaces it (it moved to another node).
 	gone bool
@@ -146,7 +118,7 @@ type containerSeries struct {
 // are forgotten, and the batch's order is kept. The pod is served when
 // every container of the batch yields a figure; figures, of len(cs), is
 // where they are written.
-func (p *Pod) update(cs []scrape.ContainerPoint, figures []ContainerUsage) {
+func (p *Pod) update(cs []usage.ContainerPoint, figures []usage.ContainerFigures) {
 	same := len(p.containers) == len(cs)
 	for i := 0; same && i < len(cs); i++ {
 		same = p.containers[i].name == cs[i].Name
@@ -164,7 +136,7 @@ func (p *Pod) update(cs []scrape.ContainerPoint, figures []ContainerUsage) {
 		}
 		p.containers = next
 	}
-	pu := PodUsage{Containers: figures}
+	pu := usage.PodFigures{Containers: figures}
 	whole := len(cs) > 0
 	for i, c := range cs {
 		u, ok := p.containers[i].update(c.Point)
@@ -172,10 +144,10 @@ func (p *Pod) update(cs []scrape.ContainerPoint, figures []ContainerUsage) {
 		if u.Timestamp.After(pu.Timestamp) {
 			pu.Timestamp, pu.Window = u.Timestamp, u.Window
 		}
-		pu.Containers[i] = ContainerUsage{Name: c.Name, Usage: u}
+		pu.Containers[i] = usage.ContainerFigures{Name: c.Name, Figures: u}
 	}
 	if !whole {
-		pu = PodUsage{}
+		pu = usage.PodFigures{}
 	}
 	p.usage = pu
 }
@@ -183,7 +155,7 @@ func (p *Pod) update(cs []scrape.ContainerPoint, figures []ContainerUsage) {
 // node is the stored state of one node.
 type node struct {
 	series     series
-	usage      Usage // valid when ready
+	usage      usage.Figures // valid when ready
 	ready      bool
 	receivedAt time.Time // our clock, when its last batch arrived
 	// gen counts the changes of the figures of its pods: each batch, and
@@ -191,7 +163,7 @@ type node struct {
 	gen uint64
 	// pods are the pods of its last batch; a pod that moved to another
 	// node since may still be listed (its owner is the pod's node).
-	pods []scrape.PodRef
+	pods []usage.PodRef
 }
 
 // Store holds the latest usage of every node, pod and container. It is safe
@@ -202,7 +174,7 @@ type Store struct {
 
 	mu    sync.RWMutex
 	nodes map[string]*node
-	pods  map[scrape.PodRef]*Pod
+	pods  map[usage.PodRef]*Pod
 }
 
 // New returns a Store that forgets a node's figures once its last batch is
@@ -212,13 +184,13 @@ func New(clk clock.PassiveClock, maxAge time.Duration) *Store {
 		clock:  clk,
 		maxAge: maxAge,
 		nodes:  make(map[string]*node),
-		pods:   make(map[scrape.PodRef]*Pod),
+		pods:   make(map[usage.PodRef]*Pod),
 	}
 }
 
 // Store folds in a batch from one node. Pods the node no longer reports
 // are dropped; pods that moved to this node from another are taken over.
-func (s *Store) Store(b *scrape.Batch) {
+func (s *Store) Store(b *usage.Batch) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -244,7 +216,7 @@ func (s *Store) Store(b *scrape.Batch) {
 	}
 	// The figures of every pod of the batch, in one allocation: they are
 	// replaced together by the node's next batch.
-	figures := make([]ContainerUsage, total)
+	figures := make([]usage.ContainerFigures, total)
 	for ref, pp := range b.Pods {
 		p, ok := s.pods[ref]
 		if !ok || p.node != n {
@@ -264,7 +236,7 @@ func (s *Store) Store(b *scrape.Batch) {
 }
 
 // dropPodLocked forgets ref if it is still owned by n.
-func (s *Store) dropPodLocked(ref scrape.PodRef, n *node) {
+func (s *Store) dropPodLocked(ref usage.PodRef, n *node) {
 	if p, ok := s.pods[ref]; ok && p.node == n {
 		p.gone = true
 		n.gen++
@@ -294,21 +266,22 @@ func (s *Store) fresh(n *node, now time.Time) bool {
 
 // NodeUsage returns the usage of a node, or false when there is no fresh
 // figure for it.
-func (s *Store) NodeUsage(name string) (Usage, bool) {
+func (s *Store) NodeUsage(name string) (usage.Figures, bool) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n, ok := s.nodes[name]
 	if !ok || !n.ready || !s.fresh(n, now) {
-		return Usage{}, false
+		return usage.Figures{}, false
 	}
 	return n.usage, true
 }
 
 // PodUsage returns the usage of every container of a pod, or false when
 // any of its containers lacks a fresh figure: a pod is served whole or
-// not at all.
-func (s *Store) PodUsage(ref scrape.PodRef) (PodUsage, bool) {
+// not at all. The store hands out the same Containers to every reader:
+// they must not be modified.
+func (s *Store) PodUsage(ref usage.PodRef) (usage.PodFigures, bool) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -317,9 +290,9 @@ func (s *Store) PodUsage(ref scrape.PodRef) (PodUsage, bool) {
 
 // PodUsages looks up many pods under one lock; found[i] tells whether
 // out[i] is valid.
-func (s *Store) PodUsages(refs []scrape.PodRef) (out []PodUsage, found []bool) {
+func (s *Store) PodUsages(refs []usage.PodRef) (out []usage.PodFigures, found []bool) {
 	now := s.clock.Now()
-	out = make([]PodUsage, len(refs))
+	out = make([]usage.PodFigures, len(refs))
 	found = make([]bool, len(refs))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -331,9 +304,9 @@ func (s *Store) PodUsages(refs []scrape.PodRef) (out []PodUsage, found []bool) {
 
 // podUsageLocked returns the figures of p (nil: none) if they may be
 // served.
-func (s *Store) podUsageLocked(p *Pod, now time.Time) (PodUsage, bool) {
+func (s *Store) podUsageLocked(p *Pod, now time.Time) (usage.PodFigures, bool) {
 	if p == nil || p.usage.Containers == nil || !s.fresh(p.node, now) {
-		return PodUsage{}, false
+		return usage.PodFigures{}, false
 	}
 	return p.usage, true
 }
@@ -368,7 +341,7 @@ type PodVersion struct {
 // Find returns the record of ref in the store, nil when there is none.
 // A reader may keep it to read the pod again without a lookup by name,
 // while it is Current.
-func (r PodReader) Find(ref scrape.PodRef) *Pod {
+func (r PodReader) Find(ref usage.PodRef) *Pod {
 	return r.s.pods[ref]
 }
 
@@ -381,9 +354,9 @@ func (r PodReader) Current(p *Pod) bool {
 // Figures returns the figures of p, fresh or not, and their version;
 // false when p is not Current or any of its containers lacks a figure.
 // The pod is served, as PodUsage would, when they exist and are Fresh.
-func (r PodReader) Figures(p *Pod) (PodUsage, PodVersion, bool) {
+func (r PodReader) Figures(p *Pod) (usage.PodFigures, PodVersion, bool) {
 	if !r.Current(p) {
-		return PodUsage{}, PodVersion{}, false
+		return usage.PodFigures{}, PodVersion{}, false
 	}
 	return p.usage, PodVersion{node: p.node, gen: p.node.gen}, p.usage.Containers != nil
 }

@@ -8,11 +8,11 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // resourceList turns a usage into the API's CPU and memory quantities.
-func resourceList(u storage.Usage) corev1.ResourceList {
+func resourceList(u usage.Figures) corev1.ResourceList {
 	return corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewScaledQuantity(clampInt64(u.CPU), resource.Nano),
 		corev1.ResourceMemory: *resource.NewQuantity(clampInt64(u.Memory), resource.BinarySI),

@@ -13,7 +13,7 @@ import (
 	"k8s.io/metrics/pkg/apis/metrics"
 
 	"github.com/podometer/podometer/pkg/apijson"
-	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // Listing every pod's metrics is what `kubectl top pods -A` asks, and at
@@ -149,7 +149,7 @@ func remember(p pick, json, chunk []byte) []byte {
 	return chunk
 }
 
-func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u storage.PodUsage) []byte {
+func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u usage.PodFigures) []byte {
 	b = append(b, `{"metadata":{"name":`...)
 	b = apijson.String(b, pod.Name)
 	b = append(b, `,"namespace":`...)
@@ -174,10 +174,10 @@ func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u storage.Pod
 		b = append(b, `{"name":`...)
 		b = apijson.String(b, c.Name)
 		b = append(b, `,"usage":{"cpu":"`...)
-		cpu := resource.NewScaledQuantity(clampInt64(c.Usage.CPU), resource.Nano)
+		cpu := resource.NewScaledQuantity(clampInt64(c.Figures.CPU), resource.Nano)
 		b = apijson.Quantity(b, cpu)
 		b = append(b, `","memory":"`...)
-		mem := resource.NewQuantity(clampInt64(c.Usage.Memory), resource.BinarySI)
+		mem := resource.NewQuantity(clampInt64(c.Figures.Memory), resource.BinarySI)
 		b = apijson.Quantity(b, mem)
 		b = append(b, `"}}`...)
 	}

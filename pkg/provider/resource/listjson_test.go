@@ -23,8 +23,8 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podometer/podometer/pkg/apijson/apijsontest"
-	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // varietyPods are pods whose metadata and figures exercise every branch
@@ -41,7 +41,7 @@ func varietyPods(t testing.TB, n int) *podMetrics {
 func varietyPodsIndexed(t testing.TB, n int) (*podMetrics, cache.Indexer) {
 	t.Helper()
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	src := fakeUsage{pods: map[scrape.PodRef]storage.PodUsage{}}
+	src := fakeUsage{pods: map[usage.PodRef]usage.PodFigures{}}
 	created := metav1.NewTime(time.Date(2026, 11, 20, 8, 30, 15, 999_000_000, time.FixedZone("CET", 3600)))
 	cpus := []uint64{0, 1, 999, 1_000_000, 123_456_789, 1_500_000_000, 64_000_000_000, 7}
 	mems := []uint64{0, 1, 1023, 1024, 1 << 20, 123_456_789, 3 << 30, 1<<40 + 5}
@@ -59,11 +59,11 @@ func varietyPodsIndexed(t testing.TB, n int) (*podMetrics, cache.Indexer) {
 		if err := idx.Add(&metav1.PartialObjectMetadata{ObjectMeta: meta}); err != nil {
 			t.Fatal(err)
 		}
-		u := storage.PodUsage{Timestamp: ts.Add(time.Duration(i) * 1300 * time.Millisecond), Window: 15*time.Second + time.Duration(i)*time.Millisecond}
+		u := usage.PodFigures{Timestamp: ts.Add(time.Duration(i) * 1300 * time.Millisecond), Window: 15*time.Second + time.Duration(i)*time.Millisecond}
 		for c := range i%3 + 1 {
-			u.Containers = append(u.Containers, storage.ContainerUsage{Name: fmt.Sprintf("c%d", c), Usage: storage.Usage{CPU: cpus[(i+c)%len(cpus)], Memory: mems[(i+c)%len(mems)]}})
+			u.Containers = append(u.Containers, usage.ContainerFigures{Name: fmt.Sprintf("c%d", c), Figures: usage.Figures{CPU: cpus[(i+c)%len(cpus)], Memory: mems[(i+c)%len(mems)]}})
 		}
-		src.pods[scrape.PodRef{Namespace: meta.Namespace, Name: meta.Name}] = u
+		src.pods[usage.PodRef{Namespace: meta.Namespace, Name: meta.Name}] = u
 	}
 	return &podMetrics{usage: src, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}, idx
 }
@@ -250,9 +250,9 @@ func storedPods(b *testing.B, n int) (pods *podMetrics, rescrape func(nodes ...i
 	st := storage.New(clk, 45*time.Second)
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	const perNode = 30
-	refs := make([]scrape.PodRef, n/perNode*perNode)
+	refs := make([]usage.PodRef, n/perNode*perNode)
 	for i := range refs {
-		refs[i] = scrape.PodRef{Namespace: fmt.Sprintf("ns-%02d", i%40), Name: fmt.Sprintf("web-%06d", i)}
+		refs[i] = usage.PodRef{Namespace: fmt.Sprintf("ns-%02d", i%40), Name: fmt.Sprintf("web-%06d", i)}
 		meta := metav1.ObjectMeta{Namespace: refs[i].Namespace, Name: refs[i].Name, Labels: map[string]string{"app": "web", "pod-template-hash": "7d9f8b6c5"},
 			CreationTimestamp: metav1.NewTime(ts.Add(-time.Hour))}
 		if err := idx.Add(&metav1.PartialObjectMetadata{ObjectMeta: meta}); err != nil {
@@ -263,11 +263,11 @@ func storedPods(b *testing.B, n int) (pods *podMetrics, rescrape func(nodes ...i
 	rescrape = func(nodes ...int) {
 		for _, node := range nodes {
 			at := ts.Add(time.Duration(scrapes[node]) * 15 * time.Second)
-			batch := &scrape.Batch{}
+			batch := &usage.Batch{}
 			batch.Reset(fmt.Sprintf("node-%04d", node))
 			for p := range perNode {
 				i := node*perNode + p
-				batch.Pods[refs[i]] = &scrape.PodPoints{Containers: []scrape.ContainerPoint{{Name: "app", Point: scrape.Point{
+				batch.Pods[refs[i]] = &usage.PodPoints{Containers: []usage.ContainerPoint{{Name: "app", Point: usage.Point{
 					StartTime: ts.Add(-time.Hour), Timestamp: at, CumulativeCPU: uint64(scrapes[node]*15+1) * uint64(i+1) * 1_000_000, MemoryWorkingSet: uint64(i) << 10,
 					HasCPU: true, HasMemory: true,
 				}}}}
@@ -321,10 +321,10 @@ func TestFastPodListAfterNewFigures(t *testing.T) {
 	}
 	before := list()
 	src := pods.usage.(fakeUsage)
-	ref := scrape.PodRef{Namespace: "ns-1", Name: "pod-00001"}
+	ref := usage.PodRef{Namespace: "ns-1", Name: "pod-00001"}
 	u := src.pods[ref]
 	u.Timestamp = u.Timestamp.Add(15 * time.Second)
-	u.Containers = []storage.ContainerUsage{{Name: "c0", Usage: storage.Usage{CPU: 424_242_000, Memory: 77 << 20}}}
+	u.Containers = []usage.ContainerFigures{{Name: "c0", Figures: usage.Figures{CPU: 424_242_000, Memory: 77 << 20}}}
 	src.pods[ref] = u
 	afterScrape := list()
 	if bytes.Equal(before, afterScrape) || !bytes.Contains(afterScrape, []byte(`"cpu":"424242u"`)) {

@@ -18,8 +18,8 @@ import (
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/metrics/pkg/apis/metrics"
 
-	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // podMetrics is the REST storage of PodMetrics.
@@ -65,7 +65,7 @@ func (m *podMetrics) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 	if err != nil {
 		return nil, errors.NewInternalError(fmt.Errorf("reading pod %s/%s from the informer cache: %w", namespace, name, err))
 	}
-	u, ok := m.usage.PodUsage(scrape.PodRef{Namespace: namespace, Name: name})
+	u, ok := m.usage.PodUsage(usage.PodRef{Namespace: namespace, Name: name})
 	if !ok {
 		return nil, notFoundPod(name)
 	}
@@ -201,7 +201,7 @@ func (m *podMetrics) figures(snap *podSnapshot, slots []int32, picks []pick) []p
 		})
 		return picks
 	}
-	refs := make([]scrape.PodRef, len(slots))
+	refs := make([]usage.PodRef, len(slots))
 	for k, i := range slots {
 		refs[k] = podRef(snap.slots[i].meta)
 	}
@@ -241,11 +241,11 @@ func readPod(r storage.PodReader, s *podSlot, st *podState) *podState {
 	return next
 }
 
-func podRef(pod *metav1.PartialObjectMetadata) scrape.PodRef {
-	return scrape.PodRef{Namespace: pod.Namespace, Name: pod.Name}
+func podRef(pod *metav1.PartialObjectMetadata) usage.PodRef {
+	return usage.PodRef{Namespace: pod.Namespace, Name: pod.Name}
 }
 
-func podMetricsOf(pod metav1.Object, u storage.PodUsage) metrics.PodMetrics {
+func podMetricsOf(pod metav1.Object, u usage.PodFigures) metrics.PodMetrics {
 	out := metrics.PodMetrics{
 		ObjectMeta: objectMeta(pod),
 		Timestamp:  metav1.NewTime(u.Timestamp),
@@ -253,7 +253,7 @@ func podMetricsOf(pod metav1.Object, u storage.PodUsage) metrics.PodMetrics {
 		Containers: make([]metrics.ContainerMetrics, len(u.Containers)),
 	}
 	for i, c := range u.Containers {
-		out.Containers[i] = metrics.ContainerMetrics{Name: c.Name, Usage: resourceList(c.Usage)}
+		out.Containers[i] = metrics.ContainerMetrics{Name: c.Name, Usage: resourceList(c.Figures)}
 	}
 	return out
 }

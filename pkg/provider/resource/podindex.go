@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // A list of every pod's metrics must be sorted by namespace and name, and
@@ -56,7 +57,7 @@ type podState struct {
 	// UsageSource is not a store), and version that of usage.
 	record  *storage.Pod
 	version storage.PodVersion
-	usage   storage.PodUsage
+	usage   usage.PodFigures
 	whole   bool // the pod has a figure for every container, in usage
 	// json is the pod's item in a list, written from usage; nil until a
 	// list writes it.

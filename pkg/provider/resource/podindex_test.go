@@ -21,8 +21,8 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // cluster is pods in an informer's indexer and nodes that report them to
@@ -33,8 +33,8 @@ type cluster struct {
 	store  *storage.Store
 	idx    cache.Indexer
 	pods   *podMetrics
-	onNode map[string][]scrape.PodRef // what each node reports
-	cpu    uint64                     // every container's counter
+	onNode map[string][]usage.PodRef // what each node reports
+	cpu    uint64                    // every container's counter
 }
 
 func newCluster(t testing.TB) *cluster {
@@ -42,7 +42,7 @@ func newCluster(t testing.TB) *cluster {
 	store := storage.New(clk, 40*time.Second)
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	return &cluster{
-		t: t, clk: clk, store: store, idx: idx, onNode: map[string][]scrape.PodRef{},
+		t: t, clk: clk, store: store, idx: idx, onNode: map[string][]usage.PodRef{},
 		pods: &podMetrics{usage: store, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})},
 	}
 }
@@ -75,12 +75,12 @@ func (c *cluster) scrape(nodes ...string) {
 	c.cpu += uint64(time.Second)
 	now := c.clk.Now()
 	for _, n := range nodes {
-		b := &scrape.Batch{}
+		b := &usage.Batch{}
 		b.Reset(n)
 		for _, ref := range c.onNode[n] {
 			cpu := c.cpu * uint64(len(ref.Namespace)+len(ref.Name)) // a rate of its own, for good
-			b.Pods[ref] = &scrape.PodPoints{Containers: []scrape.ContainerPoint{
-				{Name: "app", Point: scrape.Point{Timestamp: now, CumulativeCPU: cpu, MemoryWorkingSet: c.cpu >> 10, HasCPU: true, HasMemory: true}},
+			b.Pods[ref] = &usage.PodPoints{Containers: []usage.ContainerPoint{
+				{Name: "app", Point: usage.Point{Timestamp: now, CumulativeCPU: cpu, MemoryWorkingSet: c.cpu >> 10, HasCPU: true, HasMemory: true}},
 			}}
 		}
 		c.store.Store(b)
@@ -90,7 +90,7 @@ func (c *cluster) scrape(nodes ...string) {
 // expectedList is the list a request must get, computed the plain way:
 // the informer's objects filtered and sorted, each pod's figures looked up
 // on its own, the list encoded by the generic serializer.
-func expectedList(t testing.TB, idx cache.Indexer, usage UsageSource, namespace, label, field string) []byte {
+func expectedList(t testing.TB, idx cache.Indexer, src UsageSource, namespace, label, field string) []byte {
 	t.Helper()
 	labelSel, fieldSel := selectors(listOptions(t, label, field))
 	var objs []*metav1.PartialObjectMetadata
@@ -105,7 +105,7 @@ func expectedList(t testing.TB, idx cache.Indexer, usage UsageSource, namespace,
 	})
 	list := &metrics.PodMetricsList{Items: []metrics.PodMetrics{}}
 	for _, m := range objs {
-		if u, ok := usage.PodUsage(scrape.PodRef{Namespace: m.Namespace, Name: m.Name}); ok {
+		if u, ok := src.PodUsage(usage.PodRef{Namespace: m.Namespace, Name: m.Name}); ok {
 			list.Items = append(list.Items, podMetricsOf(m, u))
 		}
 	}
@@ -149,7 +149,7 @@ func checkLists(t *testing.T, c *cluster, step string) {
 func TestPodListsFollowTheInformerAndTheStore(t *testing.T) {
 	c := newCluster(t)
 	web := map[string]string{"app": "web"}
-	for i, ref := range []scrape.PodRef{{Namespace: "b", Name: "web-1"}, {Namespace: "a", Name: "web-2"}, {Namespace: "a", Name: "web-1"}, {Namespace: "b", Name: "db"}} {
+	for i, ref := range []usage.PodRef{{Namespace: "b", Name: "web-1"}, {Namespace: "a", Name: "web-2"}, {Namespace: "a", Name: "web-1"}, {Namespace: "b", Name: "db"}} {
 		l := web
 		if ref.Name == "db" {
 			l = map[string]string{"app": "db"}
@@ -167,13 +167,13 @@ func TestPodListsFollowTheInformerAndTheStore(t *testing.T) {
 
 	c.put("a", "web-0", web)
 	checkLists(t, c, "a pod added, no figures")
-	c.onNode["n1"] = append(c.onNode["n1"], scrape.PodRef{Namespace: "a", Name: "web-0"})
+	c.onNode["n1"] = append(c.onNode["n1"], usage.PodRef{Namespace: "a", Name: "web-0"})
 	c.scrape("n1", "n2")
 	c.scrape("n1", "n2")
 	checkLists(t, c, "the added pod's figures")
 	c.put("c", "zz", web)
 	c.put("0", "first", web)
-	c.onNode["n2"] = append(c.onNode["n2"], scrape.PodRef{Namespace: "c", Name: "zz"}, scrape.PodRef{Namespace: "0", Name: "first"})
+	c.onNode["n2"] = append(c.onNode["n2"], usage.PodRef{Namespace: "c", Name: "zz"}, usage.PodRef{Namespace: "0", Name: "first"})
 	c.scrape("n1", "n2")
 	c.scrape("n1", "n2")
 	checkLists(t, c, "pods added first and last")
@@ -186,8 +186,8 @@ func TestPodListsFollowTheInformerAndTheStore(t *testing.T) {
 	checkLists(t, c, "the deleted pod back")
 
 	// web-2 moves from n2 to n1: not served until its second batch there.
-	moved := scrape.PodRef{Namespace: "a", Name: "web-2"}
-	c.onNode["n2"] = slices.DeleteFunc(c.onNode["n2"], func(r scrape.PodRef) bool { return r == moved })
+	moved := usage.PodRef{Namespace: "a", Name: "web-2"}
+	c.onNode["n2"] = slices.DeleteFunc(c.onNode["n2"], func(r usage.PodRef) bool { return r == moved })
 	c.onNode["n1"] = append(c.onNode["n1"], moved)
 	c.scrape("n1")
 	checkLists(t, c, "a pod moved to another node")
@@ -221,7 +221,7 @@ func TestPodListsWhileChanging(t *testing.T) {
 	c := newCluster(t)
 	const n = 60
 	for i := range n {
-		ref := scrape.PodRef{Namespace: fmt.Sprintf("ns-%d", i%4), Name: fmt.Sprintf("pod-%02d", i)}
+		ref := usage.PodRef{Namespace: fmt.Sprintf("ns-%d", i%4), Name: fmt.Sprintf("pod-%02d", i)}
 		c.put(ref.Namespace, ref.Name, map[string]string{"app": "web"})
 		node := fmt.Sprintf("n%d", i%3)
 		c.onNode[node] = append(c.onNode[node], ref)

@@ -19,42 +19,41 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/metrics/pkg/apis/metrics"
 
-	"github.com/podometer/podometer/pkg/scrape"
-	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 var ts = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 // fakeUsage serves fixed figures.
 type fakeUsage struct {
-	nodes map[string]storage.Usage
-	pods  map[scrape.PodRef]storage.PodUsage
+	nodes map[string]usage.Figures
+	pods  map[usage.PodRef]usage.PodFigures
 }
 
-func (f fakeUsage) NodeUsage(name string) (storage.Usage, bool) {
+func (f fakeUsage) NodeUsage(name string) (usage.Figures, bool) {
 	u, ok := f.nodes[name]
 	return u, ok
 }
 
-func (f fakeUsage) PodUsage(ref scrape.PodRef) (storage.PodUsage, bool) {
+func (f fakeUsage) PodUsage(ref usage.PodRef) (usage.PodFigures, bool) {
 	u, ok := f.pods[ref]
 	return u, ok
 }
 
-func (f fakeUsage) PodUsages(refs []scrape.PodRef) ([]storage.PodUsage, []bool) {
-	out, found := make([]storage.PodUsage, len(refs)), make([]bool, len(refs))
+func (f fakeUsage) PodUsages(refs []usage.PodRef) ([]usage.PodFigures, []bool) {
+	out, found := make([]usage.PodFigures, len(refs)), make([]bool, len(refs))
 	for i, r := range refs {
 		out[i], found[i] = f.PodUsage(r)
 	}
 	return out, found
 }
 
-func usage(milli, mem uint64) storage.Usage {
-	return storage.Usage{Timestamp: ts, Window: 15 * time.Second, CPU: milli * 1_000_000, Memory: mem}
+func figuresOf(milli, mem uint64) usage.Figures {
+	return usage.Figures{Timestamp: ts, Window: 15 * time.Second, CPU: milli * 1_000_000, Memory: mem}
 }
 
-func podUsage(milli uint64) storage.PodUsage {
-	return storage.PodUsage{Timestamp: ts, Window: 15 * time.Second, Containers: []storage.ContainerUsage{{Name: "app", Usage: usage(milli, 1<<20)}}}
+func podUsage(milli uint64) usage.PodFigures {
+	return usage.PodFigures{Timestamp: ts, Window: 15 * time.Second, Containers: []usage.ContainerFigures{{Name: "app", Figures: figuresOf(milli, 1<<20)}}}
 }
 
 func fixtures(t *testing.T) (*nodeMetrics, *podMetrics) {
@@ -79,8 +78,8 @@ func fixtures(t *testing.T) (*nodeMetrics, *podMetrics) {
 		}
 	}
 	src := fakeUsage{
-		nodes: map[string]storage.Usage{"n1": usage(1500, 1<<30), "n2": usage(250, 1<<29)},
-		pods: map[scrape.PodRef]storage.PodUsage{
+		nodes: map[string]usage.Figures{"n1": figuresOf(1500, 1<<30), "n2": figuresOf(250, 1<<29)},
+		pods: map[usage.PodRef]usage.PodFigures{
 			{Namespace: "default", Name: "web-1"}: podUsage(100),
 			{Namespace: "default", Name: "web-2"}: podUsage(200),
 			{Namespace: "default", Name: "db"}:    podUsage(300),

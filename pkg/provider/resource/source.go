@@ -1,16 +1,16 @@
 package resource
 
 import (
-	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // UsageSource gives the latest usage of nodes and pods. *storage.Store
 // implements it.
 type UsageSource interface {
-	NodeUsage(name string) (storage.Usage, bool)
-	PodUsage(ref scrape.PodRef) (storage.PodUsage, bool)
-	PodUsages(refs []scrape.PodRef) ([]storage.PodUsage, []bool)
+	NodeUsage(name string) (usage.Figures, bool)
+	PodUsage(ref usage.PodRef) (usage.PodFigures, bool)
+	PodUsages(refs []usage.PodRef) ([]usage.PodFigures, []bool)
 }
 
 var _ UsageSource = (*storage.Store)(nil)

@@ -13,8 +13,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/test/bench/farm"
+
+	"github.com/podometer/podometer/pkg/scrape"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 var scrapeTime = time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
@@ -46,9 +48,9 @@ func farmBody(tb testing.TB, pods, containers int) []byte {
 	return rec.Body.Bytes()
 }
 
-func decode(tb testing.TB, d Decoder, body []byte) (scrape.Batch, error) {
+func decode(tb testing.TB, d Decoder, body []byte) (usage.Batch, error) {
 	tb.Helper()
-	var b scrape.Batch
+	var b usage.Batch
 	b.Reset("node-a")
 	err := d.Decode(bytes.NewReader(body), scrapeTime, &b)
 	return b, err
@@ -65,9 +67,9 @@ func cpuTime(tb testing.TB) time.Duration {
 
 // sortContainers compares pods whatever the order of their containers:
 // expfmt gives them in family order, the others in body order.
-var sortContainers = cmp.Transformer("sortContainers", func(in []scrape.ContainerPoint) []scrape.ContainerPoint {
+var sortContainers = cmp.Transformer("sortContainers", func(in []usage.ContainerPoint) []usage.ContainerPoint {
 	out := slices.Clone(in)
-	slices.SortFunc(out, func(a, b scrape.ContainerPoint) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b usage.ContainerPoint) int { return strings.Compare(a.Name, b.Name) })
 	return out
 })
 
@@ -106,7 +108,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, dc := range decoders {
 		b.Run("decoder="+dc.name, func(b *testing.B) {
 			d := dc.new()
-			var batch scrape.Batch
+			var batch usage.Batch
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			cpu := cpuTime(b)

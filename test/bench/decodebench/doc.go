@@ -1,5 +1,5 @@
 // Package decodebench compares decoders of a kubelet's /metrics/resource
-// body that build the same scrape.Batch:
+// body that build the same usage.Batch:
 //
 //   - hand-written: Podometer's own (scrape.Decoder, a hand-written parser
 //     with expfmt behind it);

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/podometer/podometer/pkg/scrape"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // parseFunc adds the samples of body to bb; scratch is the parser's own
@@ -28,7 +29,7 @@ type pooledState struct {
 }
 
 // Decode has the contract of scrape.Decoder.Decode.
-func (d *pooledDecoder) Decode(r io.Reader, scrapeTime time.Time, b *scrape.Batch) error {
+func (d *pooledDecoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batch) error {
 	st, _ := d.pool.Get().(*pooledState)
 	if st == nil {
 		st = &pooledState{bb: scrape.NewBatchBuilder()}
@@ -47,7 +48,7 @@ func (d *pooledDecoder) Decode(r io.Reader, scrapeTime time.Time, b *scrape.Batc
 
 // Decoder is what the three decoders have in common.
 type Decoder interface {
-	Decode(r io.Reader, scrapeTime time.Time, b *scrape.Batch) error
+	Decode(r io.Reader, scrapeTime time.Time, b *usage.Batch) error
 }
 
 var _ Decoder = (*scrape.Decoder)(nil)

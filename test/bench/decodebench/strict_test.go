@@ -12,6 +12,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/podometer/podometer/pkg/scrape"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // expfmtRejects are bodies that expfmt, and so scrape.Decoder, rejects and
@@ -80,7 +81,7 @@ func FuzzStrictTextparse(f *testing.F) {
 // checkSameOutcome compares what two decoders made of one body; sample
 // errors are compared without their lines (the strict decoder leaves more
 // bodies to expfmt, which gives none) and in a canonical order.
-func checkSameOutcome(t *testing.T, want scrape.Batch, wantErr error, got scrape.Batch, err error) {
+func checkSameOutcome(t *testing.T, want usage.Batch, wantErr error, got usage.Batch, err error) {
 	t.Helper()
 	_, wantFormat := errors.AsType[*scrape.FormatError](wantErr)
 	_, gotFormat := errors.AsType[*scrape.FormatError](err)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/podometer/podometer/pkg/scrape"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // fakeClock is a settable clock for the farm.
@@ -72,9 +73,9 @@ func get(t *testing.T, srv *httptest.Server, path string, gz bool) (*http.Respon
 	return resp, body
 }
 
-func decode(t *testing.T, body []byte, node string) *scrape.Batch {
+func decode(t *testing.T, body []byte, node string) *usage.Batch {
 	t.Helper()
-	b := &scrape.Batch{}
+	b := &usage.Batch{}
 	b.Reset(node)
 	if err := scrape.NewDecoder().Decode(bytes.NewReader(body), time.Unix(0, 0), b); err != nil {
 		t.Fatalf("Podometer's decoder rejects the body: %v\n%s", err, body)
@@ -150,7 +151,7 @@ func TestResourceMetricsBodyIsWhatScrapersRead(t *testing.T) {
 		t.Fatalf("%d pods, want 3", len(b.Pods))
 	}
 	for _, ref := range f.Pods("n1") {
-		pp := b.Pods[scrape.PodRef{Namespace: ref.Namespace, Name: ref.Name}]
+		pp := b.Pods[usage.PodRef{Namespace: ref.Namespace, Name: ref.Name}]
 		if pp == nil || len(pp.Containers) != 2 {
 			t.Fatalf("pod %v: %+v", ref, pp)
 		}
@@ -189,7 +190,7 @@ func TestCountersAdvanceWithTheirRate(t *testing.T) {
 
 	var podRates uint64
 	for _, ref := range f.Pods("n1") {
-		key := scrape.PodRef{Namespace: ref.Namespace, Name: ref.Name}
+		key := usage.PodRef{Namespace: ref.Namespace, Name: ref.Name}
 		a, b := first.Pods[key].Containers[0].Point, second.Pods[key].Containers[0].Point
 		if got := b.Timestamp.Sub(a.Timestamp); got != 15*time.Second {
 			t.Errorf("%v: samples %s apart, want 15s", ref, got)
@@ -222,13 +223,13 @@ func TestBodiesAreCachedForTheRefreshPeriodAndChangesShowAtOnce(t *testing.T) {
 	}
 
 	ref := f.Pods("n1")[1]
-	before := decode(t, c, "n1").Pods[scrape.PodRef(ref)].Containers[0].Point
+	before := decode(t, c, "n1").Pods[usage.PodRef(ref)].Containers[0].Point
 	clk.Step(100 * time.Millisecond)
 	if !f.SetPodUsage(ref, Usage{CPUNanoCores: 2_000_000_000, MemoryBytes: 123 << 20}) {
 		t.Fatal("SetPodUsage: pod not found")
 	}
 	_, d := get(t, srv, ResourceMetricsPath("n1"), false)
-	after := decode(t, d, "n1").Pods[scrape.PodRef(ref)].Containers[0].Point
+	after := decode(t, d, "n1").Pods[usage.PodRef(ref)].Containers[0].Point
 	if after.MemoryWorkingSet != 123<<20 {
 		t.Errorf("memory %d right after the change, want %d", after.MemoryWorkingSet, 123<<20)
 	}
@@ -239,7 +240,7 @@ func TestBodiesAreCachedForTheRefreshPeriodAndChangesShowAtOnce(t *testing.T) {
 	// From now on the counter grows at the new rate.
 	clk.Step(10 * time.Second)
 	_, e := get(t, srv, ResourceMetricsPath("n1"), false)
-	later := decode(t, e, "n1").Pods[scrape.PodRef(ref)].Containers[0].Point
+	later := decode(t, e, "n1").Pods[usage.PodRef(ref)].Containers[0].Point
 	if got, want := later.CumulativeCPU-after.CumulativeCPU, uint64(2_000_000_000*10); !near(got, want, 1e9) {
 		t.Errorf("counter grew %d in 10s, want about %d", got, want)
 	}

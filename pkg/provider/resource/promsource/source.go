@@ -38,8 +38,7 @@ import (
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/periodic"
 	"github.com/podometer/podometer/pkg/provider/resource"
-	"github.com/podometer/podometer/pkg/scrape"
-	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // Prometheus is the part of the Prometheus HTTP API a Source uses;
@@ -117,12 +116,12 @@ type snapshot struct {
 
 type podsSnapshot struct {
 	at   time.Time // our clock, when the poll was sent
-	pods map[scrape.PodRef]storage.PodUsage
+	pods map[usage.PodRef]usage.PodFigures
 }
 
 type nodesSnapshot struct {
 	at    time.Time
-	nodes map[string]storage.Usage
+	nodes map[string]usage.Figures
 }
 
 // New returns a Source; Start polls Prometheus.
@@ -308,7 +307,7 @@ type figure struct {
 }
 
 type containerKey struct {
-	pod       scrape.PodRef
+	pod       usage.PodRef
 	container string
 }
 
@@ -320,7 +319,7 @@ func containerFigures(vec model.Vector, q naming.Query, scale float64) map[conta
 	out := make(map[containerKey]figure, len(vec))
 	for _, smp := range vec {
 		k := containerKey{
-			pod: scrape.PodRef{
+			pod: usage.PodRef{
 				Namespace: string(smp.Metric[q.NamespaceLabel]),
 				Name:      string(smp.Metric[q.ObjectLabel]),
 			},
@@ -374,16 +373,16 @@ func convert(smp *model.Sample, scale float64) figure {
 	return figure{value: uint64(v), ts: smp.Timestamp.Time(), ok: true}
 }
 
-// usage joins a CPU and a memory figure; false unless both are valid.
-func usage(cpu, mem figure, cpuSeen, memSeen bool, window time.Duration) (storage.Usage, bool) {
+// figuresOf joins a CPU and a memory figure; false unless both are valid.
+func figuresOf(cpu, mem figure, cpuSeen, memSeen bool, window time.Duration) (usage.Figures, bool) {
 	if !cpuSeen || !memSeen || !cpu.ok || !mem.ok {
-		return storage.Usage{}, false
+		return usage.Figures{}, false
 	}
 	ts := cpu.ts
 	if mem.ts.After(ts) {
 		ts = mem.ts
 	}
-	return storage.Usage{Timestamp: ts, Window: window, CPU: cpu.value, Memory: mem.value}, true
+	return usage.Figures{Timestamp: ts, Window: window, CPU: cpu.value, Memory: mem.value}, true
 }
 
 // buildPods joins the container CPU and memory answers into whole pods: a
@@ -392,21 +391,21 @@ func buildPods(cpuVec, memVec model.Vector, cpuQ, memQ naming.Query, window time
 	cpus := containerFigures(cpuVec, cpuQ, nanocoresPerCore)
 	mems := containerFigures(memVec, memQ, bytesPerByte)
 
-	containers := make(map[scrape.PodRef][]storage.ContainerUsage)
-	broken := make(map[scrape.PodRef]bool)
+	containers := make(map[usage.PodRef][]usage.ContainerFigures)
+	broken := make(map[usage.PodRef]bool)
 	add := func(k containerKey) {
 		if broken[k.pod] {
 			return
 		}
 		cpu, cpuSeen := cpus[k]
 		mem, memSeen := mems[k]
-		u, ok := usage(cpu, mem, cpuSeen, memSeen, window)
+		u, ok := figuresOf(cpu, mem, cpuSeen, memSeen, window)
 		if !ok {
 			broken[k.pod] = true
 			delete(containers, k.pod)
 			return
 		}
-		containers[k.pod] = append(containers[k.pod], storage.ContainerUsage{Name: k.container, Usage: u})
+		containers[k.pod] = append(containers[k.pod], usage.ContainerFigures{Name: k.container, Figures: u})
 	}
 	for k := range cpus {
 		add(k)
@@ -417,13 +416,13 @@ func buildPods(cpuVec, memVec model.Vector, cpuQ, memQ naming.Query, window time
 		}
 	}
 
-	pods := make(map[scrape.PodRef]storage.PodUsage, len(containers))
+	pods := make(map[usage.PodRef]usage.PodFigures, len(containers))
 	for ref, cs := range containers {
-		slices.SortFunc(cs, func(a, b storage.ContainerUsage) int { return strings.Compare(a.Name, b.Name) })
-		pu := storage.PodUsage{Containers: cs}
+		slices.SortFunc(cs, func(a, b usage.ContainerFigures) int { return strings.Compare(a.Name, b.Name) })
+		pu := usage.PodFigures{Containers: cs}
 		for _, c := range cs {
-			if c.Usage.Timestamp.After(pu.Timestamp) {
-				pu.Timestamp, pu.Window = c.Usage.Timestamp, c.Usage.Window
+			if c.Figures.Timestamp.After(pu.Timestamp) {
+				pu.Timestamp, pu.Window = c.Figures.Timestamp, c.Figures.Window
 			}
 		}
 		pods[ref] = pu
@@ -435,10 +434,10 @@ func buildPods(cpuVec, memVec model.Vector, cpuQ, memQ naming.Query, window time
 func buildNodes(cpuVec, memVec model.Vector, cpuLabel, memLabel model.LabelName, window time.Duration, at time.Time) *nodesSnapshot {
 	cpus := nodeFigures(cpuVec, cpuLabel, nanocoresPerCore)
 	mems := nodeFigures(memVec, memLabel, bytesPerByte)
-	nodes := make(map[string]storage.Usage, len(cpus))
+	nodes := make(map[string]usage.Figures, len(cpus))
 	for name, cpu := range cpus {
 		mem, memSeen := mems[name]
-		if u, ok := usage(cpu, mem, true, memSeen, window); ok {
+		if u, ok := figuresOf(cpu, mem, true, memSeen, window); ok {
 			nodes[name] = u
 		}
 	}
@@ -452,10 +451,10 @@ func (s *Source) fresh(at, now time.Time) bool {
 
 // NodeUsage returns the usage of a node, or false when the last successful
 // poll is too old or had no valid figure for it.
-func (s *Source) NodeUsage(name string) (storage.Usage, bool) {
+func (s *Source) NodeUsage(name string) (usage.Figures, bool) {
 	nodes := s.snap.Load().nodes
 	if nodes == nil || !s.fresh(nodes.at, s.clock.Now()) {
-		return storage.Usage{}, false
+		return usage.Figures{}, false
 	}
 	u, ok := nodes.nodes[name]
 	return u, ok
@@ -464,18 +463,18 @@ func (s *Source) NodeUsage(name string) (storage.Usage, bool) {
 // PodUsage returns the usage of every container of a pod, or false when
 // the last successful poll is too old or any container of the pod lacked a
 // figure.
-func (s *Source) PodUsage(ref scrape.PodRef) (storage.PodUsage, bool) {
+func (s *Source) PodUsage(ref usage.PodRef) (usage.PodFigures, bool) {
 	pods := s.snap.Load().pods
 	if pods == nil || !s.fresh(pods.at, s.clock.Now()) {
-		return storage.PodUsage{}, false
+		return usage.PodFigures{}, false
 	}
 	return lookup(pods, ref)
 }
 
 // PodUsages looks up many pods in one snapshot; found[i] tells whether
 // out[i] is valid.
-func (s *Source) PodUsages(refs []scrape.PodRef) (out []storage.PodUsage, found []bool) {
-	out = make([]storage.PodUsage, len(refs))
+func (s *Source) PodUsages(refs []usage.PodRef) (out []usage.PodFigures, found []bool) {
+	out = make([]usage.PodFigures, len(refs))
 	found = make([]bool, len(refs))
 	pods := s.snap.Load().pods
 	if pods == nil || !s.fresh(pods.at, s.clock.Now()) {
@@ -489,10 +488,10 @@ func (s *Source) PodUsages(refs []scrape.PodRef) (out []storage.PodUsage, found 
 
 // lookup returns a pod's usage with its own copy of the containers, so the
 // snapshot stays immutable whatever the caller does.
-func lookup(pods *podsSnapshot, ref scrape.PodRef) (storage.PodUsage, bool) {
+func lookup(pods *podsSnapshot, ref usage.PodRef) (usage.PodFigures, bool) {
 	pu, ok := pods.pods[ref]
 	if !ok {
-		return storage.PodUsage{}, false
+		return usage.PodFigures{}, false
 	}
 	pu.Containers = slices.Clone(pu.Containers)
 	return pu, true

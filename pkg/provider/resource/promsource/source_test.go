@@ -23,8 +23,7 @@ import (
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/promclient/promclienttest"
-	"github.com/podometer/podometer/pkg/scrape"
-	"github.com/podometer/podometer/pkg/storage"
+	"github.com/podometer/podometer/pkg/usage"
 )
 
 // rulesYAML is prometheus-adapter's documented resourceRules example
@@ -168,9 +167,9 @@ func newTestSource(t *testing.T, reg prometheus.Registerer) (*Source, fakePromet
 	return s, fp, clk
 }
 
-// sampled is a Usage at sampleAt over the rule's window.
-func sampled(cpu, mem uint64) storage.Usage {
-	return storage.Usage{Timestamp: sampleAt, Window: window, CPU: cpu, Memory: mem}
+// sampled is the Figures at sampleAt over the rule's window.
+func sampled(cpu, mem uint64) usage.Figures {
+	return usage.Figures{Timestamp: sampleAt, Window: window, CPU: cpu, Memory: mem}
 }
 
 func TestConvert(t *testing.T) {
@@ -211,9 +210,9 @@ func TestConvert(t *testing.T) {
 }
 
 var (
-	podA = scrape.PodRef{Namespace: "ns", Name: "a"}
-	podB = scrape.PodRef{Namespace: "ns", Name: "b"}
-	podC = scrape.PodRef{Namespace: "other", Name: "a"}
+	podA = usage.PodRef{Namespace: "ns", Name: "a"}
+	podB = usage.PodRef{Namespace: "ns", Name: "b"}
+	podC = usage.PodRef{Namespace: "other", Name: "a"}
 )
 
 func TestPoll(t *testing.T) {
@@ -222,8 +221,8 @@ func TestPoll(t *testing.T) {
 		name             string
 		ctrCPU, ctrMem   model.Vector
 		nodeCPU, nodeMem model.Vector
-		wantPods         map[scrape.PodRef]storage.PodUsage
-		wantNodes        map[string]storage.Usage
+		wantPods         map[usage.PodRef]usage.PodFigures
+		wantNodes        map[string]usage.Figures
 	}{
 		{
 			name:    "cores and bytes, containers sorted, pods keyed by namespace",
@@ -231,16 +230,16 @@ func TestPoll(t *testing.T) {
 			ctrMem:  model.Vector{ctr("ns", "a", "web", 1<<20), ctr("ns", "a", "sidecar", 4096), ctr("other", "a", "web", 10)},
 			nodeCPU: model.Vector{node("n1", 3.5)},
 			nodeMem: model.Vector{node("n1", 8<<30)},
-			wantPods: map[scrape.PodRef]storage.PodUsage{
-				podA: {Timestamp: sampleAt, Window: window, Containers: []storage.ContainerUsage{
-					{Name: "sidecar", Usage: sampled(1_000_000, 4096)},
-					{Name: "web", Usage: sampled(500_000_000, 1<<20)},
+			wantPods: map[usage.PodRef]usage.PodFigures{
+				podA: {Timestamp: sampleAt, Window: window, Containers: []usage.ContainerFigures{
+					{Name: "sidecar", Figures: sampled(1_000_000, 4096)},
+					{Name: "web", Figures: sampled(500_000_000, 1<<20)},
 				}},
-				podC: {Timestamp: sampleAt, Window: window, Containers: []storage.ContainerUsage{
-					{Name: "web", Usage: sampled(2_000_000_000, 10)},
+				podC: {Timestamp: sampleAt, Window: window, Containers: []usage.ContainerFigures{
+					{Name: "web", Figures: sampled(2_000_000_000, 10)},
 				}},
 			},
-			wantNodes: map[string]storage.Usage{"n1": sampled(3_500_000_000, 8<<30)},
+			wantNodes: map[string]usage.Figures{"n1": sampled(3_500_000_000, 8<<30)},
 		},
 		{
 			name:    "a pod is served whole or not at all",
@@ -249,8 +248,8 @@ func TestPoll(t *testing.T) {
 			nodeCPU: model.Vector{node("n1", 1), node("n2", 1)},
 			nodeMem: model.Vector{node("n1", 1), node("n3", 1)},
 			// a's sidecar has no memory, b's init no CPU; n2 no memory, n3 no CPU.
-			wantPods:  map[scrape.PodRef]storage.PodUsage{},
-			wantNodes: map[string]storage.Usage{"n1": sampled(1_000_000_000, 1)},
+			wantPods:  map[usage.PodRef]usage.PodFigures{},
+			wantNodes: map[string]usage.Figures{"n1": sampled(1_000_000_000, 1)},
 		},
 		{
 			name:      "NaN, Inf and negative values are missing, not zero",
@@ -258,8 +257,8 @@ func TestPoll(t *testing.T) {
 			ctrMem:    model.Vector{ctr("ns", "a", "web", 100), ctr("ns", "b", "web", -5), ctr("other", "a", "web", math.Inf(1))},
 			nodeCPU:   model.Vector{node("n1", -0.2), node("n2", 1), node("n3", 0)},
 			nodeMem:   model.Vector{node("n1", 1), node("n2", math.NaN()), node("n3", 0)},
-			wantPods:  map[scrape.PodRef]storage.PodUsage{},
-			wantNodes: map[string]storage.Usage{"n3": sampled(0, 0)},
+			wantPods:  map[usage.PodRef]usage.PodFigures{},
+			wantNodes: map[string]usage.Figures{"n3": sampled(0, 0)},
 		},
 		{
 			name: "series without pod, namespace, container or node labels are skipped",
@@ -273,10 +272,10 @@ func TestPoll(t *testing.T) {
 			ctrMem:  model.Vector{ctr("ns", "a", "web", 7), ctr("ns", "a", "", 9)},
 			nodeCPU: model.Vector{node("", 1), node("n1", 1), {Metric: model.Metric{"instance": "n2"}, Value: 1}},
 			nodeMem: model.Vector{node("", 1), node("n1", 2), {Metric: model.Metric{"instance": "n2"}, Value: 1}},
-			wantPods: map[scrape.PodRef]storage.PodUsage{
-				podA: {Timestamp: sampleAt, Window: window, Containers: []storage.ContainerUsage{{Name: "web", Usage: sampled(1_000_000_000, 7)}}},
+			wantPods: map[usage.PodRef]usage.PodFigures{
+				podA: {Timestamp: sampleAt, Window: window, Containers: []usage.ContainerFigures{{Name: "web", Figures: sampled(1_000_000_000, 7)}}},
 			},
-			wantNodes: map[string]storage.Usage{"n1": sampled(1_000_000_000, 2)},
+			wantNodes: map[string]usage.Figures{"n1": sampled(1_000_000_000, 2)},
 		},
 		{
 			name:    "a container given by two series is ambiguous, so its pod is missing",
@@ -284,10 +283,10 @@ func TestPoll(t *testing.T) {
 			ctrMem:  model.Vector{ctr("ns", "a", "web", 1), ctr("ns", "b", "web", 1)},
 			nodeCPU: model.Vector{node("n1", 1)},
 			nodeMem: model.Vector{node("n1", 1), node("n1", 2)},
-			wantPods: map[scrape.PodRef]storage.PodUsage{
-				podB: {Timestamp: sampleAt, Window: window, Containers: []storage.ContainerUsage{{Name: "web", Usage: sampled(1_000_000_000, 1)}}},
+			wantPods: map[usage.PodRef]usage.PodFigures{
+				podB: {Timestamp: sampleAt, Window: window, Containers: []usage.ContainerFigures{{Name: "web", Figures: sampled(1_000_000_000, 1)}}},
 			},
-			wantNodes: map[string]storage.Usage{},
+			wantNodes: map[string]usage.Figures{},
 		},
 		{
 			name:    "timestamps are the samples', the later of CPU and memory",
@@ -295,18 +294,18 @@ func TestPoll(t *testing.T) {
 			ctrMem:  model.Vector{ctr("ns", "a", "web", 1), ctr("ns", "a", "log", 1)},
 			nodeCPU: model.Vector{node("n1", 1)},
 			nodeMem: model.Vector{at(node("n1", 1), later)},
-			wantPods: map[scrape.PodRef]storage.PodUsage{
-				podA: {Timestamp: later, Window: window, Containers: []storage.ContainerUsage{
-					{Name: "log", Usage: storage.Usage{Timestamp: later, Window: window, CPU: 1_000_000_000, Memory: 1}},
-					{Name: "web", Usage: sampled(1_000_000_000, 1)},
+			wantPods: map[usage.PodRef]usage.PodFigures{
+				podA: {Timestamp: later, Window: window, Containers: []usage.ContainerFigures{
+					{Name: "log", Figures: usage.Figures{Timestamp: later, Window: window, CPU: 1_000_000_000, Memory: 1}},
+					{Name: "web", Figures: sampled(1_000_000_000, 1)},
 				}},
 			},
-			wantNodes: map[string]storage.Usage{"n1": {Timestamp: later, Window: window, CPU: 1_000_000_000, Memory: 1}},
+			wantNodes: map[string]usage.Figures{"n1": {Timestamp: later, Window: window, CPU: 1_000_000_000, Memory: 1}},
 		},
 		{
 			name:      "no series",
-			wantPods:  map[scrape.PodRef]storage.PodUsage{},
-			wantNodes: map[string]storage.Usage{},
+			wantPods:  map[usage.PodRef]usage.PodFigures{},
+			wantNodes: map[string]usage.Figures{},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -326,14 +325,14 @@ func TestPoll(t *testing.T) {
 
 // allPods and allNodes are every object the tests mention, to ask for.
 var (
-	allPods  = []scrape.PodRef{podA, podB, podC, {Namespace: "ns", Name: "x"}}
+	allPods  = []usage.PodRef{podA, podB, podC, {Namespace: "ns", Name: "x"}}
 	allNodes = []string{"n1", "n2", "n3", ""}
 )
 
 // checkPods asks for every pod of allPods one by one and all at once.
-func checkPods(t *testing.T, s *Source, want map[scrape.PodRef]storage.PodUsage) {
+func checkPods(t *testing.T, s *Source, want map[usage.PodRef]usage.PodFigures) {
 	t.Helper()
-	got := map[scrape.PodRef]storage.PodUsage{}
+	got := map[usage.PodRef]usage.PodFigures{}
 	for _, ref := range allPods {
 		if pu, ok := s.PodUsage(ref); ok {
 			got[ref] = pu
@@ -358,9 +357,9 @@ func checkPods(t *testing.T, s *Source, want map[scrape.PodRef]storage.PodUsage)
 	}
 }
 
-func checkNodes(t *testing.T, s *Source, want map[string]storage.Usage) {
+func checkNodes(t *testing.T, s *Source, want map[string]usage.Figures) {
 	t.Helper()
-	got := map[string]storage.Usage{}
+	got := map[string]usage.Figures{}
 	for _, name := range allNodes {
 		if u, ok := s.NodeUsage(name); ok {
 			got[name] = u
@@ -372,10 +371,10 @@ func checkNodes(t *testing.T, s *Source, want map[string]storage.Usage) {
 }
 
 var (
-	onePod = map[scrape.PodRef]storage.PodUsage{
-		podA: {Timestamp: sampleAt, Window: window, Containers: []storage.ContainerUsage{{Name: "web", Usage: sampled(1_000_000_000, 10)}}},
+	onePod = map[usage.PodRef]usage.PodFigures{
+		podA: {Timestamp: sampleAt, Window: window, Containers: []usage.ContainerFigures{{Name: "web", Figures: sampled(1_000_000_000, 10)}}},
 	}
-	oneNode = map[string]storage.Usage{"n1": sampled(2_000_000_000, 20)}
+	oneNode = map[string]usage.Figures{"n1": sampled(2_000_000_000, 20)}
 )
 
 func answerOne(fp fakePrometheus) {
@@ -396,8 +395,8 @@ func TestStaleSnapshotNotServed(t *testing.T) {
 	checkNodes(t, s, oneNode)
 
 	clk.Step(time.Nanosecond)
-	checkPods(t, s, map[scrape.PodRef]storage.PodUsage{})
-	checkNodes(t, s, map[string]storage.Usage{})
+	checkPods(t, s, map[usage.PodRef]usage.PodFigures{})
+	checkNodes(t, s, map[string]usage.Figures{})
 	if !s.Ready() {
 		t.Error("Ready() = false: readiness is about the first poll, not freshness")
 	}
@@ -424,7 +423,7 @@ func TestFailedPollKeepsThePreviousSnapshot(t *testing.T) {
 		t.Errorf("Poll error = %v, want the cause, naming the query and the backend", err)
 	}
 	checkPods(t, s, onePod) // the previous pods
-	checkNodes(t, s, map[string]storage.Usage{"n1": sampled(3_000_000_000, 30)})
+	checkNodes(t, s, map[string]usage.Figures{"n1": sampled(3_000_000_000, 30)})
 
 	// Still failing: the pods of the first poll disappear after the max age.
 	clk.Step(2 * interval)
@@ -433,8 +432,8 @@ func TestFailedPollKeepsThePreviousSnapshot(t *testing.T) {
 	}
 	checkPods(t, s, onePod) // 3 × interval old: still served
 	clk.Step(time.Second)
-	checkPods(t, s, map[scrape.PodRef]storage.PodUsage{})
-	checkNodes(t, s, map[string]storage.Usage{"n1": sampled(3_000_000_000, 30)})
+	checkPods(t, s, map[usage.PodRef]usage.PodFigures{})
+	checkNodes(t, s, map[string]usage.Figures{"n1": sampled(3_000_000_000, 30)})
 
 	want := `
 # HELP podometer_resource_source_poll_failures_total Failed queries of the polls of resource usage from Prometheus, by query (container_cpu, container_memory, node_cpu, node_memory).
@@ -485,7 +484,7 @@ func TestFailedFirstPollIsNotReady(t *testing.T) {
 		t.Error("Ready() = true before the node queries ever succeeded")
 	}
 	checkPods(t, s, onePod) // the container queries did succeed
-	checkNodes(t, s, map[string]storage.Usage{})
+	checkNodes(t, s, map[string]usage.Figures{})
 }
 
 func TestNotAVector(t *testing.T) {
@@ -496,7 +495,7 @@ func TestNotAVector(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not an instant vector") {
 		t.Errorf("Poll error = %v, want one saying the result is not an instant vector", err)
 	}
-	checkNodes(t, s, map[string]storage.Usage{})
+	checkNodes(t, s, map[string]usage.Figures{})
 }
 
 // TestQueriesNameNoObjects checks that a poll sends the same four queries

@@ -1,9 +1,9 @@
-package scrape
+package usage
 
 import "time"
 
-// Point is one sample of a container's, pod's or node's resource usage as
-// the kubelet reported it.
+// Point is one raw sample of a container's, pod's or node's resource usage
+// as the kubelet reported it: a cumulative CPU counter and a memory gauge.
 type Point struct {
 	// StartTime is when the measured entity started, if the kubelet said
 	// so; zero otherwise. A changed start time marks a restart.
@@ -19,11 +19,6 @@ type Point struct {
 	HasCPU, HasMemory bool
 }
 
-// PodRef names a pod.
-type PodRef struct {
-	Namespace, Name string
-}
-
 // ContainerPoint is a Point of one named container.
 type ContainerPoint struct {
 	Name  string
@@ -35,7 +30,8 @@ type PodPoints struct {
 	Containers []ContainerPoint
 }
 
-// Batch is what one scrape of one node produced.
+// Batch is what one scrape of one node produced: the samples a source
+// hands to the storage in one piece.
 type Batch struct {
 	// Node is the node's name.
 	Node string
