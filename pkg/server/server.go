@@ -141,12 +141,14 @@ func New(c Config) (*Server, error) {
 	}
 
 	var (
-		usage      resource.UsageSource
-		usageReady func() error
+		metricsStorage *resource.Storage
+		usageReady     func() error
 	)
 	if custom != nil && custom.resource != nil {
+		// Each poll of Prometheus replaces every pod's figures, and the
+		// source keeps no versions: lists look every pod up.
 		src := custom.resource
-		usage = src
+		metricsStorage = resource.NewStorage(src, nodeInformer.Lister(), pods)
 		usageReady = func() error {
 			if !src.Ready() {
 				return errors.New("no resource metrics from Prometheus yet")
@@ -154,8 +156,10 @@ func New(c Config) (*Server, error) {
 			return nil
 		}
 	} else {
+		// The store versions each pod's figures: lists read again only
+		// the pods whose figures changed.
 		store := storage.New(c.Clock, MaxAge(c.Resolution))
-		usage = store
+		metricsStorage = resource.NewVersionedStorage(store, nodeInformer.Lister(), pods)
 		usageReady = func() error {
 			if !store.Ready() {
 				return errors.New("no node has been scraped yet")
@@ -172,7 +176,6 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	metricsStorage := resource.NewStorage(usage, nodeInformer.Lister(), pods)
 	// Timed outside the selector check, so that its 400s are counted, and
 	// outside the fast lists of pods and of custom metric values.
 	wrapAPIHandler(&c.Generic.Config, requests.wrap)

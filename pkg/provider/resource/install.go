@@ -40,10 +40,17 @@ type Storage struct {
 	pods  *podMetrics
 }
 
-// NewStorage returns the storage of the usage figures of the nodes and
-// pods the listers hold.
-func NewStorage(usage UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) *Storage {
-	return &Storage{nodes: &nodeMetrics{usage: usage, nodes: nodes}, pods: &podMetrics{usage: usage, pods: pods}}
+// NewStorage returns the storage of the figures src gives of the nodes and
+// pods the listers hold. A list of pods looks each of them up in src.
+func NewStorage(src UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) *Storage {
+	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes}, pods: newPodMetrics(src, pods)}
+}
+
+// NewVersionedStorage is NewStorage for a source that versions the figures
+// of each pod: a list of pods reads again only those whose figures changed
+// since the last list.
+func NewVersionedStorage(src VersionedSource, nodes corelisters.NodeLister, pods metadatalister.Lister) *Storage {
+	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes}, pods: newVersionedPodMetrics(src, pods)}
 }
 
 // Install registers metrics.k8s.io v1beta1 (what the HPA reads) and v1

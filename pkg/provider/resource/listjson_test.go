@@ -65,7 +65,7 @@ func varietyPodsIndexed(t testing.TB, n int) (*podMetrics, cache.Indexer) {
 		}
 		src.pods[usage.PodRef{Namespace: meta.Namespace, Name: meta.Name}] = u
 	}
-	return &podMetrics{usage: src, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}, idx
+	return newPodMetrics(src, metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})), idx
 }
 
 // genericJSON is what the generic path writes for a list: the internal
@@ -281,7 +281,7 @@ func storedPods(b *testing.B, n int) (pods *podMetrics, rescrape func(nodes ...i
 			rescrape(node)
 		}
 	}
-	return &podMetrics{usage: st, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}, rescrape
+	return newVersionedPodMetrics(st, metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})), rescrape
 }
 
 // BenchmarkListStoredPods is the fast path over the real store: what

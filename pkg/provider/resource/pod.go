@@ -18,24 +18,29 @@ import (
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/metrics/pkg/apis/metrics"
 
-	"github.com/podometer/podometer/pkg/storage"
 	"github.com/podometer/podometer/pkg/usage"
 )
 
 // podMetrics is the REST storage of PodMetrics.
 type podMetrics struct {
 	usage UsageSource
+	// lists reads the figures of the pods a list serves.
+	lists podFigures
 	pods  metadatalister.Lister
 	index podIndex
 }
 
-// podReader is a UsageSource that tells which pods' figures changed since
-// they were last read: a list of many pods reads again only those.
-type podReader interface {
-	ReadPods(read func(storage.PodReader))
+// newPodMetrics serves the pods of pods with the figures of src; a list
+// looks every pod up in src.
+func newPodMetrics(src UsageSource, pods metadatalister.Lister) *podMetrics {
+	return &podMetrics{usage: src, lists: lookedUp{src: src}, pods: pods}
 }
 
-var _ podReader = (*storage.Store)(nil)
+// newVersionedPodMetrics serves the pods of pods with the figures of src;
+// a list reads again only the pods whose figures changed.
+func newVersionedPodMetrics(src VersionedSource, pods metadatalister.Lister) *podMetrics {
+	return &podMetrics{usage: src, lists: versioned{src: src}, pods: pods}
+}
 
 var (
 	_ rest.Storage              = (*podMetrics)(nil)
@@ -130,7 +135,7 @@ func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fiel
 	if !fieldSel.Empty() {
 		slots = slices.DeleteFunc(slots, func(i int32) bool { return !fieldSel.Matches(objectFields(snap.slots[i].meta)) })
 	}
-	sel.picks = m.figures(snap, slots, sel.picks[:0])
+	sel.picks = m.lists.figures(snap, slots, sel.picks[:0])
 	return sel, nil
 }
 
@@ -181,64 +186,6 @@ func (m *podMetrics) sorted(pods []*metav1.PartialObjectMetadata, namespace stri
 	}
 	snap = m.index.update(pods)
 	return snap, snap.matching(namespace, labelSel, slots), nil
-}
-
-// figures appends to picks the pods of snap at slots that have figures,
-// with them, in the order of slots.
-func (m *podMetrics) figures(snap *podSnapshot, slots []int32, picks []pick) []pick {
-	if r, ok := m.usage.(podReader); ok {
-		r.ReadPods(func(r storage.PodReader) {
-			for _, i := range slots {
-				s := &snap.slots[i]
-				st := s.state.Load()
-				if st == nil || !r.Same(st.version) {
-					st = readPod(r, s, st)
-				}
-				if st.whole && r.Fresh(st.version) {
-					picks = append(picks, pick{slot: s, state: st})
-				}
-			}
-		})
-		return picks
-	}
-	refs := make([]usage.PodRef, len(slots))
-	for k, i := range slots {
-		refs[k] = podRef(snap.slots[i].meta)
-	}
-	usages, found := m.usage.PodUsages(refs)
-	for k, i := range slots {
-		if !found[k] {
-			continue
-		}
-		// Without versions, figures of the same time are the same.
-		s := &snap.slots[i]
-		st := s.state.Load()
-		if st == nil || !st.usage.Timestamp.Equal(usages[k].Timestamp) {
-			st = &podState{usage: usages[k], whole: true}
-			s.state.Store(st)
-		}
-		picks = append(picks, pick{slot: s, state: st})
-	}
-	return picks
-}
-
-// readPod reads the figures of s's pod from the store, st being what was
-// read of it before (nil: nothing), and puts them in s.
-func readPod(r storage.PodReader, s *podSlot, st *podState) *podState {
-	var record *storage.Pod
-	if st != nil {
-		record = st.record
-	}
-	if !r.Current(record) {
-		record = r.Find(podRef(s.meta))
-		if record == nil && st != nil && st.record == nil && !st.whole {
-			return st // still not in the store
-		}
-	}
-	u, v, whole := r.Figures(record)
-	next := &podState{record: record, version: v, usage: u, whole: whole}
-	s.state.Store(next)
-	return next
 }
 
 func podRef(pod *metav1.PartialObjectMetadata) usage.PodRef {

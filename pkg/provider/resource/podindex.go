@@ -53,8 +53,8 @@ type podSlot struct {
 // podState is what a request read of one pod; once in a slot, it is
 // never modified, only replaced.
 type podState struct {
-	// record is the pod's record in a store (nil: none, or the
-	// UsageSource is not a store), and version that of usage.
+	// record is the pod's record in a VersionedSource (nil: none, or
+	// the source has no versions), and version that of usage.
 	record  *storage.Pod
 	version storage.PodVersion
 	usage   usage.PodFigures

@@ -28,22 +28,25 @@ import (
 // cluster is pods in an informer's indexer and nodes that report them to
 // a real store.
 type cluster struct {
-	t      testing.TB
-	clk    *clocktesting.FakeClock
-	store  *storage.Store
-	idx    cache.Indexer
-	pods   *podMetrics
-	onNode map[string][]usage.PodRef // what each node reports
-	cpu    uint64                    // every container's counter
+	t     testing.TB
+	clk   *clocktesting.FakeClock
+	store *storage.Store
+	idx   cache.Indexer
+	pods  *podMetrics // reads the store's versions
+	// lookups serves the same store with lookups of every pod.
+	lookups *podMetrics
+	onNode  map[string][]usage.PodRef // what each node reports
+	cpu     uint64                    // every container's counter
 }
 
 func newCluster(t testing.TB) *cluster {
 	clk := clocktesting.NewFakeClock(ts)
 	store := storage.New(clk, 40*time.Second)
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	lister := metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})
 	return &cluster{
 		t: t, clk: clk, store: store, idx: idx, onNode: map[string][]usage.PodRef{},
-		pods: &podMetrics{usage: store, pods: metadatalister.New(idx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})},
+		pods: newVersionedPodMetrics(store, lister), lookups: newPodMetrics(store, lister),
 	}
 }
 
@@ -122,22 +125,28 @@ var listRequests = []struct{ namespace, label, field string }{
 	{field: "metadata.name=web-1"}, {label: "app=web", field: "metadata.namespace!=a"},
 }
 
-// checkLists asks every form of list of both paths, and compares them
-// with expectedList.
+// checkLists asks every form of list of both paths, with the store's
+// versions and with lookups, and compares them with expectedList.
 func checkLists(t *testing.T, c *cluster, step string) {
 	t.Helper()
-	s := &Storage{pods: c.pods}
-	for _, r := range listRequests {
-		want := expectedList(t, c.idx, c.pods.usage, r.namespace, r.label, r.field)
-		_, fast, ok := serveList(t, s, listTarget("v1beta1", r.namespace, r.label, r.field), "")
-		if !ok {
-			t.Fatalf("%s, %+v: not answered by the fast path", step, r)
+	for _, pods := range []*podMetrics{c.pods, c.lookups} {
+		read := "versions"
+		if pods == c.lookups {
+			read = "lookups"
 		}
-		if !bytes.Equal(bytes.TrimSpace(fast), bytes.TrimSpace(want)) {
-			t.Errorf("%s, %+v: the fast path's list differs:\ngot:  %s\nwant: %s", step, r, fast, want)
-		}
-		if generic := genericJSON(t, c.pods, metricsv1beta1.SchemeGroupVersion, r.namespace, r.label, r.field); !bytes.Equal(bytes.TrimSpace(generic), bytes.TrimSpace(want)) {
-			t.Errorf("%s, %+v: the generic path's list differs:\ngot:  %s\nwant: %s", step, r, generic, want)
+		s := &Storage{pods: pods}
+		for _, r := range listRequests {
+			want := expectedList(t, c.idx, c.store, r.namespace, r.label, r.field)
+			_, fast, ok := serveList(t, s, listTarget("v1beta1", r.namespace, r.label, r.field), "")
+			if !ok {
+				t.Fatalf("%s, %s, %+v: not answered by the fast path", step, read, r)
+			}
+			if !bytes.Equal(bytes.TrimSpace(fast), bytes.TrimSpace(want)) {
+				t.Errorf("%s, %s, %+v: the fast path's list differs:\ngot:  %s\nwant: %s", step, read, r, fast, want)
+			}
+			if generic := genericJSON(t, pods, metricsv1beta1.SchemeGroupVersion, r.namespace, r.label, r.field); !bytes.Equal(bytes.TrimSpace(generic), bytes.TrimSpace(want)) {
+				t.Errorf("%s, %s, %+v: the generic path's list differs:\ngot:  %s\nwant: %s", step, read, r, generic, want)
+			}
 		}
 	}
 }

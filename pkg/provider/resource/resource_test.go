@@ -90,7 +90,7 @@ func fixtures(t *testing.T) (*nodeMetrics, *podMetrics) {
 		},
 	}
 	return &nodeMetrics{usage: src, nodes: corelisters.NewNodeLister(nodeIdx)},
-		&podMetrics{usage: src, pods: metadatalister.New(podIdx, schema.GroupVersionResource{Version: "v1", Resource: "pods"})}
+		newPodMetrics(src, metadatalister.New(podIdx, schema.GroupVersionResource{Version: "v1", Resource: "pods"}))
 }
 
 func listOptions(t testing.TB, label, field string) *internalversion.ListOptions {
