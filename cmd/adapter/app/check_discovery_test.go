@@ -2,88 +2,40 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/model"
 	"k8s.io/utils/clock"
 
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 	"github.com/podometer/podometer/pkg/provider/custom"
 )
 
-// fakePrometheus answers /api/v1/series from a table keyed by the series
-// query, and records how it was asked.
-type fakePrometheus struct {
-	series map[string][]map[string]string
-	// fail holds series queries answered with an error.
-	fail map[string]bool
-
-	mu       sync.Mutex
-	methods  map[string]int
-	headers  []http.Header
-	queries  []string
-	problems []string
-}
-
-func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.URL.Path != "/api/v1/series" {
-		f.problems = append(f.problems, "unexpected path "+r.URL.Path)
-		http.NotFound(w, r)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		f.problems = append(f.problems, err.Error())
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if r.Form.Get("start") == "" || r.Form.Get("end") == "" {
-		f.problems = append(f.problems, "series request without a window")
-	}
-	if f.methods == nil {
-		f.methods = map[string]int{}
-	}
-	f.methods[r.Method]++
-	f.headers = append(f.headers, r.Header.Clone())
-	w.Header().Set("Content-Type", "application/json")
-	var data []map[string]string
-	for _, m := range r.Form["match[]"] {
-		f.queries = append(f.queries, m)
-		if f.fail[m] {
-			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "error", "errorType": "bad_data", "error": "parse error: unexpected character"})
-			return
-		}
-		data = append(data, f.series[m]...)
-	}
-	if data == nil {
-		data = []map[string]string{}
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": data})
-}
-
-func (f *fakePrometheus) start(t *testing.T) string {
+// seriesPrometheus starts the shared fake Prometheus answering each
+// selector of series with its label sets, and any other with none. check
+// asks for series only: another request fails the test when it ends.
+func seriesPrometheus(t *testing.T, series map[string][]model.LabelSet) *promclienttest.Server {
 	t.Helper()
-	srv := httptest.NewServer(f)
+	prom := promclienttest.New(t)
+	for match, sets := range series {
+		prom.Series(match, promclienttest.Answer{Series: sets})
+	}
 	t.Cleanup(func() {
-		srv.Close()
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, p := range f.problems {
-			t.Errorf("fake Prometheus: %s", p)
+		for _, r := range prom.Requests() {
+			if r.Path != "/api/v1/series" {
+				t.Errorf("fake Prometheus: unexpected %s %s", r.Method, r.Path)
+			}
 		}
 	})
-	return srv.URL
+	return prom
 }
 
 const discoveryRules = `rules:
@@ -115,12 +67,12 @@ externalRules:
   metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (queue)
 `
 
-func discoverySeries() map[string][]map[string]string {
-	var gauges []map[string]string
+func discoverySeries() map[string][]model.LabelSet {
+	var gauges []model.LabelSet
 	for _, c := range "abcdefghijklmnopqrstuvwxy" { // 25 metrics
-		gauges = append(gauges, map[string]string{"__name__": "gauge_" + string(c), "namespace": "shop"})
+		gauges = append(gauges, model.LabelSet{"__name__": model.LabelValue("gauge_" + string(c)), "namespace": "shop"})
 	}
-	return map[string][]map[string]string{
+	return map[string][]model.LabelSet{
 		`http_requests_total{namespace!="",pod!=""}`: {
 			{"__name__": "http_requests_total", "namespace": "shop", "pod": "web-0", "method": "GET"},
 			{"__name__": "http_requests_total", "namespace": "shop", "pod": "web-1", "method": "POST"},
@@ -138,8 +90,8 @@ func TestCheckDiscovery(t *testing.T) {
 	token := writeFile(t, "token", "s3cret\n")
 	for _, verb := range []string{"GET", "POST"} {
 		t.Run(verb, func(t *testing.T) {
-			prom := &fakePrometheus{series: discoverySeries()}
-			url := prom.start(t)
+			prom := seriesPrometheus(t, discoverySeries())
+			url := prom.URL
 			out, err := runPodometer(t, "check", "--config", rules, "--prometheus-url", url, "--prometheus-verb", verb,
 				"--prometheus-header", "X-Scope-OrgID=tenant-a", "--prometheus-token-file", token, "--metrics-max-age", "1h")
 			if err != nil {
@@ -178,23 +130,26 @@ func TestCheckDiscovery(t *testing.T) {
 					t.Errorf("no %q in\n%s", want, out)
 				}
 			}
-			prom.mu.Lock()
-			defer prom.mu.Unlock()
-			if diff := cmp.Diff(map[string]int{verb: 5}, prom.methods); diff != "" {
-				t.Errorf("one series request per rule, all with %s (-want +got):\n%s", verb, diff)
-			}
-			for _, h := range prom.headers {
-				if h.Get("X-Scope-OrgID") != "tenant-a" || h.Get("Authorization") != "Bearer s3cret" {
-					t.Errorf("request without the configured header and token: %v", h)
+			methods := map[string]int{}
+			for _, r := range prom.Requests() {
+				methods[r.Method]++
+				if r.Header.Get("X-Scope-OrgID") != "tenant-a" || r.Header.Get("Authorization") != "Bearer s3cret" {
+					t.Errorf("request without the configured header and token: %v", r.Header)
 				}
+			}
+			if diff := cmp.Diff(map[string]int{verb: 5}, methods); diff != "" {
+				t.Errorf("one series request per rule, all with %s (-want +got):\n%s", verb, diff)
 			}
 		})
 	}
 }
 
 func TestCheckDiscoveryError(t *testing.T) {
-	prom := &fakePrometheus{series: discoverySeries(), fail: map[string]bool{`absent_metric{namespace!=""}`: true}}
-	url := prom.start(t)
+	prom := seriesPrometheus(t, discoverySeries())
+	prom.Series(`absent_metric{namespace!=""}`, promclienttest.Answer{
+		Code: http.StatusBadRequest, ErrorType: "bad_data", Error: "parse error: unexpected character",
+	})
+	url := prom.URL
 	out, err := runPodometer(t, "check", "--config", writeFile(t, "rules.yaml", discoveryRules), "--prometheus-url", url)
 	if !errors.Is(err, errCheckFailed) {
 		t.Fatalf("error %v, want errCheckFailed\n%s", err, out)
@@ -240,20 +195,20 @@ externalRules:
   metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (queue)
 `
 
-func sameAsServerSeries() map[string][]map[string]string {
-	http := []map[string]string{
+func sameAsServerSeries() map[string][]model.LabelSet {
+	http := []model.LabelSet{
 		{"__name__": "http_requests_total", "namespace": "shop", "pod": "web-0"},
 		{"__name__": "http_requests_count", "namespace": "bank", "pod": "web-1"},
 		{"__name__": "http_logins_total", "namespace": "shop", "service": "web"},
 		{"__name__": "http_errors_total", "pod": "no-namespace"},
 	}
-	return map[string][]map[string]string{
+	return map[string][]model.LabelSet{
 		`{__name__=~"http_.*",namespace!=""}`: http,
 		`{__name__=~".+",namespace!=""}`: append(http,
-			map[string]string{"__name__": "jobs_waiting", "namespace": "shop", "deployment": "worker"},
+			model.LabelSet{"__name__": "jobs_waiting", "namespace": "shop", "deployment": "worker"},
 			// rules[0] exposes requests first.
-			map[string]string{"__name__": "requests", "namespace": "shop", "pod": "web-2"},
-			map[string]string{"__name__": "cpu_seconds_total", "namespace": "shop", "pod": "web-0", "node": "n1"},
+			model.LabelSet{"__name__": "requests", "namespace": "shop", "pod": "web-2"},
+			model.LabelSet{"__name__": "cpu_seconds_total", "namespace": "shop", "pod": "web-0", "node": "n1"},
 		),
 		`node_load1{node!=""}`: {{"__name__": "node_load1", "node": "n1"}},
 		`{__name__=~"queue_.*",queue!=""}`: {
@@ -267,8 +222,7 @@ func sameAsServerSeries() map[string][]map[string]string {
 // server's discovery (custom.Registry) and to check's, and compares, rule
 // by rule, the metrics each says the rule serves.
 func TestCheckExposesWhatTheServerServes(t *testing.T) {
-	prom := &fakePrometheus{series: sameAsServerSeries()}
-	url := prom.start(t)
+	url := seriesPrometheus(t, sameAsServerSeries()).URL
 	rulesFile := writeFile(t, "rules.yaml", sameAsServerRules)
 	cfg, err := naming.Load(rulesFile)
 	if err != nil {

@@ -8,8 +8,7 @@ import (
 )
 
 func TestCheckExplainWithDiscovery(t *testing.T) {
-	prom := &fakePrometheus{series: discoverySeries()}
-	url := prom.start(t)
+	url := seriesPrometheus(t, discoverySeries()).URL
 	rules := writeFile(t, "rules.yaml", discoveryRules)
 	for _, tc := range []struct {
 		name, path string
