@@ -22,11 +22,12 @@ const DefaultMaxBodyBytes = 16 << 20
 // the client accepts.
 var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 
-// Client fetches and decodes resource metrics from kubelets.
+// Client fetches and decodes one kubelet endpoint.
 type Client struct {
 	http         *http.Client
 	timeout      time.Duration
-	decoder      *Decoder
+	decoder      BodyDecoder
+	accept       string
 	clock        clock.PassiveClock
 	maxBodyBytes int64
 }
@@ -55,9 +56,25 @@ func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveCloc
 		http:         &http.Client{Transport: transport},
 		timeout:      timeout,
 		decoder:      NewDecoder(),
+		accept:       ResourceEndpoint.Accept,
 		clock:        clk,
 		maxBodyBytes: DefaultMaxBodyBytes,
 	}, nil
+}
+
+// WithDecoder returns a Client for another endpoint that shares c's
+// transport (and so its connection to each kubelet): it asks with
+// ep.Accept, decodes with d and accepts bodies of at most maxBodyBytes
+// (DefaultMaxBodyBytes when 0).
+func (c *Client) WithDecoder(ep Endpoint, d BodyDecoder, maxBodyBytes int64) *Client {
+	cp := *c
+	cp.decoder, cp.accept = d, ep.Accept
+	if maxBodyBytes > 0 {
+		cp.maxBodyBytes = maxBodyBytes
+	} else {
+		cp.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	return &cp
 }
 
 // Fetch scrapes target into b. b is reset first; on error its content is
@@ -76,9 +93,7 @@ func (c *Client) Fetch(ctx context.Context, target Target, b *usage.Batch) error
 	if err != nil {
 		return fmt.Errorf("building the request: %w", err)
 	}
-	// The text exposition format; anything else a server prefers is
-	// still decoded if it is text.
-	req.Header.Set("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
+	req.Header.Set("Accept", c.accept)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("requesting %s: %w", target.URL, err)

@@ -43,6 +43,7 @@ type Observer interface {
 // own deterministic offset within the resolution, so nodes never wait for
 // each other and their load is spread over the interval.
 type Manager struct {
+	endpoint string
 	fetcher  Fetcher
 	sink     Sink
 	observer Observer
@@ -72,6 +73,10 @@ type Manager struct {
 
 // ManagerConfig holds what a Manager needs.
 type ManagerConfig struct {
+	// Endpoint is the kubelet endpoint the loops scrape (Address.Endpoint
+	// is set from it); its name is in the logs and moves the loops'
+	// offsets, so that a node's endpoints are not fetched at once.
+	Endpoint Endpoint
 	Fetcher  Fetcher
 	Sink     Sink
 	Observer Observer // may be nil
@@ -104,7 +109,12 @@ func NewManager(c ManagerConfig) *Manager {
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
+	if c.Endpoint.Path == "" {
+		c.Endpoint = ResourceEndpoint
+	}
+	c.Address.Endpoint = c.Endpoint
 	return &Manager{
+		endpoint: c.Endpoint.Name,
 		fetcher:  c.Fetcher,
 		sink:     c.Sink,
 		observer: c.Observer,
@@ -271,7 +281,7 @@ func (m *Manager) reconcile(ctx context.Context) {
 	for _, node := range nodes {
 		t, err := m.address.TargetFor(node)
 		if err != nil {
-			klog.ErrorS(err, "Node cannot be scraped", "node", klog.KObj(node))
+			klog.ErrorS(err, "Node cannot be scraped", "node", klog.KObj(node), "endpoint", m.endpoint)
 			continue
 		}
 		want[node.Name] = t
@@ -287,7 +297,7 @@ func (m *Manager) reconcile(ctx context.Context) {
 		delete(m.loops, name)
 		if _, ok := want[name]; !ok {
 			m.sink.Forget(name)
-			klog.V(2).InfoS("Stopped scraping node", "node", klog.KRef("", name))
+			klog.V(2).InfoS("Stopped scraping node", "node", klog.KRef("", name), "endpoint", m.endpoint)
 		}
 	}
 	for name, t := range want {
@@ -298,7 +308,7 @@ func (m *Manager) reconcile(ctx context.Context) {
 		l := &loop{target: t, cancel: cancel, done: make(chan struct{})}
 		m.loops[name] = l
 		go m.run(lctx, l)
-		klog.V(2).InfoS("Started scraping node", "node", klog.KRef("", name), "url", t.URL)
+		klog.V(2).InfoS("Started scraping node", "node", klog.KRef("", name), "endpoint", m.endpoint, "url", t.URL)
 	}
 	if m.observer != nil {
 		m.observer.ObserveLoops(len(m.loops))
@@ -322,8 +332,13 @@ func (l *loop) stop() {
 // offset spreads the loops over the interval: each node fires at a fixed
 // point of the interval, derived from its name, so restarts keep the
 // spread and two replicas scrape a node at the same moment.
-func offset(node string, interval time.Duration) time.Duration {
+func offset(endpoint, node string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
+	if endpoint != ResourceEndpoint.Name {
+		// The resource endpoint keeps the offsets it always had.
+		_, _ = h.Write([]byte(endpoint))
+		_, _ = h.Write([]byte{0})
+	}
 	_, _ = h.Write([]byte(node))
 	return time.Duration(h.Sum64() % uint64(interval))
 }
@@ -332,7 +347,7 @@ func (m *Manager) run(ctx context.Context, l *loop) {
 	defer close(l.done)
 	now := m.clock.Now()
 	// Time to the node's next slot: (offset - now) modulo interval.
-	wait := (offset(l.target.Node, m.interval) - time.Duration(now.UnixNano())%m.interval + m.interval) % m.interval
+	wait := (offset(m.endpoint, l.target.Node, m.interval) - time.Duration(now.UnixNano())%m.interval + m.interval) % m.interval
 	select {
 	case <-ctx.Done():
 		return
@@ -376,15 +391,15 @@ func (m *Manager) scrapeOnce(ctx context.Context, t Target) {
 	var partial *PartialError
 	if errors.As(err, &partial) {
 		// Some samples were bad; the rest of the node is good and kept.
-		klog.ErrorS(err, "Scrape rejected some samples", "node", klog.KRef("", t.Node))
+		klog.ErrorS(err, "Scrape rejected some samples", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
 		m.sink.Store(batch)
 		return
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			klog.ErrorS(err, "Scrape timed out", "node", klog.KRef("", t.Node), "timeout", m.timeout)
+			klog.ErrorS(err, "Scrape timed out", "node", klog.KRef("", t.Node), "endpoint", m.endpoint, "timeout", m.timeout)
 		} else {
-			klog.ErrorS(err, "Scrape failed", "node", klog.KRef("", t.Node))
+			klog.ErrorS(err, "Scrape failed", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
 		}
 		return
 	}

@@ -174,11 +174,11 @@ func TestOffsetSpreadsNodesWithinTheInterval(t *testing.T) {
 	interval := 15 * time.Second
 	seen := map[time.Duration]bool{}
 	for _, n := range []string{"node-1", "node-2", "node-3", "node-4"} {
-		o := offset(n, interval)
+		o := offset("resource", n, interval)
 		if o < 0 || o >= interval {
 			t.Errorf("offset(%s) = %s, outside [0, %s)", n, o, interval)
 		}
-		if o != offset(n, interval) {
+		if o != offset("resource", n, interval) || o == offset("summary", n, interval) && o == offset("cadvisor", n, interval) {
 			t.Errorf("offset(%s) is not deterministic", n)
 		}
 		seen[o] = true

@@ -20,61 +20,74 @@ const (
 	ReasonOther      = "other"
 )
 
-// Metrics observes scrapes for Podometer's own /metrics. No label grows
-// with the number of nodes: per-node detail is in the logs.
+// Metrics observes scrapes for Podometer's own /metrics, by kubelet
+// endpoint. No label grows with the number of nodes: per-node detail is in
+// the logs.
 type Metrics struct {
 	duration *prometheus.HistogramVec
 	failures *prometheus.CounterVec
-	loops    prometheus.Gauge
+	loops    *prometheus.GaugeVec
 }
 
-var _ Observer = (*Metrics)(nil)
+// EndpointMetrics observes the scrapes of one endpoint.
+type EndpointMetrics struct {
+	m        *Metrics
+	endpoint string
+}
+
+var _ Observer = (*EndpointMetrics)(nil)
 
 // NewMetrics registers the scrape metrics with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "podometer_scrape_duration_seconds",
-			Help:    "Time to fetch and decode one kubelet's resource metrics, by outcome.",
+			Help:    "Time to fetch and decode one kubelet endpoint, by endpoint and outcome.",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
-		}, []string{"outcome"}),
+		}, []string{"endpoint", "outcome"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podometer_scrape_failures_total",
-			Help: "Kubelet scrapes that failed or rejected samples, by reason.",
-		}, []string{"reason"}),
-		loops: prometheus.NewGauge(prometheus.GaugeOpts{
+			Help: "Kubelet scrapes that failed or rejected samples, by endpoint and reason.",
+		}, []string{"endpoint", "reason"}),
+		loops: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "podometer_scrape_nodes",
-			Help: "Nodes with a running scrape loop.",
-		}),
+			Help: "Nodes with a running scrape loop, by endpoint.",
+		}, []string{"endpoint"}),
 	}
 	for _, c := range []prometheus.Collector{m.duration, m.failures, m.loops} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
-	// Every reason is exported from the start, at 0, so that a rate or an
-	// increase over it sees the first failure.
-	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
-		m.failures.WithLabelValues(r)
-	}
 	return m, nil
 }
 
+// Endpoint returns the observer of one endpoint's scrapes (ep.Name labels
+// its series).
+func (m *Metrics) Endpoint(ep Endpoint) *EndpointMetrics {
+	// Every reason is exported from the start, at 0, so that a rate or an
+	// increase over it sees the first failure.
+	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
+		m.failures.WithLabelValues(ep.Name, r)
+	}
+	return &EndpointMetrics{m: m, endpoint: ep.Name}
+}
+
 // ObserveScrape records one scrape.
-func (m *Metrics) ObserveScrape(_ string, d time.Duration, err error) {
+func (e *EndpointMetrics) ObserveScrape(_ string, d time.Duration, err error) {
 	outcome := "success"
 	if err != nil {
 		reason := FailureReason(err)
-		m.failures.WithLabelValues(reason).Inc()
+		e.m.failures.WithLabelValues(e.endpoint, reason).Inc()
 		if reason != ReasonPartial {
 			outcome = "failure"
 		}
 	}
-	m.duration.WithLabelValues(outcome).Observe(d.Seconds())
+	e.m.duration.WithLabelValues(e.endpoint, outcome).Observe(d.Seconds())
 }
 
 // ObserveLoops records the number of running scrape loops.
-func (m *Metrics) ObserveLoops(n int) { m.loops.Set(float64(n)) }
+func (e *EndpointMetrics) ObserveLoops(n int) { e.m.loops.WithLabelValues(e.endpoint).Set(float64(n)) }
 
 // FailureReason classifies a scrape error.
 func FailureReason(err error) string {

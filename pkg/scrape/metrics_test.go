@@ -34,27 +34,37 @@ func TestFailureReason(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m, err := NewMetrics(reg)
+	all, err := NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := all.Endpoint(ResourceEndpoint)
+	all.Endpoint(SummaryEndpoint).ObserveLoops(2)
 	m.ObserveLoops(3)
 	m.ObserveScrape("n1", 20*time.Millisecond, nil)
 	m.ObserveScrape("n2", 4*time.Second, fmt.Errorf("requesting: %w", context.DeadlineExceeded))
 	m.ObserveScrape("n3", 30*time.Millisecond, &PartialError{})
 	want := `
-# HELP podometer_scrape_failures_total Kubelet scrapes that failed or rejected samples, by reason.
+# HELP podometer_scrape_failures_total Kubelet scrapes that failed or rejected samples, by endpoint and reason.
 # TYPE podometer_scrape_failures_total counter
-podometer_scrape_failures_total{reason="body_too_large"} 0
-podometer_scrape_failures_total{reason="connection"} 0
-podometer_scrape_failures_total{reason="http_status"} 0
-podometer_scrape_failures_total{reason="malformed"} 0
-podometer_scrape_failures_total{reason="other"} 0
-podometer_scrape_failures_total{reason="rejected_samples"} 1
-podometer_scrape_failures_total{reason="timeout"} 1
-# HELP podometer_scrape_nodes Nodes with a running scrape loop.
+podometer_scrape_failures_total{endpoint="resource",reason="body_too_large"} 0
+podometer_scrape_failures_total{endpoint="resource",reason="connection"} 0
+podometer_scrape_failures_total{endpoint="resource",reason="http_status"} 0
+podometer_scrape_failures_total{endpoint="resource",reason="malformed"} 0
+podometer_scrape_failures_total{endpoint="resource",reason="other"} 0
+podometer_scrape_failures_total{endpoint="resource",reason="rejected_samples"} 1
+podometer_scrape_failures_total{endpoint="resource",reason="timeout"} 1
+podometer_scrape_failures_total{endpoint="summary",reason="body_too_large"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="connection"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="http_status"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="malformed"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="other"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="rejected_samples"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="timeout"} 0
+# HELP podometer_scrape_nodes Nodes with a running scrape loop, by endpoint.
 # TYPE podometer_scrape_nodes gauge
-podometer_scrape_nodes 3
+podometer_scrape_nodes{endpoint="resource"} 3
+podometer_scrape_nodes{endpoint="summary"} 2
 `
 	if err := testutil.CollectAndCompare(reg, strings.NewReader(want), "podometer_scrape_failures_total", "podometer_scrape_nodes"); err != nil {
 		t.Error(err)

@@ -35,9 +35,12 @@ type AddressConfig struct {
 	Port int
 	// Scheme is "https" unless the kubelet is reached in plain HTTP.
 	Scheme string
+	// Endpoint is the endpoint targeted; the zero value means
+	// ResourceEndpoint.
+	Endpoint Endpoint
 }
 
-// TargetFor returns the endpoint of node's kubelet.
+// TargetFor returns the URL of c.Endpoint on node's kubelet.
 func (c AddressConfig) TargetFor(node *corev1.Node) (Target, error) {
 	addr, err := c.address(node)
 	if err != nil {
@@ -52,10 +55,14 @@ func (c AddressConfig) TargetFor(node *corev1.Node) (Target, error) {
 	if port <= 0 || port > 65535 {
 		return Target{}, fmt.Errorf("node %q: kubelet port %d is out of range", node.Name, port)
 	}
-	path := DefaultResourceMetricsPath
-	if p, ok := node.Annotations[ResourceMetricsPathAnnotation]; ok {
+	ep := c.Endpoint
+	if ep.Path == "" {
+		ep = ResourceEndpoint
+	}
+	path := ep.Path
+	if p, ok := node.Annotations[ep.PathAnnotation]; ok {
 		if err := validPath(p); err != nil {
-			return Target{}, fmt.Errorf("node %q: annotation %s: %w", node.Name, ResourceMetricsPathAnnotation, err)
+			return Target{}, fmt.Errorf("node %q: annotation %s: %w", node.Name, ep.PathAnnotation, err)
 		}
 		path = p
 	}

@@ -240,7 +240,7 @@ func newScraper(c Config, store *storage.Store, nodes coreinformers.NodeInformer
 	manager := scrape.NewManager(scrape.ManagerConfig{
 		Fetcher:      kubelets,
 		Sink:         store,
-		Observer:     scrapeMetrics,
+		Observer:     scrapeMetrics.Endpoint(scrape.ResourceEndpoint),
 		Nodes:        nodes.Lister(),
 		NodeSelector: selector,
 		Address:      c.Address,

@@ -15,8 +15,13 @@ type Point struct {
 	CumulativeCPU uint64
 	// MemoryWorkingSet is the working set in bytes at Timestamp.
 	MemoryWorkingSet uint64
-	// HasCPU and HasMemory tell which of the two figures the source carried.
-	HasCPU, HasMemory bool
+	// EphemeralStorage is the local ephemeral storage in use at Timestamp,
+	// in bytes: for a container its writable layer and logs, for a node
+	// its root filesystem. Only /stats/summary carries it.
+	EphemeralStorage uint64
+	// HasCPU, HasMemory and HasEphemeralStorage tell which figures the
+	// source carried.
+	HasCPU, HasMemory, HasEphemeralStorage bool
 }
 
 // ContainerPoint is a Point of one named container.
@@ -40,6 +45,12 @@ type Batch struct {
 	NodePoint Point
 	// Pods maps each pod seen on the node to its containers' samples.
 	Pods map[PodRef]*PodPoints
+	// NodeNative and PodNative are the kubelet-native samples of the node
+	// and of its pods (see NativeSample); only decoders asked for them
+	// fill them (and make PodNative when it is nil). A name appears at
+	// most once per node and per pod.
+	NodeNative []NativeSample
+	PodNative  map[PodRef][]NativeSample
 }
 
 // Reset empties b for reuse, keeping its allocated map.
@@ -50,4 +61,8 @@ func (b *Batch) Reset(node string) {
 		b.Pods = make(map[PodRef]*PodPoints)
 	}
 	clear(b.Pods)
+	// The native samples keep their storage; PodNative stays nil until a
+	// decoder that fills it makes it.
+	b.NodeNative = b.NodeNative[:0]
+	clear(b.PodNative)
 }

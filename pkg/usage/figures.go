@@ -14,6 +14,10 @@ type Figures struct {
 	CPU uint64
 	// Memory is the working set at Timestamp, in bytes.
 	Memory uint64
+	// EphemeralStorage is the local ephemeral storage in use at
+	// Timestamp, in bytes, when HasEphemeralStorage.
+	EphemeralStorage    uint64
+	HasEphemeralStorage bool
 }
 
 // ContainerFigures are the Figures of one named container.

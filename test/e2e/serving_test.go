@@ -88,8 +88,8 @@ func TestSelfMetrics(t *testing.T) {
 			return false, fmt.Errorf("GET /metrics: %d %s", code, b)
 		}
 		body = string(b)
-		return strings.Contains(body, `podometer_scrape_duration_seconds_count{outcome="success"}`) &&
-			!strings.Contains(body, "podometer_scrape_nodes 0\n") &&
+		return strings.Contains(body, `podometer_scrape_duration_seconds_count{endpoint="resource",outcome="success"}`) &&
+			!strings.Contains(body, `podometer_scrape_nodes{endpoint="resource"} 0`+"\n") &&
 			!strings.Contains(body, "podometer_storage_nodes 0\n"), nil
 	})
 	if err != nil {
@@ -101,7 +101,7 @@ func TestSelfMetrics(t *testing.T) {
 		// The shared rules file has a broken rule, left out at start-up.
 		"podometer_config_last_reload_successful 0\n",
 		"podometer_discovered_metrics{rule=",
-		"podometer_scrape_failures_total{reason=",
+		`podometer_scrape_failures_total{endpoint="resource",reason=`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(body, "podometer_"))
