@@ -8,6 +8,8 @@ package apijson
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -123,4 +125,17 @@ func Direct(req *http.Request, known map[string]bool) (*request.RequestInfo, url
 		}
 	}
 	return info, q, true
+}
+
+// FloatQuantity is a metric's value as the custom metrics APIs serve it:
+// milli precision while that fits, whole units beyond, an exponent for
+// the rest.
+func FloatQuantity(f float64) resource.Quantity {
+	if math.Abs(f) < 9e15 {
+		return *resource.NewMilliQuantity(int64(math.Round(f*1000)), resource.DecimalSI)
+	}
+	if math.Abs(f) < 9.2e18 {
+		return *resource.NewQuantity(int64(f), resource.DecimalSI)
+	}
+	return resource.MustParse(fmt.Sprintf("%e", f))
 }

@@ -64,11 +64,17 @@ func (p *Provider) FastList(next http.Handler) http.Handler {
 			return
 		}
 		gv := schema.GroupVersion{Group: custom_metrics.GroupName, Version: info.APIVersion}
-		vals, err := p.selectValues(req.Context(), info.Namespace, selector, provider.CustomMetricInfo{
+		metric := provider.CustomMetricInfo{
 			GroupResource: schema.ParseGroupResource(info.Resource),
 			Metric:        info.Subresource,
 			Namespaced:    info.Namespace != "",
-		}, metricSelector)
+		}
+		if !p.serves(metric) {
+			// No rule's: another provider's, or none.
+			next.ServeHTTP(w, req)
+			return
+		}
+		vals, err := p.selectValues(req.Context(), info.Namespace, selector, metric, metricSelector)
 		if err != nil {
 			responsewriters.ErrorNegotiated(err, cmapiserver.Codecs, gv, w, req)
 			return

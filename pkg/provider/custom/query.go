@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/klog/v2"
 
+	"github.com/podometer/podometer/pkg/apijson"
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
 )
@@ -157,15 +158,5 @@ func selectorError(rule *naming.Rule, err error) error {
 	return apierrors.NewInternalError(fmt.Errorf("rule %s: %w", rule.ID(), err))
 }
 
-// quantity turns a sample value into a Quantity with milli precision.
-func quantity(v model.SampleValue) resource.Quantity {
-	f := float64(v)
-	if math.Abs(f) < 9e15 {
-		return *resource.NewMilliQuantity(int64(math.Round(f*1000)), resource.DecimalSI)
-	}
-	if math.Abs(f) < 9.2e18 {
-		return *resource.NewQuantity(int64(f), resource.DecimalSI)
-	}
-	q := resource.MustParse(fmt.Sprintf("%e", f))
-	return q
-}
+// quantity is a sample's value as the API serves it.
+func quantity(v model.SampleValue) resource.Quantity { return apijson.FloatQuantity(float64(v)) }
