@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
@@ -48,36 +47,21 @@ func TestSummaryDecode(t *testing.T) {
 	}
 }
 
+// checkSummaryError checks err as checkDecodeError does (the summary's
+// FormatErrors have no line).
 func checkSummaryError(t *testing.T, tc summaryCase, err error) {
 	t.Helper()
-	switch tc.outcome {
-	case decodeOK:
-		if err != nil {
-			t.Fatalf("Decode() = %v, want no error", err)
-		}
-		return
-	case decodeFormat:
-		if _, ok := errors.AsType[*FormatError](err); !ok {
-			t.Fatalf("Decode() = %v, want a *FormatError", err)
-		}
-	case decodePartial:
-		pe, ok := errors.AsType[*PartialError](err)
-		if !ok {
-			t.Fatalf("Decode() = %v, want a *PartialError", err)
-		}
-		var got []SampleError
-		for _, se := range pe.Errs {
-			got = append(got, *se)
-		}
-		if diff := cmp.Diff(tc.rejected, got, cmpopts.IgnoreFields(SampleError{}, "Reason")); diff != "" {
-			t.Errorf("rejected samples mismatch (-want +got):\n%s", diff)
-		}
-	}
-	t.Logf("error: %v", err)
-	for _, m := range tc.msg {
-		if !strings.Contains(err.Error(), m) {
-			t.Errorf("Decode() = %q, want it to contain %q", err, m)
-		}
+	checkDecodeError(t, decodeCase{outcome: tc.outcome, rejected: tc.rejected, msg: tc.msg}, err)
+}
+
+// checkKubeletSummary checks b against what the kubelet v1.35 body gives
+// with every option.
+func checkKubeletSummary(t *testing.T, b usage.Batch) {
+	t.Helper()
+	want := kubeletSummaryWant(summaryAll)
+	want.Node = decodeNode
+	if diff := cmp.Diff(want, b, summaryCmp...); diff != "" {
+		t.Errorf("batch mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -115,11 +99,7 @@ func TestSummaryDecodeIntoUsedBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := kubeletSummaryWant(summaryAll)
-	want.Node = decodeNode
-	if diff := cmp.Diff(want, b, summaryCmp...); diff != "" {
-		t.Errorf("batch mismatch (-want +got):\n%s", diff)
-	}
+	checkKubeletSummary(t, b)
 }
 
 func TestSummaryDecodeConcurrent(t *testing.T) {
@@ -166,11 +146,7 @@ func TestSummaryDecodeOneByteReads(t *testing.T) {
 	if err := NewSummaryDecoder(summaryAll).Decode(iotest.OneByteReader(bytes.NewReader(body)), decodeScrapeTime, &b); err != nil {
 		t.Fatal(err)
 	}
-	want := kubeletSummaryWant(summaryAll)
-	want.Node = decodeNode
-	if diff := cmp.Diff(want, b, summaryCmp...); diff != "" {
-		t.Errorf("batch mismatch (-want +got):\n%s", diff)
-	}
+	checkKubeletSummary(t, b)
 }
 
 func TestSummaryDecodeGeneratedBody(t *testing.T) {
