@@ -1,9 +1,10 @@
 // How a /stats/summary body is unmarshaled into the kubelet's types: with
 // go-json-experiment/json (v2), which BenchmarkSummaryUnmarshal measures
-// at about three times the speed of encoding/json, set to match names and
-// accept input as encoding/json does, parsing times without metav1.Time's
-// second decoding pass, and skipping the parts of the summary the
-// SummaryDecoder does not read.
+// at two to three times the speed of encoding/json on 30 pods, set to
+// match names and accept input as encoding/json does, parsing times
+// without metav1.Time's second decoding pass, and skipping the parts of
+// the summary the SummaryDecoder does not read (for CPU and memory alone,
+// 1,050 allocations instead of 5,240, and a fifth of the time).
 
 package scrape
 

@@ -1,11 +1,11 @@
 // Tests of SummaryDecoder: the bodies of summary_cases_test.go, reuse of
-// one decoder, concurrency, reading errors and a generated body.
+// one decoder, concurrency, one-byte reads and a generated body (reading
+// errors are in decode_test.go).
 
 package scrape
 
 import (
 	"bytes"
-	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -124,19 +124,6 @@ func TestSummaryDecodeConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-func TestSummaryDecodeReadError(t *testing.T) {
-	readErr := errors.New("connection reset")
-	var b usage.Batch
-	b.Reset(decodeNode)
-	err := NewSummaryDecoder(summaryAll).Decode(iotest.ErrReader(readErr), decodeScrapeTime, &b)
-	if !errors.Is(err, readErr) {
-		t.Fatalf("Decode() = %v, want %v", err, readErr)
-	}
-	if _, ok := errors.AsType[*FormatError](err); ok {
-		t.Errorf("Decode() = %#v, want no FormatError", err)
-	}
 }
 
 func TestSummaryDecodeOneByteReads(t *testing.T) {
