@@ -47,10 +47,11 @@ unit:
 e2e: build
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
 
-## fuzz: run the kubelet decoder, selector-matcher and Prometheus-answer fuzzers for a while each
+## fuzz: run the kubelet decoders', selector-matcher and Prometheus-answer fuzzers for a while each
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
+	$(GO) test -run '^$$' -fuzz FuzzSummaryDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 	$(GO) test -run '^$$' -fuzz FuzzFastVector -fuzztime $(FUZZTIME) ./pkg/promclient/
 

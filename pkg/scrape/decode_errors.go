@@ -13,8 +13,12 @@ import (
 
 // FormatError reports a body that is not valid Prometheus text exposition,
 // or that gives a decoded metric a type other than counter, gauge or
-// untyped. Decode adds nothing to the Batch when it returns one.
+// untyped, or a body another endpoint's decoder cannot read. Decoders add
+// nothing to the Batch when they return one.
 type FormatError struct {
+	// Endpoint names what the body should have been: "resource metrics"
+	// when empty.
+	Endpoint string
 	// Line is the 1-based line of the problem; 0 when unknown.
 	Line int
 	// Metric is the metric family the line belongs to, when known.
@@ -25,7 +29,8 @@ type FormatError struct {
 
 func (e *FormatError) Error() string {
 	var sb strings.Builder
-	sb.WriteString("malformed resource metrics")
+	sb.WriteString("malformed ")
+	sb.WriteString(endpointOr(e.Endpoint))
 	if e.Line > 0 {
 		sb.WriteString(": line ")
 		sb.WriteString(strconv.Itoa(e.Line))
@@ -91,6 +96,8 @@ func (e *SampleError) Error() string {
 // whole body instead would let one broken container hide every pod of the
 // node.
 type PartialError struct {
+	// Endpoint names the body as FormatError.Endpoint does.
+	Endpoint string
 	// Errs are the first rejected samples, in body order.
 	Errs []*SampleError
 	// Omitted counts the rejected samples beyond Errs.
@@ -100,10 +107,12 @@ type PartialError struct {
 func (e *PartialError) Error() string {
 	var sb strings.Builder
 	n := len(e.Errs) + e.Omitted
-	fmt.Fprintf(&sb, "rejected %d resource metric sample", n)
+	fmt.Fprintf(&sb, "rejected %d sample", n)
 	if n != 1 {
 		sb.WriteString("s")
 	}
+	sb.WriteString(" of the ")
+	sb.WriteString(endpointOr(e.Endpoint))
 	for i, se := range e.Errs {
 		if i == 0 {
 			sb.WriteString(": ")
@@ -125,6 +134,14 @@ func (e *PartialError) Unwrap() []error {
 		errs[i] = se
 	}
 	return errs
+}
+
+// endpointOr returns endpoint, or "resource metrics" when it is empty.
+func endpointOr(endpoint string) string {
+	if endpoint == "" {
+		return "resource metrics"
+	}
+	return endpoint
 }
 
 // errFallback tells that the fast parser met exposition syntax it leaves to

@@ -138,16 +138,20 @@ func TestDecodeConcurrent(t *testing.T) {
 
 func TestDecodeReadError(t *testing.T) {
 	readErr := errors.New("connection reset")
-	var b usage.Batch
-	b.Reset(decodeNode)
-	err := NewDecoder().Decode(iotest.ErrReader(readErr), decodeScrapeTime, &b)
-	if !errors.Is(err, readErr) {
-		t.Fatalf("Decode() = %v, want %v", err, readErr)
-	}
-	var fe *FormatError
-	var pe *PartialError
-	if errors.As(err, &fe) || errors.As(err, &pe) {
-		t.Errorf("Decode() = %#v, want neither a FormatError nor a PartialError", err)
+	for name, d := range map[string]BodyDecoder{"resource": NewDecoder(), "summary": NewSummaryDecoder(summaryAll)} {
+		t.Run(name, func(t *testing.T) {
+			var b usage.Batch
+			b.Reset(decodeNode)
+			err := d.Decode(iotest.ErrReader(readErr), decodeScrapeTime, &b)
+			if !errors.Is(err, readErr) {
+				t.Fatalf("Decode() = %v, want %v", err, readErr)
+			}
+			var fe *FormatError
+			var pe *PartialError
+			if errors.As(err, &fe) || errors.As(err, &pe) {
+				t.Errorf("Decode() = %#v, want neither a FormatError nor a PartialError", err)
+			}
+		})
 	}
 }
 
