@@ -385,7 +385,7 @@ var decodeCases = []decodeCase{
 			return errs
 		}(),
 		omitted: 20 - maxSampleErrors,
-		msg:     []string{"rejected 20 resource metric samples", "and 4 more"},
+		msg:     []string{"rejected 20 metric samples", "and 4 more"},
 	},
 
 	// Malformed bodies.

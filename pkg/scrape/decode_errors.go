@@ -25,7 +25,7 @@ type FormatError struct {
 
 func (e *FormatError) Error() string {
 	var sb strings.Builder
-	sb.WriteString("malformed resource metrics")
+	sb.WriteString("malformed metrics text")
 	if e.Line > 0 {
 		sb.WriteString(": line ")
 		sb.WriteString(strconv.Itoa(e.Line))
@@ -52,6 +52,10 @@ type SampleError struct {
 	Namespace, Pod, Container string
 	// Reason says what is wrong with the sample.
 	Reason string
+	// Dropped says what the decoder left out because of the sample, when
+	// it is not what the resource decoder drops (the node's point, the
+	// container, or the sample alone).
+	Dropped string
 }
 
 func (e *SampleError) Error() string {
@@ -69,6 +73,9 @@ func (e *SampleError) Error() string {
 	sb.WriteString(": ")
 	sb.WriteString(e.Reason)
 	switch {
+	case e.Dropped != "":
+		sb.WriteString("; dropped ")
+		sb.WriteString(e.Dropped)
 	case node:
 		sb.WriteString("; dropped the node's point")
 	case e.Namespace == "" || e.Pod == "" || e.Container == "":
@@ -100,7 +107,7 @@ type PartialError struct {
 func (e *PartialError) Error() string {
 	var sb strings.Builder
 	n := len(e.Errs) + e.Omitted
-	fmt.Fprintf(&sb, "rejected %d resource metric sample", n)
+	fmt.Fprintf(&sb, "rejected %d metric sample", n)
 	if n != 1 {
 		sb.WriteString("s")
 	}
