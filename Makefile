@@ -51,6 +51,7 @@ e2e: build
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
+	$(GO) test -run '^$$' -fuzz FuzzCadvisorDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 	$(GO) test -run '^$$' -fuzz FuzzFastVector -fuzztime $(FUZZTIME) ./pkg/promclient/
 
