@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -232,4 +233,70 @@ func cadvisorReference(re *regexp.Regexp, body []byte, scrapeTime time.Time) (wa
 		}
 	}
 	return want, dropped, true
+}
+
+// cadvisorSoupLine returns a line of a cAdvisor-like body that is often
+// valid exposition, sometimes mangled with a few of decodeTokens.
+func cadvisorSoupLine(rng *rand.Rand) string {
+	pick := func(opts ...string) string { return opts[rng.IntN(len(opts))] }
+	names := []string{"container_memory_rss", "container_network_receive_bytes_total", "container_cpu_usage_seconds_total",
+		"container_x", "container_x_sum", "container_x_count", "container_x_bucket", "container_x_total", "xy", "machine_cpu_cores"}
+	var line string
+	switch rng.IntN(6) {
+	case 0:
+		line = "# " + pick("HELP", "TYPE", "TYPE", "plain") + " " + pick(names...) + " " +
+			pick("counter", "gauge", "untyped", "summary", "histogram", "text", "GAUGE")
+	case 1:
+		line = pick("", " ", "#")
+	default:
+		line = pick(names...)
+		labels := []string{
+			`container="` + pick("", "", "POD", "app") + `"`,
+			`id="` + pick(cgSystemd, cgSystemdSbx, cgSystemdCtr, cgCgroupfs, cgCgroupfsCtr, cgGuaranteed, "/", `/kubepods/pod1\\2`) + `"`,
+			`namespace="` + pick("a", "b", "a", `\"`) + `"`,
+			`pod="` + pick("p", "q", "p", "") + `"`,
+			pick(`interface="eth0"`, `interface="net1"`, `device="/dev/a"`, `cpu="total"`, `le="1"`, `quantile="0.5"`),
+		}
+		labels = slices.DeleteFunc(labels, func(string) bool { return rng.IntN(6) == 0 })
+		rng.Shuffle(len(labels), func(i, j int) { labels[i], labels[j] = labels[j], labels[i] })
+		line += "{" + strings.Join(labels, ",") + "} " +
+			pick("0", "1", "2.5", "1e3", "-1", "NaN", "+Inf", "1e308")
+		if rng.IntN(2) == 0 {
+			line += " " + pick("1764000000000", "1764000001000", "-1")
+		}
+	}
+	for rng.IntN(6) == 0 {
+		i := rng.IntN(len(line) + 1)
+		if rng.IntN(3) == 0 && i < len(line) {
+			line = line[:i] + line[i+1+rng.IntN(len(line)-i):]
+		} else {
+			line = line[:i] + decodeTokens[rng.IntN(len(decodeTokens))] + line[i:]
+		}
+	}
+	return line
+}
+
+func TestCadvisorDecodeMatchesExpfmtOnTokenSoup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 10000
+	if testing.Short() {
+		n = 2000
+	}
+	d := NewCadvisorDecoder(regexp.MustCompile(fuzzCadvisorSeries))
+	var sb strings.Builder
+	for range n {
+		sb.Reset()
+		for range 1 + rng.IntN(10) {
+			sb.WriteString(cadvisorSoupLine(rng))
+			sb.WriteString("\n")
+		}
+		body := []byte(sb.String())
+		var b usage.Batch
+		b.Reset(decodeNode)
+		err := d.Decode(bytes.NewReader(body), decodeScrapeTime, &b)
+		checkCadvisorMatchesExpfmt(t, fuzzCadvisorSeries, body, &b, err)
+		if t.Failed() {
+			t.Fatalf("body: %q", body)
+		}
+	}
 }
