@@ -210,7 +210,9 @@ func cadvisorReference(re *regexp.Regexp, body []byte, scrapeTime time.Time) (wa
 					return
 				}
 			}
-		}, func(a, b *refFamily) int { return cmp.Or(strings.Compare(a.served, b.served), strings.Compare(a.family, b.family)) })
+		}, func(a, b *refFamily) int {
+			return cmp.Or(strings.Compare(a.served, b.served), strings.Compare(a.family, b.family))
+		})
 		var out []usage.NativeSample
 		done := map[string]bool{}
 		for _, f := range sorted {
