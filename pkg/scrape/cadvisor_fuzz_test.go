@@ -267,15 +267,7 @@ func cadvisorSoupLine(rng *rand.Rand) string {
 			line += " " + pick("1764000000000", "1764000001000", "-1")
 		}
 	}
-	for rng.IntN(6) == 0 {
-		i := rng.IntN(len(line) + 1)
-		if rng.IntN(3) == 0 && i < len(line) {
-			line = line[:i] + line[i+1+rng.IntN(len(line)-i):]
-		} else {
-			line = line[:i] + decodeTokens[rng.IntN(len(decodeTokens))] + line[i:]
-		}
-	}
-	return line
+	return mangle(rng, line, 6)
 }
 
 func TestCadvisorDecodeMatchesExpfmtOnTokenSoup(t *testing.T) {
@@ -285,14 +277,8 @@ func TestCadvisorDecodeMatchesExpfmtOnTokenSoup(t *testing.T) {
 		n = 2000
 	}
 	d := NewCadvisorDecoder(regexp.MustCompile(fuzzCadvisorSeries))
-	var sb strings.Builder
 	for range n {
-		sb.Reset()
-		for range 1 + rng.IntN(10) {
-			sb.WriteString(cadvisorSoupLine(rng))
-			sb.WriteString("\n")
-		}
-		body := []byte(sb.String())
+		body := soupBody(rng, 10, cadvisorSoupLine)
 		var b usage.Batch
 		b.Reset(decodeNode)
 		err := d.Decode(bytes.NewReader(body), decodeScrapeTime, &b)

@@ -15,36 +15,7 @@ import (
 // leaves to expfmt, and a *FormatError for a malformed line it reads.
 func (st *cadvisorState) parse(body []byte) error {
 	st.fams.newBody()
-	for n := 1; len(body) > 0; n++ {
-		nl := bytes.IndexByte(body, '\n')
-		if nl < 0 {
-			// expfmt accepts a last line without a newline only if it
-			// is blank.
-			if skipBlank(body, 0) != len(body) {
-				return &FormatError{Line: n, Msg: "unexpected end of input stream: the last line has no newline"}
-			}
-			return nil
-		}
-		if err := st.parseLine(body[:nl], n); err != nil {
-			return err
-		}
-		body = body[nl+1:]
-	}
-	return nil
-}
-
-func (st *cadvisorState) parseLine(line []byte, n int) error {
-	i := skipBlank(line, 0)
-	if i == len(line) {
-		return nil
-	}
-	switch line[i] {
-	case '#':
-		return st.parseComment(line, i+1, n)
-	case '{':
-		return errFallback
-	}
-	return st.parseSample(line, i, n)
+	return parseLines(body, st)
 }
 
 // parseComment reads a HELP or TYPE line. HELP texts are not read: only

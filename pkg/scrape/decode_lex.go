@@ -113,36 +113,52 @@ func (tp *textParser) parse(body []byte) error {
 		f.help, f.typed = false, false
 	}
 	tp.lastFam = nil
+	return parseLines(body, tp)
+}
+
+// lineParser reads the comment and sample lines of a body for parseLines.
+type lineParser interface {
+	// parseComment reads the line whose comment text starts at i, after
+	// the '#'; parseSample the sample line whose name starts at i.
+	parseComment(line []byte, i, n int) error
+	parseSample(line []byte, i, n int) error
+}
+
+// parseLines splits body into lines and hands each to p, skipping blank
+// ones. The {"name",...} form gives errFallback.
+func parseLines(body []byte, p lineParser) error {
 	for n := 1; len(body) > 0; n++ {
 		nl := bytes.IndexByte(body, '\n')
+		line := body
+		if nl >= 0 {
+			line, body = body[:nl], body[nl+1:]
+		}
+		i := skipBlank(line, 0)
+		if i == len(line) {
+			if nl < 0 {
+				return nil
+			}
+			continue
+		}
 		if nl < 0 {
 			// expfmt accepts a last line without a newline only if it
 			// is blank.
-			if skipBlank(body, 0) != len(body) {
-				return &FormatError{Line: n, Msg: "unexpected end of input stream: the last line has no newline"}
-			}
-			return nil
+			return &FormatError{Line: n, Msg: "unexpected end of input stream: the last line has no newline"}
 		}
-		if err := tp.parseLine(body[:nl], n); err != nil {
+		var err error
+		switch line[i] {
+		case '#':
+			err = p.parseComment(line, i+1, n)
+		case '{':
+			err = errFallback
+		default:
+			err = p.parseSample(line, i, n)
+		}
+		if err != nil {
 			return err
 		}
-		body = body[nl+1:]
 	}
 	return nil
-}
-
-func (tp *textParser) parseLine(line []byte, n int) error {
-	i := skipBlank(line, 0)
-	if i == len(line) {
-		return nil
-	}
-	switch line[i] {
-	case '#':
-		return tp.parseComment(line, i+1, n)
-	case '{':
-		return errFallback
-	}
-	return tp.parseSample(line, i, n)
 }
 
 // family returns the state of the named family, creating it.
