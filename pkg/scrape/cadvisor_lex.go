@@ -46,14 +46,7 @@ func (st *cadvisorState) parseComment(line []byte, i, n int) error {
 // parseSample reads a sample line of a kept family, and skips any other
 // after reading its metric name.
 func (st *cadvisorState) parseSample(line []byte, i, n int) error {
-	c := line[i]
-	if c == '"' {
-		return errFallback
-	}
-	if byteClass[c]&clsMetricStart == 0 {
-		return &FormatError{Line: n, Msg: "invalid metric name"}
-	}
-	j, err := scanName(line, i, clsMetricCont)
+	j, err := scanSampleName(line, i, n)
 	if err != nil {
 		return err
 	}

@@ -340,15 +340,21 @@ func asciiEqualFold(b []byte, s string) bool {
 	return true
 }
 
-func (tp *textParser) parseSample(line []byte, i, n int) error {
+// scanSampleName returns the end of the metric name of the sample line
+// that starts at i. A quoted name gives errFallback.
+func scanSampleName(line []byte, i, n int) (int, error) {
 	c := line[i]
 	if c == '"' {
-		return errFallback
+		return 0, errFallback
 	}
 	if byteClass[c]&clsMetricStart == 0 {
-		return &FormatError{Line: n, Msg: "invalid metric name"}
+		return 0, &FormatError{Line: n, Msg: "invalid metric name"}
 	}
-	j, err := scanName(line, i, clsMetricCont)
+	return scanName(line, i, clsMetricCont)
+}
+
+func (tp *textParser) parseSample(line []byte, i, n int) error {
+	j, err := scanSampleName(line, i, n)
 	if err != nil {
 		return err
 	}
