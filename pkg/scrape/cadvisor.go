@@ -63,8 +63,11 @@ type CadvisorDecoder struct {
 var _ BodyDecoder = (*CadvisorDecoder)(nil)
 
 // NewCadvisorDecoder returns a decoder that keeps the families whose names
-// match families (see DefaultCadvisorSeries).
+// match families; nil keeps those of DefaultCadvisorSeries.
 func NewCadvisorDecoder(families *regexp.Regexp) *CadvisorDecoder {
+	if families == nil {
+		families = regexp.MustCompile(DefaultCadvisorSeries)
+	}
 	return &CadvisorDecoder{families: families}
 }
 

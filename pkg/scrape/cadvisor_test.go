@@ -340,3 +340,18 @@ func TestSeriesRoleOf(t *testing.T) {
 		})
 	}
 }
+
+func TestNewCadvisorDecoderNil(t *testing.T) {
+	var b usage.Batch
+	b.Reset(decodeNode)
+	body := series("container_memory_rss", "", cgSystemd, "", "1") + series("container_spec_cpu_shares", "", cgSystemd, "", "2")
+	if err := NewCadvisorDecoder(nil).Decode(strings.NewReader(body), decodeScrapeTime, &b); err != nil {
+		t.Fatal(err)
+	}
+	want := map[usage.PodRef][]usage.NativeSample{{Namespace: "ns", Name: "p"}: {
+		{Name: "memory_rss", Kind: usage.Gauge, Value: 1, Timestamp: decodeScrapeTime},
+	}}
+	if diff := gocmp.Diff(want, b.PodNative); diff != "" {
+		t.Errorf("PodNative (-want +got):\n%s", diff)
+	}
+}

@@ -97,6 +97,9 @@ func (e *SampleError) Error() string {
 // without its namespace, pod or container label is skipped. Rejecting the
 // whole body instead would let one broken container hide every pod of the
 // node.
+//
+// The cAdvisor decoder drops only the pod's value that a NaN, infinite or
+// negative series would have counted in (SampleError.Dropped says which).
 type PartialError struct {
 	// Errs are the first rejected samples, in body order.
 	Errs []*SampleError
