@@ -52,6 +52,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzSummaryDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
+	$(GO) test -run '^$$' -fuzz FuzzCadvisorDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 	$(GO) test -run '^$$' -fuzz FuzzFastVector -fuzztime $(FUZZTIME) ./pkg/promclient/
 

@@ -57,6 +57,10 @@ type SampleError struct {
 	Namespace, Pod, Container string
 	// Reason says what is wrong with the sample.
 	Reason string
+	// Dropped says what the decoder left out because of the sample, when
+	// it is not what the resource decoder drops (the node's point, the
+	// container, or the sample alone).
+	Dropped string
 }
 
 func (e *SampleError) Error() string {
@@ -74,6 +78,9 @@ func (e *SampleError) Error() string {
 	sb.WriteString(": ")
 	sb.WriteString(e.Reason)
 	switch {
+	case e.Dropped != "":
+		sb.WriteString("; dropped ")
+		sb.WriteString(e.Dropped)
 	case node:
 		sb.WriteString("; dropped the node's point")
 	case e.Namespace == "" || e.Pod == "" || e.Container == "":
@@ -95,6 +102,9 @@ func (e *SampleError) Error() string {
 // without its namespace, pod or container label is skipped. Rejecting the
 // whole body instead would let one broken container hide every pod of the
 // node.
+//
+// The cAdvisor decoder drops only the pod's value that a NaN, infinite or
+// negative series would have counted in (SampleError.Dropped says which).
 type PartialError struct {
 	// Endpoint names the body as FormatError.Endpoint does.
 	Endpoint string
@@ -137,6 +147,22 @@ func (e *PartialError) Unwrap() []error {
 }
 
 // endpointOr returns endpoint, or "resource metrics" when it is empty.
+// nameEndpoint sets the endpoint of err when it is a FormatError or a
+// PartialError, and returns it.
+func nameEndpoint(err error, endpoint string) error {
+	var (
+		format  *FormatError
+		partial *PartialError
+	)
+	switch {
+	case errors.As(err, &format):
+		format.Endpoint = endpoint
+	case errors.As(err, &partial):
+		partial.Endpoint = endpoint
+	}
+	return err
+}
+
 func endpointOr(endpoint string) string {
 	if endpoint == "" {
 		return "resource metrics"

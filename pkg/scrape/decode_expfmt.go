@@ -21,21 +21,11 @@ import (
 // *FormatError when expfmt rejects the body or a decoded metric has a type
 // other than counter, gauge or untyped.
 func ParseExpfmt(body []byte, bb *BatchBuilder) (err error) {
-	defer func() {
-		// expfmt v0.73.1 can panic on hostile input (a nil map write for
-		// a {"name",...} sample of a summary); that is a malformed body,
-		// not a reason to crash.
-		if r := recover(); r != nil {
-			err = &FormatError{Msg: fmt.Sprintf("text parser failed: %v", r)}
-		}
-	}()
+	defer recoverExpfmt(&err)
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
-		if pe, ok := errors.AsType[expfmt.ParseError](err); ok {
-			return &FormatError{Line: pe.Line, Msg: pe.Msg}
-		}
-		return &FormatError{Msg: err.Error()}
+		return expfmtFormatError(err)
 	}
 	for kind := KindNodeCPU; kind <= KindContainerStart; kind++ {
 		mf := families[kind.String()]
@@ -82,4 +72,23 @@ func ParseExpfmt(body []byte, bb *BatchBuilder) (err error) {
 		}
 	}
 	return nil
+}
+
+// recoverExpfmt turns a panic of expfmt into a *FormatError in *err:
+// expfmt v0.73.1 can panic on hostile input (a nil map write for a
+// {"name",...} sample of a summary); that is a malformed body, not a
+// reason to crash. Deferred by the callers of TextToMetricFamilies.
+func recoverExpfmt(err *error) {
+	if r := recover(); r != nil {
+		*err = &FormatError{Msg: fmt.Sprintf("text parser failed: %v", r)}
+	}
+}
+
+// expfmtFormatError returns the *FormatError of an error of
+// TextToMetricFamilies.
+func expfmtFormatError(err error) error {
+	if pe, ok := errors.AsType[expfmt.ParseError](err); ok {
+		return &FormatError{Line: pe.Line, Msg: pe.Msg}
+	}
+	return &FormatError{Msg: err.Error()}
 }

@@ -213,7 +213,13 @@ func soupLine(rng *rand.Rand) string {
 			line += " " + pick("1764000000000", "1764000001000", "-1")
 		}
 	}
-	for rng.IntN(5) == 0 {
+	return mangle(rng, line, 5)
+}
+
+// mangle cuts pieces out of line and inserts decodeTokens into it, while
+// a one in oneIn chance says so.
+func mangle(rng *rand.Rand, line string, oneIn int) string {
+	for rng.IntN(oneIn) == 0 {
 		i := rng.IntN(len(line) + 1)
 		if rng.IntN(3) == 0 && i < len(line) {
 			line = line[:i] + line[i+1+rng.IntN(len(line)-i):]
@@ -224,23 +230,29 @@ func soupLine(rng *rand.Rand) string {
 	return line
 }
 
+// soupBody returns a body of 1 to maxLines lines of line, cut short one
+// time in ten.
+func soupBody(rng *rand.Rand, maxLines int, line func(*rand.Rand) string) []byte {
+	var sb strings.Builder
+	for range 1 + rng.IntN(maxLines) {
+		sb.WriteString(line(rng))
+		sb.WriteString("\n")
+	}
+	body := []byte(sb.String())
+	if rng.IntN(10) == 0 {
+		body = body[:rng.IntN(len(body))]
+	}
+	return body
+}
+
 func TestDecodeMatchesExpfmtOnTokenSoup(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := 50000
 	if testing.Short() {
 		n = 5000
 	}
-	var sb strings.Builder
 	for range n {
-		sb.Reset()
-		for range 1 + rng.IntN(8) {
-			sb.WriteString(soupLine(rng))
-			sb.WriteString("\n")
-		}
-		body := []byte(sb.String())
-		if rng.IntN(10) == 0 {
-			body = body[:rng.IntN(len(body))]
-		}
+		body := soupBody(rng, 8, soupLine)
 		func() {
 			defer func() {
 				if t.Failed() {

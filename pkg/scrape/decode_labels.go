@@ -12,22 +12,42 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// sampleLabels are the raw values of the labels a container sample needs.
+// sampleLabels are the raw values of the labels a container sample needs:
+// the resource decoder reads namespace, pod and container, the cAdvisor
+// decoder the cgroup id too.
 type sampleLabels struct {
-	namespace, pod, container          []byte
-	escNamespace, escPod, escContainer bool
+	namespace, pod, container, id             []byte
+	escNamespace, escPod, escContainer, escID bool
 }
 
-// parseLabels reads the label set that starts after the '{' at k and
-// returns the index of the value.
-func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleLabels) (int, error) {
-	tp.labelNames = tp.labelNames[:0]
-	clear(tp.labelSet)
-	wanted := f.kind >= KindContainerCPU
+// labelLexer reads the label sets of the fast parsers, checking them as
+// expfmt does. Its scratch space is reused line after line.
+type labelLexer struct {
+	// labelNames holds the label names of the current line, to find
+	// duplicates; labelSet takes over on lines with many labels.
+	labelNames [][]byte
+	labelSet   map[string]struct{}
+	// unescaped is scratch space for unescaped values and type words.
+	unescaped []byte
+}
+
+// trim lets go of what a large or hostile body made grow.
+func (lx *labelLexer) trim() {
+	if len(lx.labelSet) > maxInterned {
+		lx.labelSet = nil
+	}
+}
+
+// parseLabels reads the label set of metric that starts after the '{' at
+// k and returns the index of the value. When wanted, it keeps the raw
+// values of the labels sampleLabels has room for.
+func (lx *labelLexer) parseLabels(line []byte, k, n int, metric string, wanted bool, lab *sampleLabels) (int, error) {
+	lx.labelNames = lx.labelNames[:0]
+	clear(lx.labelSet)
 	for {
 		k = skipBlank(line, k)
 		if k == len(line) {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: "invalid label name: unexpected end of line"}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: "invalid label name: unexpected end of line"}
 		}
 		c := line[k]
 		if c == '}' {
@@ -37,7 +57,7 @@ func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleL
 			return 0, errFallback
 		}
 		if byteClass[c]&clsLabelStart == 0 {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("invalid label name starting with %q", c)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("invalid label name starting with %q", c)}
 		}
 		m, err := scanName(line, k, clsLabelCont)
 		if err != nil {
@@ -46,17 +66,17 @@ func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleL
 		name := line[k:m]
 		m = skipBlank(line, m)
 		if m == len(line) || line[m] != '=' {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected '=' after label name %q", name)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("expected '=' after label name %q", name)}
 		}
 		if string(name) == model.MetricNameLabel {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("label name %q is reserved", model.MetricNameLabel)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("label name %q is reserved", model.MetricNameLabel)}
 		}
-		if tp.duplicateLabel(name) {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("duplicate label name %q", name)}
+		if lx.duplicateLabel(name) {
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("duplicate label name %q", name)}
 		}
 		m = skipBlank(line, m+1)
 		if m == len(line) || line[m] != '"' {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected '\"' at start of the value of label %q", name)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("expected '\"' at start of the value of label %q", name)}
 		}
 		start := m + 1
 		p := start
@@ -76,21 +96,21 @@ func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleL
 				case '\\':
 					p++
 					if p == len(line) {
-						return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q: invalid escape sequence at the end of the line", name)}
+						return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("value of label %q: invalid escape sequence at the end of the line", name)}
 					}
 					if e := line[p]; e != '"' && e != '\\' && e != 'n' {
-						return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q: invalid escape sequence '\\%c'", name, e)}
+						return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("value of label %q: invalid escape sequence '\\%c'", name, e)}
 					}
 					escaped = true
 				}
 			}
 			if p == len(line) {
-				return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q contains an unescaped new-line", name)}
+				return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("value of label %q contains an unescaped new-line", name)}
 			}
 		}
 		raw := line[start:p]
 		if !utf8.Valid(raw) {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("value of label %q is not valid UTF-8", name)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("value of label %q is not valid UTF-8", name)}
 		}
 		if wanted {
 			switch string(name) {
@@ -100,11 +120,13 @@ func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleL
 				lab.pod, lab.escPod = raw, escaped
 			case "container":
 				lab.container, lab.escContainer = raw, escaped
+			case "id":
+				lab.id, lab.escID = raw, escaped
 			}
 		}
 		k = skipBlank(line, p+1)
 		if k == len(line) {
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("unexpected end of line after the value of label %q", name)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("unexpected end of line after the value of label %q", name)}
 		}
 		switch line[k] {
 		case ',':
@@ -112,35 +134,35 @@ func (tp *textParser) parseLabels(line []byte, k, n int, f *family, lab *sampleL
 		case '}':
 			return skipBlank(line, k+1), nil
 		default:
-			return 0, &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("unexpected %q after the value of label %q", line[k], name)}
+			return 0, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("unexpected %q after the value of label %q", line[k], name)}
 		}
 	}
 }
 
 // duplicateLabel records name among the labels of the current line and
 // reports whether it was there already.
-func (tp *textParser) duplicateLabel(name []byte) bool {
-	if tp.labelNames == nil || len(tp.labelNames) < linearLabelDups {
-		for _, seen := range tp.labelNames {
+func (lx *labelLexer) duplicateLabel(name []byte) bool {
+	if lx.labelNames == nil || len(lx.labelNames) < linearLabelDups {
+		for _, seen := range lx.labelNames {
 			if bytes.Equal(seen, name) {
 				return true
 			}
 		}
-		tp.labelNames = append(tp.labelNames, name)
+		lx.labelNames = append(lx.labelNames, name)
 		return false
 	}
-	if tp.labelSet == nil {
-		tp.labelSet = make(map[string]struct{})
+	if lx.labelSet == nil {
+		lx.labelSet = make(map[string]struct{})
 	}
-	if len(tp.labelSet) == 0 {
-		for _, seen := range tp.labelNames {
-			tp.labelSet[string(seen)] = struct{}{}
+	if len(lx.labelSet) == 0 {
+		for _, seen := range lx.labelNames {
+			lx.labelSet[string(seen)] = struct{}{}
 		}
 	}
-	if _, ok := tp.labelSet[string(name)]; ok {
+	if _, ok := lx.labelSet[string(name)]; ok {
 		return true
 	}
-	tp.labelSet[string(name)] = struct{}{}
+	lx.labelSet[string(name)] = struct{}{}
 	return false
 }
 
@@ -179,7 +201,13 @@ func (tp *textParser) labelValue(raw []byte, escaped bool) string {
 	if !escaped {
 		return tp.bb.internBytes(raw)
 	}
-	u := tp.unescaped[:0]
+	return tp.bb.internBytes(tp.unescape(raw))
+}
+
+// unescape returns a raw label value that parseLabels found escaped, with
+// its escapes resolved, in scratch space valid until the next call.
+func (lx *labelLexer) unescape(raw []byte) []byte {
+	u := lx.unescaped[:0]
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '\\' {
@@ -190,6 +218,6 @@ func (tp *textParser) labelValue(raw []byte, escaped bool) string {
 		}
 		u = append(u, c)
 	}
-	tp.unescaped = u
-	return tp.bb.internBytes(u)
+	lx.unescaped = u
+	return u
 }

@@ -25,11 +25,7 @@ type textParser struct {
 	families map[string]*family
 	lastFam  *family
 
-	// labelNames holds the label names of the current line, to find
-	// duplicates; labelSet takes over on lines with many labels.
-	labelNames [][]byte
-	labelSet   map[string]struct{}
-	unescaped  []byte
+	labelLexer
 	// keyBuf is the scratch key of a container (see rawKey).
 	keyBuf []byte
 }
@@ -46,9 +42,7 @@ func (tp *textParser) trim() {
 	if len(tp.families) > maxFamilies {
 		tp.families = make(map[string]*family)
 	}
-	if len(tp.labelSet) > maxInterned {
-		tp.labelSet = nil
-	}
+	tp.labelLexer.trim()
 }
 
 // Byte classes of the exposition grammar as expfmt reads it.
@@ -119,36 +113,52 @@ func (tp *textParser) parse(body []byte) error {
 		f.help, f.typed = false, false
 	}
 	tp.lastFam = nil
+	return parseLines(body, tp)
+}
+
+// lineParser reads the comment and sample lines of a body for parseLines.
+type lineParser interface {
+	// parseComment reads the line whose comment text starts at i, after
+	// the '#'; parseSample the sample line whose name starts at i.
+	parseComment(line []byte, i, n int) error
+	parseSample(line []byte, i, n int) error
+}
+
+// parseLines splits body into lines and hands each to p, skipping blank
+// ones. The {"name",...} form gives errFallback.
+func parseLines(body []byte, p lineParser) error {
 	for n := 1; len(body) > 0; n++ {
 		nl := bytes.IndexByte(body, '\n')
+		line := body
+		if nl >= 0 {
+			line, body = body[:nl], body[nl+1:]
+		}
+		i := skipBlank(line, 0)
+		if i == len(line) {
+			if nl < 0 {
+				return nil
+			}
+			continue
+		}
 		if nl < 0 {
 			// expfmt accepts a last line without a newline only if it
 			// is blank.
-			if skipBlank(body, 0) != len(body) {
-				return &FormatError{Line: n, Msg: "unexpected end of input stream: the last line has no newline"}
-			}
-			return nil
+			return &FormatError{Line: n, Msg: "unexpected end of input stream: the last line has no newline"}
 		}
-		if err := tp.parseLine(body[:nl], n); err != nil {
+		var err error
+		switch line[i] {
+		case '#':
+			err = p.parseComment(line, i+1, n)
+		case '{':
+			err = errFallback
+		default:
+			err = p.parseSample(line, i, n)
+		}
+		if err != nil {
 			return err
 		}
-		body = body[nl+1:]
 	}
 	return nil
-}
-
-func (tp *textParser) parseLine(line []byte, n int) error {
-	i := skipBlank(line, 0)
-	if i == len(line) {
-		return nil
-	}
-	switch line[i] {
-	case '#':
-		return tp.parseComment(line, i+1, n)
-	case '{':
-		return errFallback
-	}
-	return tp.parseSample(line, i, n)
 }
 
 // family returns the state of the named family, creating it.
@@ -166,55 +176,124 @@ func (tp *textParser) family(name []byte) *family {
 	return f
 }
 
-func (tp *textParser) parseComment(line []byte, i, n int) error {
+// commentKeyword is the keyword of a comment line.
+type commentKeyword uint8
+
+const (
+	commentPlain commentKeyword = iota // no keyword, or nothing after the name
+	commentHelp
+	commentType
+)
+
+// splitComment splits the comment line whose text starts at i (after the
+// '#') as expfmt reads it: the keyword, the metric name and the text
+// after it. name is nil when expfmt makes no family of the line; rest is
+// empty when nothing follows the name. Quoted names give errFallback.
+func splitComment(line []byte, i, n int) (kw commentKeyword, name, rest []byte, err error) {
 	i = skipBlank(line, i)
 	j := tokenEnd(line, i)
 	if j == len(line) {
-		return nil
+		return commentPlain, nil, nil, nil
 	}
-	kw := line[i:j]
-	help := string(kw) == "HELP"
-	if !help && string(kw) != "TYPE" {
-		return nil // a plain comment
+	switch string(line[i:j]) {
+	case "HELP":
+		kw = commentHelp
+	case "TYPE":
+		kw = commentType
+	default:
+		return commentPlain, nil, nil, nil
 	}
 	i = skipBlank(line, j)
 	if i == len(line) {
-		return nil
+		return commentPlain, nil, nil, nil
 	}
 	if line[i] == '"' {
-		return errFallback
+		return 0, nil, nil, errFallback
 	}
 	if byteClass[line[i]]&clsMetricStart == 0 {
-		return &FormatError{Line: n, Msg: "invalid metric name in comment"}
+		return 0, nil, nil, &FormatError{Line: n, Msg: "invalid metric name in comment"}
 	}
-	j, err := scanName(line, i, clsMetricCont)
-	if err != nil {
-		return err
+	if j, err = scanName(line, i, clsMetricCont); err != nil {
+		return 0, nil, nil, err
 	}
 	if j == len(line) {
-		return nil
+		return commentPlain, nil, nil, nil
 	}
 	if !isBlank(line[j]) {
-		return &FormatError{Line: n, Msg: "invalid metric name in comment"}
+		return 0, nil, nil, &FormatError{Line: n, Msg: "invalid metric name in comment"}
 	}
-	f := tp.family(line[i:j])
-	i = skipBlank(line, j)
-	if i == len(line) {
+	return kw, line[i:j], line[skipBlank(line, j):], nil
+}
+
+// typeWord is a metric type of a TYPE line.
+type typeWord uint8
+
+const (
+	typeUnknown typeWord = iota
+	typeCounter
+	typeGauge
+	typeUntyped
+	typeSummary
+	// typeHistogram is a histogram or a gauge histogram.
+	typeHistogram
+	// typeNonASCII is a word expfmt upper-cases with Unicode rules
+	// ("ſummary" is a summary): left to expfmt.
+	typeNonASCII
+)
+
+// readTypeWord reads the type of a TYPE line as expfmt does: without
+// escape sequences (expfmt drops every backslash: `coun\ter` is a
+// counter) and in any case. scratch is reused.
+func readTypeWord(typ []byte, scratch *[]byte) typeWord {
+	if bytes.IndexByte(typ, '\\') >= 0 {
+		u := (*scratch)[:0]
+		for _, c := range typ {
+			if c != '\\' {
+				u = append(u, c)
+			}
+		}
+		*scratch = u
+		typ = u
+	}
+	switch {
+	case asciiEqualFold(typ, "counter"):
+		return typeCounter
+	case asciiEqualFold(typ, "gauge"):
+		return typeGauge
+	case asciiEqualFold(typ, "untyped"):
+		return typeUntyped
+	case asciiEqualFold(typ, "summary"):
+		return typeSummary
+	case asciiEqualFold(typ, "histogram"), asciiEqualFold(typ, "gauge_histogram"), asciiEqualFold(typ, "gaugehistogram"):
+		return typeHistogram
+	case !isASCII(typ):
+		return typeNonASCII
+	}
+	return typeUnknown
+}
+
+func (tp *textParser) parseComment(line []byte, i, n int) error {
+	kw, name, rest, err := splitComment(line, i, n)
+	if err != nil || name == nil {
+		return err
+	}
+	f := tp.family(name)
+	if len(rest) == 0 {
 		return nil
 	}
-	if help {
+	if kw == commentHelp {
 		if f.help {
 			return &FormatError{Line: n, Metric: f.name, Msg: "second HELP line"}
 		}
-		for ; i < len(line); i++ {
-			if line[i] != '\\' {
+		for i := 0; i < len(rest); i++ {
+			if rest[i] != '\\' {
 				continue
 			}
 			i++
-			if i == len(line) {
+			if i == len(rest) {
 				return &FormatError{Line: n, Metric: f.name, Msg: `invalid escape sequence '\' at the end of the line`}
 			}
-			if c := line[i]; c != '\\' && c != 'n' && c != '"' {
+			if c := rest[i]; c != '\\' && c != 'n' && c != '"' {
 				return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("invalid escape sequence '\\%c'", c)}
 			}
 		}
@@ -224,29 +303,14 @@ func (tp *textParser) parseComment(line []byte, i, n int) error {
 	if f.typed {
 		return &FormatError{Line: n, Metric: f.name, Msg: "second TYPE line, or TYPE reported after samples"}
 	}
-	typ := line[i:]
-	if bytes.IndexByte(typ, '\\') >= 0 {
-		// expfmt reads the type without escape sequences and drops
-		// every backslash: `coun\ter` is a counter.
-		u := tp.unescaped[:0]
-		for _, c := range typ {
-			if c != '\\' {
-				u = append(u, c)
-			}
-		}
-		tp.unescaped = u
-		typ = u
-	}
-	switch {
-	case asciiEqualFold(typ, "counter"), asciiEqualFold(typ, "gauge"), asciiEqualFold(typ, "untyped"):
+	switch readTypeWord(rest, &tp.unescaped) {
+	case typeCounter, typeGauge, typeUntyped:
 		f.typed = true
 		return nil
-	case !isASCII(typ),
-		asciiEqualFold(typ, "summary"), asciiEqualFold(typ, "histogram"),
-		asciiEqualFold(typ, "gauge_histogram"), asciiEqualFold(typ, "gaugehistogram"):
+	case typeSummary, typeHistogram, typeNonASCII:
 		return errFallback
 	}
-	return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("unknown metric type %q", typ)}
+	return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("unknown metric type %q", rest)}
 }
 
 func isASCII(b []byte) bool {
@@ -276,15 +340,21 @@ func asciiEqualFold(b []byte, s string) bool {
 	return true
 }
 
-func (tp *textParser) parseSample(line []byte, i, n int) error {
+// scanSampleName returns the end of the metric name of the sample line
+// that starts at i. A quoted name gives errFallback.
+func scanSampleName(line []byte, i, n int) (int, error) {
 	c := line[i]
 	if c == '"' {
-		return errFallback
+		return 0, errFallback
 	}
 	if byteClass[c]&clsMetricStart == 0 {
-		return &FormatError{Line: n, Msg: "invalid metric name"}
+		return 0, &FormatError{Line: n, Msg: "invalid metric name"}
 	}
-	j, err := scanName(line, i, clsMetricCont)
+	return scanName(line, i, clsMetricCont)
+}
+
+func (tp *textParser) parseSample(line []byte, i, n int) error {
+	j, err := scanSampleName(line, i, n)
 	if err != nil {
 		return err
 	}
@@ -293,27 +363,13 @@ func (tp *textParser) parseSample(line []byte, i, n int) error {
 	k := skipBlank(line, j)
 	var lab sampleLabels
 	if k < len(line) && line[k] == '{' {
-		if k, err = tp.parseLabels(line, k+1, n, f, &lab); err != nil {
+		if k, err = tp.parseLabels(line, k+1, n, f.name, f.kind >= KindContainerCPU, &lab); err != nil {
 			return err
 		}
 	}
-	e := tokenEnd(line, k)
-	v, err := parseFloat(line[k:e])
+	v, ts, err := parseValueTime(line, k, n, f.name, tp.bb.scrapeTime)
 	if err != nil {
-		return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected float as value, got %q", line[k:e])}
-	}
-	ts := tp.bb.scrapeTime
-	if e < len(line) {
-		k = skipBlank(line, e)
-		e = tokenEnd(line, k)
-		ms, err := strconv.ParseInt(string(line[k:e]), 10, 64)
-		if err != nil {
-			return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("expected integer as timestamp, got %q", line[k:e])}
-		}
-		if e != len(line) {
-			return &FormatError{Line: n, Metric: f.name, Msg: fmt.Sprintf("spurious string after timestamp: %q", line[e:])}
-		}
-		ts = time.UnixMilli(ms)
+		return err
 	}
 	switch s := (Sample{Kind: f.kind, Value: v, Time: ts, Line: n}); {
 	case f.kind == KindOther:
@@ -323,6 +379,29 @@ func (tp *textParser) parseSample(line []byte, i, n int) error {
 		tp.addContainer(&lab, s)
 	}
 	return nil
+}
+
+// parseValueTime reads the value of a sample of metric that starts at k,
+// and its timestamp, or scrapeTime when it has none.
+func parseValueTime(line []byte, k, n int, metric string, scrapeTime time.Time) (float64, time.Time, error) {
+	e := tokenEnd(line, k)
+	v, err := parseFloat(line[k:e])
+	if err != nil {
+		return 0, time.Time{}, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("expected float as value, got %q", line[k:e])}
+	}
+	if e == len(line) {
+		return v, scrapeTime, nil
+	}
+	k = skipBlank(line, e)
+	e = tokenEnd(line, k)
+	ms, err := strconv.ParseInt(string(line[k:e]), 10, 64)
+	if err != nil {
+		return 0, time.Time{}, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("expected integer as timestamp, got %q", line[k:e])}
+	}
+	if e != len(line) {
+		return 0, time.Time{}, &FormatError{Line: n, Metric: metric, Msg: fmt.Sprintf("spurious string after timestamp: %q", line[e:])}
+	}
+	return v, time.UnixMilli(ms), nil
 }
 
 // parseFloat parses a sample value as expfmt does.
