@@ -5,6 +5,8 @@
 // A CPU figure is a rate between two cumulative samples of the same
 // container, so the store keeps the previous raw sample of every series and
 // turns each new one into a usage figure as it arrives: reads do no maths.
+// Memory and ephemeral storage are gauges, served as the latest sample
+// has them, beside the CPU rate that sample completes.
 // A figure is served only while its node keeps answering: once the last
 // successful scrape of a node is older than the maximum age, its node and
 // pods are missing, never zero.
@@ -45,6 +47,10 @@ func (s *series) update(p usage.Point) (usage.Figures, bool) {
 // newer than the previous one, or a restart whose start time is unknown.
 func rate(prev, cur usage.Point) (usage.Figures, bool) {
 	u := usage.Figures{Timestamp: cur.Timestamp, Memory: cur.MemoryWorkingSet}
+	if cur.HasEphemeralStorage {
+		// A gauge, served as sampled at cur.Timestamp like the memory.
+		u.EphemeralStorage, u.HasEphemeralStorage = cur.EphemeralStorage, true
+	}
 	if restarted(prev, cur) {
 		// The counter began again at cur.StartTime. If that instant is
 		// known and lies after the previous sample, the counter itself is

@@ -42,15 +42,21 @@ type Storage struct {
 
 // NewStorage returns the storage of the figures src gives of the nodes and
 // pods the listers hold. A list of pods looks each of them up in src.
-func NewStorage(src UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister) *Storage {
-	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes}, pods: newPodMetrics(src, pods)}
+func NewStorage(src UsageSource, nodes corelisters.NodeLister, pods metadatalister.Lister, opts ...Option) *Storage {
+	return newStorage(src, nodes, newPodMetrics(src, pods), opts)
 }
 
 // NewVersionedStorage is NewStorage for a source that versions the figures
 // of each pod: a list of pods reads again only those whose figures changed
 // since the last list.
-func NewVersionedStorage(src VersionedSource, nodes corelisters.NodeLister, pods metadatalister.Lister) *Storage {
-	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes}, pods: newVersionedPodMetrics(src, pods)}
+func NewVersionedStorage(src VersionedSource, nodes corelisters.NodeLister, pods metadatalister.Lister, opts ...Option) *Storage {
+	return newStorage(src, nodes, newVersionedPodMetrics(src, pods), opts)
+}
+
+func newStorage(src UsageSource, nodes corelisters.NodeLister, pods *podMetrics, opts []Option) *Storage {
+	o := newOptions(opts)
+	pods.resources = o.resources
+	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes, resources: o.resources}, pods: pods}
 }
 
 // Install registers metrics.k8s.io v1beta1 (what the HPA reads) and v1

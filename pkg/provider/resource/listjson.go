@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -68,7 +67,7 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
-		if err := sel.writeJSON(w, metrics.GroupName+"/"+info.APIVersion); err != nil {
+		if err := sel.writeJSON(w, metrics.GroupName+"/"+info.APIVersion, s.pods.resources); err != nil {
 			klog.V(4).InfoS("Writing a list of pod metrics failed", "err", err)
 		}
 	})
@@ -95,11 +94,11 @@ const (
 )
 
 // writeJSON writes a PodMetricsList of apiVersion with the selected pods,
-// as the generic serializer writes it (with its trailing newline). The
-// JSON of each pod's item is remembered with the figures it was written
-// from: between two scrapes of a node, its pods' items are copied, not
-// written again.
-func (sel *selection) writeJSON(w io.Writer, apiVersion string) error {
+// whose containers' usage carries resources, as the generic serializer
+// writes it (with its trailing newline). The JSON of each pod's item is
+// remembered with the figures it was written from: between two scrapes of
+// a node, its pods' items are copied, not written again.
+func (sel *selection) writeJSON(w io.Writer, apiVersion string, resources usageResources) error {
 	bp := listBuffers.Get().(*[]byte)
 	b := (*bp)[:0]
 	defer func() {
@@ -125,7 +124,7 @@ func (sel *selection) writeJSON(w io.Writer, apiVersion string) error {
 			continue
 		}
 		start := len(b)
-		b = appendPodMetrics(b, p.slot.meta, p.state.usage)
+		b = appendPodMetrics(b, p.slot.meta, p.state.usage, resources)
 		chunk = remember(p, b[start:], chunk)
 	}
 	b = append(b, "]}\n"...)
@@ -149,7 +148,7 @@ func remember(p pick, json, chunk []byte) []byte {
 	return chunk
 }
 
-func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u usage.PodFigures) []byte {
+func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u usage.PodFigures, resources usageResources) []byte {
 	b = append(b, `{"metadata":{"name":`...)
 	b = apijson.String(b, pod.Name)
 	b = append(b, `,"namespace":`...)
@@ -173,13 +172,9 @@ func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u usage.PodFi
 		}
 		b = append(b, `{"name":`...)
 		b = apijson.String(b, c.Name)
-		b = append(b, `,"usage":{"cpu":"`...)
-		cpu := resource.NewScaledQuantity(clampInt64(c.Figures.CPU), resource.Nano)
-		b = apijson.Quantity(b, cpu)
-		b = append(b, `","memory":"`...)
-		mem := resource.NewQuantity(clampInt64(c.Figures.Memory), resource.BinarySI)
-		b = apijson.Quantity(b, mem)
-		b = append(b, `"}}`...)
+		b = append(b, `,"usage":`...)
+		b = resources.appendJSON(b, c.Figures)
+		b = append(b, '}')
 	}
 	return append(b, "]}"...)
 }

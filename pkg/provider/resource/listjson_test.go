@@ -45,6 +45,8 @@ func varietyPodsIndexed(t testing.TB, n int) (*podMetrics, cache.Indexer) {
 	created := metav1.NewTime(time.Date(2026, 11, 20, 8, 30, 15, 999_000_000, time.FixedZone("CET", 3600)))
 	cpus := []uint64{0, 1, 999, 1_000_000, 123_456_789, 1_500_000_000, 64_000_000_000, 7}
 	mems := []uint64{0, 1, 1023, 1024, 1 << 20, 123_456_789, 3 << 30, 1<<40 + 5}
+	// Ephemeral storage of every scale; every fourth container has none.
+	disks := []uint64{0, 4095, 4096, 123_456_789_012, 5 << 40, 1<<63 + 1}
 	for i := range n {
 		meta := metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%d", i%3), Name: fmt.Sprintf("pod-%05d", i)}
 		switch i % 4 {
@@ -61,7 +63,11 @@ func varietyPodsIndexed(t testing.TB, n int) (*podMetrics, cache.Indexer) {
 		}
 		u := usage.PodFigures{Timestamp: ts.Add(time.Duration(i) * 1300 * time.Millisecond), Window: 15*time.Second + time.Duration(i)*time.Millisecond}
 		for c := range i%3 + 1 {
-			u.Containers = append(u.Containers, usage.ContainerFigures{Name: fmt.Sprintf("c%d", c), Figures: usage.Figures{CPU: cpus[(i+c)%len(cpus)], Memory: mems[(i+c)%len(mems)]}})
+			f := usage.Figures{CPU: cpus[(i+c)%len(cpus)], Memory: mems[(i+c)%len(mems)]}
+			if (i+c)%4 != 3 {
+				f.EphemeralStorage, f.HasEphemeralStorage = disks[(i+c)%len(disks)], true
+			}
+			u.Containers = append(u.Containers, usage.ContainerFigures{Name: fmt.Sprintf("c%d", c), Figures: f})
 		}
 		src.pods[usage.PodRef{Namespace: meta.Namespace, Name: meta.Name}] = u
 	}
@@ -85,30 +91,39 @@ func genericJSON(t testing.TB, pods *podMetrics, gv schema.GroupVersion, namespa
 	return b.Bytes()
 }
 
+// TestFastPodListIsTheGenericJSON compares the two paths' bytes, with
+// and without ephemeral storage served: the pods' figures have it in
+// three containers of four.
 func TestFastPodListIsTheGenericJSON(t *testing.T) {
-	pods := varietyPods(t, 40)
-	s := &Storage{pods: pods}
-	for _, tc := range []struct {
-		name, namespace, label, field string
-		gv                            schema.GroupVersion
-	}{
-		{name: "all, v1beta1", gv: metricsv1beta1.SchemeGroupVersion},
-		{name: "all, v1", gv: metricsv1.SchemeGroupVersion},
-		{name: "namespace", namespace: "ns-1", gv: metricsv1beta1.SchemeGroupVersion},
-		{name: "labels", label: "app=web,pod-template-hash", gv: metricsv1beta1.SchemeGroupVersion},
-		{name: "fields", field: "metadata.name!=pod-00003,metadata.namespace=ns-0", gv: metricsv1beta1.SchemeGroupVersion},
-		{name: "empty", label: "app=none", gv: metricsv1beta1.SchemeGroupVersion},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			want := genericJSON(t, pods, tc.gv, tc.namespace, tc.label, tc.field)
-			code, got, fast := serveList(t, s, listTarget(tc.gv.Version, tc.namespace, tc.label, tc.field), "application/json, */*")
-			if code != http.StatusOK || !fast {
-				t.Fatalf("code %d, fast %v: %s", code, fast, got)
-			}
-			if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
-				t.Errorf("the fast path's JSON differs from the generic serializer's:\nfast:    %s\ngeneric: %s", got, want)
-			}
-		})
+	for _, ephemeral := range []bool{false, true} {
+		pods := varietyPods(t, 40)
+		pods.resources = usageResources{ephemeralStorage: ephemeral}
+		s := &Storage{pods: pods}
+		for _, tc := range []struct {
+			name, namespace, label, field string
+			gv                            schema.GroupVersion
+		}{
+			{name: "all, v1beta1", gv: metricsv1beta1.SchemeGroupVersion},
+			{name: "all, v1", gv: metricsv1.SchemeGroupVersion},
+			{name: "namespace", namespace: "ns-1", gv: metricsv1beta1.SchemeGroupVersion},
+			{name: "labels", label: "app=web,pod-template-hash", gv: metricsv1beta1.SchemeGroupVersion},
+			{name: "fields", field: "metadata.name!=pod-00003,metadata.namespace=ns-0", gv: metricsv1beta1.SchemeGroupVersion},
+			{name: "empty", label: "app=none", gv: metricsv1beta1.SchemeGroupVersion},
+		} {
+			t.Run(fmt.Sprintf("%s, ephemeral storage %v", tc.name, ephemeral), func(t *testing.T) {
+				want := genericJSON(t, pods, tc.gv, tc.namespace, tc.label, tc.field)
+				code, got, fast := serveList(t, s, listTarget(tc.gv.Version, tc.namespace, tc.label, tc.field), "application/json, */*")
+				if code != http.StatusOK || !fast {
+					t.Fatalf("code %d, fast %v: %s", code, fast, got)
+				}
+				if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
+					t.Errorf("the fast path's JSON differs from the generic serializer's:\nfast:    %s\ngeneric: %s", got, want)
+				}
+				if served := bytes.Contains(got, []byte(`"ephemeral-storage"`)); served != (ephemeral && tc.name != "empty") {
+					t.Errorf("ephemeral storage served: %v, want %v:\n%s", served, ephemeral, got)
+				}
+			})
+		}
 	}
 }
 

@@ -16,8 +16,9 @@ import (
 
 // nodeMetrics is the REST storage of NodeMetrics.
 type nodeMetrics struct {
-	usage UsageSource
-	nodes corelisters.NodeLister
+	usage     UsageSource
+	nodes     corelisters.NodeLister
+	resources usageResources
 }
 
 var (
@@ -55,7 +56,7 @@ func (m *nodeMetrics) Get(_ context.Context, name string, _ *metav1.GetOptions) 
 		ObjectMeta: objectMeta(node),
 		Timestamp:  metav1.NewTime(u.Timestamp),
 		Window:     metav1.Duration{Duration: u.Window},
-		Usage:      resourceList(u),
+		Usage:      m.resources.list(u),
 	}, nil
 }
 
@@ -80,7 +81,7 @@ func (m *nodeMetrics) List(_ context.Context, options *internalversion.ListOptio
 			ObjectMeta: objectMeta(node),
 			Timestamp:  metav1.NewTime(u.Timestamp),
 			Window:     metav1.Duration{Duration: u.Window},
-			Usage:      resourceList(u),
+			Usage:      m.resources.list(u),
 		})
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })

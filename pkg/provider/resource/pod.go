@@ -28,6 +28,8 @@ type podMetrics struct {
 	lists podFigures
 	pods  metadatalister.Lister
 	index podIndex
+	// resources are the resources of each container's usage.
+	resources usageResources
 }
 
 // newPodMetrics serves the pods of pods with the figures of src; a list
@@ -74,7 +76,7 @@ func (m *podMetrics) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 	if !ok {
 		return nil, notFoundPod(name)
 	}
-	out := podMetricsOf(pod, u)
+	out := podMetricsOf(pod, u, m.resources)
 	return &out, nil
 }
 
@@ -90,7 +92,7 @@ func (m *podMetrics) List(ctx context.Context, options *internalversion.ListOpti
 	defer sel.release()
 	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, len(sel.picks))}
 	for i, p := range sel.picks {
-		list.Items[i] = podMetricsOf(p.slot.meta, p.state.usage)
+		list.Items[i] = podMetricsOf(p.slot.meta, p.state.usage, m.resources)
 	}
 	return list, nil
 }
@@ -192,7 +194,9 @@ func podRef(pod *metav1.PartialObjectMetadata) usage.PodRef {
 	return usage.PodRef{Namespace: pod.Namespace, Name: pod.Name}
 }
 
-func podMetricsOf(pod metav1.Object, u usage.PodFigures) metrics.PodMetrics {
+// podMetricsOf is the PodMetrics of pod with the figures u, whose
+// containers' usage carries resources.
+func podMetricsOf(pod metav1.Object, u usage.PodFigures, resources usageResources) metrics.PodMetrics {
 	out := metrics.PodMetrics{
 		ObjectMeta: objectMeta(pod),
 		Timestamp:  metav1.NewTime(u.Timestamp),
@@ -200,7 +204,7 @@ func podMetricsOf(pod metav1.Object, u usage.PodFigures) metrics.PodMetrics {
 		Containers: make([]metrics.ContainerMetrics, len(u.Containers)),
 	}
 	for i, c := range u.Containers {
-		out.Containers[i] = metrics.ContainerMetrics{Name: c.Name, Usage: resourceList(c.Figures)}
+		out.Containers[i] = metrics.ContainerMetrics{Name: c.Name, Usage: resources.list(c.Figures)}
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func expectedList(t testing.TB, idx cache.Indexer, src UsageSource, namespace, l
 	list := &metrics.PodMetricsList{Items: []metrics.PodMetrics{}}
 	for _, m := range objs {
 		if u, ok := src.PodUsage(usage.PodRef{Namespace: m.Namespace, Name: m.Name}); ok {
-			list.Items = append(list.Items, podMetricsOf(m, u))
+			list.Items = append(list.Items, podMetricsOf(m, u, usageResources{}))
 		}
 	}
 	var b bytes.Buffer
