@@ -19,7 +19,6 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
-	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -49,6 +48,8 @@ type Config struct {
 	Kubelet *rest.Config
 	// Address says how a node's kubelet endpoint is found.
 	Address scrape.AddressConfig
+	// Endpoints says which kubelet endpoints are read, and what for.
+	Endpoints KubeletEndpoints
 	// NodeSelector restricts the nodes scraped.
 	NodeSelector labels.Selector
 	// Resolution is the scrape interval of every node.
@@ -84,7 +85,8 @@ type Server struct {
 	api       *genericapiserver.GenericAPIServer
 	informers informers.SharedInformerFactory
 	objects   *objects.Cache
-	manager   *scrape.Manager // nil when resource metrics come from Prometheus
+	// managers scrape kubelets, one per endpoint read.
+	managers []*scrape.Manager
 	// background runs beside the server: discovery, the Prometheus
 	// resource source.
 	background []interface{ Start(context.Context) error }
@@ -143,6 +145,7 @@ func New(c Config) (*Server, error) {
 	var (
 		metricsStorage *resource.Storage
 		usageReady     func() error
+		store          *storage.Store // nil when resource metrics come from Prometheus
 	)
 	if custom != nil && custom.resource != nil {
 		// Each poll of Prometheus replaces every pod's figures, and the
@@ -158,20 +161,23 @@ func New(c Config) (*Server, error) {
 	} else {
 		// The store versions each pod's figures: lists read again only
 		// the pods whose figures changed.
-		store := storage.New(c.Clock, MaxAge(c.Resolution))
-		metricsStorage = resource.NewVersionedStorage(store, nodeInformer.Lister(), pods)
+		store = storage.New(c.Clock, MaxAge(c.Resolution))
+		metricsStorage = resource.NewVersionedStorage(store, nodeInformer.Lister(), pods, resource.WithEphemeralStorage(c.Endpoints.EphemeralStorage))
 		usageReady = func() error {
 			if !store.Ready() {
 				return errors.New("no node has been scraped yet")
 			}
 			return nil
 		}
-		if s.manager, err = newScraper(c, store, nodeInformer, selector); err != nil {
-			return nil, err
-		}
 	}
+	kubelets, err := newKubeletScrapers(c, store, nodeInformer, selector, s.objects)
+	if err != nil {
+		return nil, err
+	}
+	s.managers = kubelets.managers
+	cm := customProvider(custom, kubelets.native)
 
-	setOpenAPI(&c.Generic.Config, custom != nil)
+	setOpenAPI(&c.Generic.Config, cm != nil)
 	requests, err := newRequestMetrics(c.Registerer, c.Clock)
 	if err != nil {
 		return nil, err
@@ -181,15 +187,12 @@ func New(c Config) (*Server, error) {
 	wrapAPIHandler(&c.Generic.Config, requests.wrap)
 	wrapAPIHandler(&c.Generic.Config, rejectBadSelectors)
 	wrapAPIHandler(&c.Generic.Config, metricsStorage.FastPodList)
-	if custom != nil {
-		wrapAPIHandler(&c.Generic.Config, custom.provider.FastList)
-	}
-	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
-	var cm cmprovider.CustomMetricsProvider
 	var em cmprovider.ExternalMetricsProvider
 	if custom != nil {
-		cm, em = custom.provider, custom.provider
+		wrapAPIHandler(&c.Generic.Config, custom.provider.FastList)
+		em = custom.provider
 	}
+	generic := cmapiserver.Config{GenericConfig: &c.Generic.Config}
 	adapter, err := generic.Complete(factory).New("podometer", cm, em)
 	if err != nil {
 		return nil, fmt.Errorf("building the API server: %w", err)
@@ -216,10 +219,17 @@ func New(c Config) (*Server, error) {
 	if err := s.api.AddReadyzChecks(checks...); err != nil {
 		return nil, fmt.Errorf("adding readiness checks: %w", err)
 	}
-	if s.manager != nil {
+	if len(s.managers) > 0 {
 		// Live while the scrape loops keep starting scrapes; a restart is
 		// the cure for loops that stopped, not for a node that hangs.
-		loops := healthz.NamedCheck("scrape-loops", func(*http.Request) error { return s.manager.Healthy() })
+		loops := healthz.NamedCheck("scrape-loops", func(*http.Request) error {
+			for _, m := range s.managers {
+				if err := m.Healthy(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err := s.api.AddLivezChecks(0, loops); err != nil {
 			return nil, fmt.Errorf("adding liveness checks: %w", err)
 		}
@@ -227,38 +237,15 @@ func New(c Config) (*Server, error) {
 	return s, nil
 }
 
-// newScraper builds the kubelet scrape loops that feed store.
-func newScraper(c Config, store *storage.Store, nodes coreinformers.NodeInformer, selector labels.Selector) (*scrape.Manager, error) {
-	scrapeMetrics, err := registerMetrics(c.Registerer, store)
-	if err != nil {
-		return nil, err
-	}
-	kubelets, err := scrape.NewClient(c.Kubelet, c.Timeout, c.Clock)
-	if err != nil {
-		return nil, err
-	}
-	manager := scrape.NewManager(scrape.ManagerConfig{
-		Fetcher:      kubelets,
-		Sink:         store,
-		Observer:     scrapeMetrics.Endpoint(scrape.ResourceEndpoint),
-		Nodes:        nodes.Lister(),
-		NodeSelector: selector,
-		Address:      c.Address,
-		Interval:     c.Resolution,
-		Timeout:      c.Timeout,
-		Clock:        c.Clock,
-	})
-	if _, err := nodes.Informer().AddEventHandler(manager.EventHandler()); err != nil {
-		return nil, fmt.Errorf("watching nodes: %w", err)
-	}
-	return manager, nil
-}
-
-// registerMetrics registers the scrape and storage metrics.
+// registerMetrics registers the scrape metrics, and the storage metrics
+// of store unless it is nil.
 func registerMetrics(reg prometheus.Registerer, store *storage.Store) (*scrape.Metrics, error) {
 	m, err := scrape.NewMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("registering scrape metrics: %w", err)
+	}
+	if store == nil {
+		return m, nil
 	}
 	for _, g := range []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -286,7 +273,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, b := range s.background {
 		g.Go(func() error { return b.Start(ctx) })
 	}
-	if s.manager != nil {
+	if len(s.managers) > 0 {
 		g.Go(func() error {
 			for typ, ok := range s.informers.WaitForCacheSync(ctx.Done()) {
 				if !ok {
@@ -294,7 +281,11 @@ func (s *Server) Run(ctx context.Context) error {
 				}
 			}
 			klog.InfoS("Node informer synced; starting the scrape loops")
-			return s.manager.Start(ctx)
+			mg, ctx := errgroup.WithContext(ctx)
+			for _, m := range s.managers {
+				mg.Go(func() error { return m.Start(ctx) })
+			}
+			return mg.Wait()
 		})
 	}
 	g.Go(func() error {

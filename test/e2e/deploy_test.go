@@ -17,7 +17,7 @@ import (
 )
 
 // overlays are the kustomizations of deploy/, each with its golden output.
-var overlays = []string{"base", "overlays/prometheus"}
+var overlays = []string{"base", "overlays/prometheus", "overlays/kubelet-native"}
 
 // TestDeployManifests renders every kustomization with the kubectl of
 // the harness, compares it with its committed golden file

@@ -23,6 +23,7 @@ import (
 type Options struct {
 	Server     *ServerOptions
 	Kubelet    *KubeletOptions
+	Endpoints  *EndpointOptions
 	Prometheus *PrometheusOptions
 	Logging    *logsapi.LoggingConfiguration
 
@@ -39,6 +40,7 @@ func New() *Options {
 	return &Options{
 		Server:     NewServerOptions(),
 		Kubelet:    NewKubeletOptions(),
+		Endpoints:  NewEndpointOptions(),
 		Prometheus: NewPrometheusOptions(),
 		Logging:    logsapi.NewLoggingConfiguration(),
 	}
@@ -51,6 +53,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	general.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "The kubeconfig that reaches kube-apiserver; the in-cluster configuration when empty.")
 	general.BoolVar(&o.ShowVersion, "version", o.ShowVersion, "Print the version and exit.")
 	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
+	o.Endpoints.AddFlags(fss.FlagSet("kubelet endpoints"))
 	o.Prometheus.AddFlags(fss.FlagSet("prometheus"))
 	o.Server.AddFlags(fss.FlagSet("secure serving"), fss.FlagSet("authentication and authorization"), fss.FlagSet("apiserver"))
 	logsapi.AddFlags(o.Logging, fss.FlagSet("logging"))
@@ -62,6 +65,10 @@ func (o *Options) Validate() []error {
 	var errs []error
 	errs = append(errs, o.Server.Validate()...)
 	errs = append(errs, o.Kubelet.Validate()...)
+	errs = append(errs, o.Endpoints.Validate()...)
+	if len(o.Endpoints.ResourceExtra) > 0 && o.Prometheus.ResourceSource == SourcePrometheus {
+		errs = append(errs, fmt.Errorf("--resource-metrics-extra needs kubelets as the source of resource metrics, not --resource-metrics-source=%s", SourcePrometheus))
+	}
 	errs = append(errs, o.Prometheus.Validate()...)
 	if _, err := labels.Parse(o.Kubelet.NodeSelector); err != nil {
 		errs = append(errs, fmt.Errorf("--node-selector: %w", err))
@@ -127,6 +134,7 @@ func (o *Options) Config() (server.Config, error) {
 		Cluster:      cluster,
 		Kubelet:      o.Kubelet.RESTConfig(cluster),
 		Address:      o.Kubelet.AddressConfig(),
+		Endpoints:    o.Endpoints.Config(),
 		NodeSelector: selector,
 		Resolution:   o.Kubelet.MetricResolution,
 		Timeout:      o.Kubelet.RequestTimeout,
