@@ -192,7 +192,7 @@ func newNode(name string, cfg Config, now time.Time, withPods bool) *node {
 		systemUUID:     uidFor(PodRef{Name: name, Namespace: "system-uuid"}),
 		bootID:         uidFor(PodRef{Name: name, Namespace: "boot-id"}),
 		fsCapacity:     200 << 30,
-		swapBytes:      0,
+		swapBytes:      8 << 30,
 		memoryCapacity: 256 << 30,
 		ncores:         32,
 	}
