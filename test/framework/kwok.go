@@ -47,6 +47,14 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	front, err := startKubeletFront(c.PKI.KwokCert, c.PKI.KwokKey, port)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.front = front
+	c.mu.Unlock()
+	c.KubeletPort = front.Port()
 	// kwok also loads ~/.kwok/kwok.yaml when it exists; a private HOME keeps
 	// a developer's own kwok configuration out of the tests.
 	home := filepath.Join(c.Dir, "kwok-home")
@@ -60,7 +68,8 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 		"--node-ip=127.0.0.1",
 		// Pod IPs are fiction; keep them out of the Service range.
 		"--cidr=10.244.0.0/16",
-		fmt.Sprintf("--node-port=%d", port),
+		// Nodes point at the front, which hands kwok what it serves.
+		fmt.Sprintf("--node-port=%d", front.Port()),
 		fmt.Sprintf("--server-address=127.0.0.1:%d", port),
 		"--tls-cert-file=" + c.PKI.KwokCert,
 		"--tls-private-key-file=" + c.PKI.KwokKey,
@@ -93,4 +102,30 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	}
 	// Resource and application metrics per node (see appmetrics.go).
 	return c.applyNodeMetrics(ctx)
+}
+
+// startPodSyncer starts keeping the kubelet front's pods equal to the
+// cluster's pods on kwok nodes.
+func (c *Cluster) startPodSyncer(ctx context.Context) error {
+	c.mu.Lock()
+	front := c.front
+	c.mu.Unlock()
+	if front == nil {
+		return fmt.Errorf("no kubelet front")
+	}
+	s, err := startPodSyncer(ctx, c.client, front.farm, c.opts.Logf)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pods = s
+	c.mu.Unlock()
+	return nil
+}
+
+// podSyncer is the running pod syncer, nil when there is none.
+func (c *Cluster) podSyncer() *podSyncer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pods
 }
