@@ -342,3 +342,31 @@ func TestSetPods(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCadvisorBody(b *testing.B) {
+	f := New(Config{PodsPerNode: 30, ContainersPerPod: 2})
+	f.AddNodes("n1")
+	n := f.nodes["n1"]
+	buf := make([]byte, 0, 4<<20)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		buf = n.cadvisorLocked(now, buf[:0])
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkSummaryBody(b *testing.B) {
+	f := New(Config{PodsPerNode: 30, ContainersPerPod: 2})
+	f.AddNodes("n1")
+	n := f.nodes["n1"]
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		if _, err := n.summaryLocked(now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
