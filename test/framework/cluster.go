@@ -95,7 +95,10 @@ type Cluster struct {
 	procs        []*Process    // in start order, including stopped ones (for DumpLogs)
 	prometheuses []*Prometheus // told about new kwok nodes
 	front        *kubeletFront // nil before kwok starts and after Stop
-	pods         *podSyncer    // nil before it starts and after Stop
+	pods         *podSyncer    // nil before the first kwok node and after Stop
+	stopped      bool
+
+	syncMu sync.Mutex // serializes starting the pod syncer
 }
 
 // StartCluster starts etcd, kube-apiserver, kube-controller-manager and kwok,
@@ -139,7 +142,6 @@ func StartCluster(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		{"kube-apiserver", c.startAPIServer},
 		{"kube-controller-manager", c.startControllerManager},
 		{"kwok", c.startKwok},
-		{"pod syncer", c.startPodSyncer},
 	}
 	for _, s := range steps {
 		stepStart := time.Now()
@@ -191,7 +193,7 @@ func (c *Cluster) processes() []*Process {
 func (c *Cluster) Stop() {
 	c.mu.Lock()
 	front, pods := c.front, c.pods
-	c.front, c.pods = nil, nil
+	c.front, c.pods, c.stopped = nil, nil, true
 	c.mu.Unlock()
 	if pods != nil {
 		pods.Stop()

@@ -104,28 +104,31 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	return c.applyNodeMetrics(ctx)
 }
 
-// startPodSyncer starts keeping the kubelet front's pods equal to the
-// cluster's pods on kwok nodes.
-func (c *Cluster) startPodSyncer(ctx context.Context) error {
+// kwokPods returns the pod syncer, started on the first call: a cluster
+// without kwok nodes (the benchmark's, with thousands of pods on farm
+// nodes) keeps no pod informer in the test process.
+func (c *Cluster) kwokPods(ctx context.Context) (*podSyncer, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
 	c.mu.Lock()
-	front := c.front
+	front, pods, stopped := c.front, c.pods, c.stopped
 	c.mu.Unlock()
-	if front == nil {
-		return fmt.Errorf("no kubelet front")
+	if pods != nil {
+		return pods, nil
+	}
+	if front == nil || stopped {
+		return nil, fmt.Errorf("no kubelet front: the cluster is stopped or kwok did not start")
 	}
 	s, err := startPodSyncer(ctx, c.client, front.farm, c.opts.Logf)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.mu.Lock()
-	c.pods = s
-	c.mu.Unlock()
-	return nil
-}
-
-// podSyncer is the running pod syncer, nil when there is none.
-func (c *Cluster) podSyncer() *podSyncer {
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pods
+	if c.stopped {
+		s.Stop()
+		return nil, fmt.Errorf("the cluster stopped while the pod syncer started")
+	}
+	c.pods = s
+	return s, nil
 }

@@ -105,12 +105,21 @@ func (s NodeSpec) node() *corev1.Node {
 }
 
 // CreateKwokNode creates a node that kwok manages (see NodeSpec), labelled
-// type=kwok plus labels. Every Prometheus started with StartPrometheus
-// starts scraping it.
+// type=kwok plus labels, whose kubelet is the kubelet front (KubeletPort):
+// its annotations point scrapers at kwok's /metrics/resource and at the
+// front's /stats/summary and /metrics/cadvisor, which serve the node's
+// Running pods (see NetworkReceiveAnnotation). Every Prometheus started
+// with StartPrometheus starts scraping it.
 func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[string]string) error {
+	pods, err := c.kwokPods(ctx)
+	if err != nil {
+		return fmt.Errorf("create kwok node %s: %w", name, err)
+	}
+	// The front serves the node before anyone learns of it.
+	pods.addNode(name)
 	l := map[string]string{"type": "kwok"}
 	maps.Copy(l, labels)
-	err := CreateNode(ctx, c.client, NodeSpec{
+	err = CreateNode(ctx, c.client, NodeSpec{
 		Name:   name,
 		Labels: l,
 		Annotations: map[string]string{
@@ -122,9 +131,6 @@ func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[st
 	})
 	if err != nil {
 		return err
-	}
-	if s := c.podSyncer(); s != nil {
-		s.addNode(name)
 	}
 	return c.nodeCreated(name)
 }
