@@ -113,7 +113,7 @@ func (n *node) cgroupsLocked(t time.Time) []cgroup {
 func (n *node) cadvisorLocked(now time.Time, b []byte) []byte {
 	t := sampleTime(now)
 	gs := n.cgroupsLocked(t)
-	m := n.machine(t)
+	m := n.machine()
 	for i := range cadvisorFamilies {
 		f := &cadvisorFamilies[i]
 		b = appendHeader(b, f.family)
@@ -133,21 +133,17 @@ func (n *node) cadvisorLocked(now time.Time, b []byte) []byte {
 
 // machine is what cAdvisor knows of the node's machine.
 type machine struct {
-	ts                              time.Time
-	bootID, machineID, systemUUID   string
-	cores, memoryBytes, swapBytes   uint64
-	physicalCores, sockets          uint64
-	kernelVersion, osVersion, cadv  string
-	cadvRevision, containerdVersion string
+	ts                            time.Time
+	bootID, machineID, systemUUID string
+	cores, physicalCores, sockets uint64
+	memoryBytes, swapBytes        uint64
 }
 
-func (n *node) machine(t time.Time) *machine {
+func (n *node) machine() *machine {
 	return &machine{
 		ts: n.startTime, bootID: n.bootID, machineID: n.machineID, systemUUID: n.systemUUID,
 		cores: n.ncores, physicalCores: n.ncores / 2, sockets: 1,
 		memoryBytes: n.memoryCapacity, swapBytes: n.swapBytes,
-		kernelVersion: "6.12.0-31-cloud-amd64", osVersion: "Debian GNU/Linux 13 (trixie)",
-		cadv: "", cadvRevision: "", containerdVersion: "Unknown",
 	}
 }
 
