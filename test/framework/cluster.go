@@ -77,9 +77,14 @@ type Cluster struct {
 	EtcdURL string
 	// ControllerManagerPort is kube-controller-manager's secure port.
 	ControllerManagerPort int
-	// KwokPort is the port of kwok's emulated kubelet (HTTP and HTTPS) on
-	// 127.0.0.1; it is every kwok node's kubelet port.
+	// KwokPort is the port of kwok's own server (HTTP and HTTPS) on
+	// 127.0.0.1, where it emulates /metrics/resource; Prometheus scrapes it.
 	KwokPort int
+	// KubeletPort is every kwok node's kubelet port: an HTTPS front on
+	// 127.0.0.1 in the test process that serves the nodes' /stats/summary
+	// and /metrics/cadvisor from a kubelet farm whose pods follow the
+	// cluster's, and hands every other path to kwok.
+	KubeletPort int
 
 	opts       Options
 	restConfig *rest.Config
@@ -89,6 +94,11 @@ type Cluster struct {
 	mu           sync.Mutex
 	procs        []*Process    // in start order, including stopped ones (for DumpLogs)
 	prometheuses []*Prometheus // told about new kwok nodes
+	front        *kubeletFront // nil before kwok starts and after Stop
+	pods         *podSyncer    // nil before the first kwok node and after Stop
+	stopped      bool
+
+	syncMu sync.Mutex // serializes starting the pod syncer
 }
 
 // StartCluster starts etcd, kube-apiserver, kube-controller-manager and kwok,
@@ -181,6 +191,18 @@ func (c *Cluster) processes() []*Process {
 // Stop stops every process of the cluster (including aggregated servers
 // started against it), newest first. It is safe to call more than once.
 func (c *Cluster) Stop() {
+	c.mu.Lock()
+	front, pods := c.front, c.pods
+	c.front, c.pods, c.stopped = nil, nil, true
+	c.mu.Unlock()
+	if pods != nil {
+		pods.Stop()
+	}
+	if front != nil {
+		if err := front.Close(); err != nil {
+			c.opts.Logf("kubelet front: %v", err)
+		}
+	}
 	procs := c.processes()
 	slices.Reverse(procs)
 	for _, p := range procs {

@@ -47,6 +47,14 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	front, err := startKubeletFront(c.PKI.KwokCert, c.PKI.KwokKey, port)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.front = front
+	c.mu.Unlock()
+	c.KubeletPort = front.Port()
 	// kwok also loads ~/.kwok/kwok.yaml when it exists; a private HOME keeps
 	// a developer's own kwok configuration out of the tests.
 	home := filepath.Join(c.Dir, "kwok-home")
@@ -60,7 +68,8 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 		"--node-ip=127.0.0.1",
 		// Pod IPs are fiction; keep them out of the Service range.
 		"--cidr=10.244.0.0/16",
-		fmt.Sprintf("--node-port=%d", port),
+		// Nodes point at the front, which hands kwok what it serves.
+		fmt.Sprintf("--node-port=%d", front.Port()),
 		fmt.Sprintf("--server-address=127.0.0.1:%d", port),
 		"--tls-cert-file=" + c.PKI.KwokCert,
 		"--tls-private-key-file=" + c.PKI.KwokKey,
@@ -93,4 +102,33 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	}
 	// Resource and application metrics per node (see appmetrics.go).
 	return c.applyNodeMetrics(ctx)
+}
+
+// kwokPods returns the pod syncer, started on the first call: a cluster
+// without kwok nodes (the benchmark's, with thousands of pods on farm
+// nodes) keeps no pod informer in the test process.
+func (c *Cluster) kwokPods(ctx context.Context) (*podSyncer, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	c.mu.Lock()
+	front, pods, stopped := c.front, c.pods, c.stopped
+	c.mu.Unlock()
+	if pods != nil {
+		return pods, nil
+	}
+	if front == nil || stopped {
+		return nil, fmt.Errorf("no kubelet front: the cluster is stopped or kwok did not start")
+	}
+	s, err := startPodSyncer(ctx, c.client, front.farm, c.opts.Logf)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		s.Stop()
+		return nil, fmt.Errorf("the cluster stopped while the pod syncer started")
+	}
+	c.pods = s
+	return s, nil
 }

@@ -10,6 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/podometer/podometer/pkg/scrape"
+	"github.com/podometer/podometer/test/bench/farm"
 )
 
 const (
@@ -21,6 +24,23 @@ const (
 	// UsageCPUAnnotation and UsageMemoryAnnotation on a pod set the usage kwok reports for it.
 	UsageCPUAnnotation    = "kwok.x-k8s.io/usage-cpu"
 	UsageMemoryAnnotation = "kwok.x-k8s.io/usage-memory"
+
+	// NetworkReceiveAnnotation and NetworkTransmitAnnotation on a pod set
+	// the rates (bytes per second, a quantity) of its network counters on
+	// its kwok node's /stats/summary and /metrics/cadvisor (default 1000
+	// and 500).
+	NetworkReceiveAnnotation  = "podometer.test/network-receive-bytes-per-second"
+	NetworkTransmitAnnotation = "podometer.test/network-transmit-bytes-per-second"
+	// EphemeralStorageAnnotation on a pod sets the ephemeral storage (a
+	// quantity) each of its containers uses there (default 1Mi).
+	EphemeralStorageAnnotation = "podometer.test/ephemeral-storage"
+)
+
+// The annotations that tell scrapers where a kwok node's kubelet serves
+// its summary and its cAdvisor metrics.
+var (
+	StatsSummaryPathAnnotation    = scrape.SummaryEndpoint.PathAnnotation
+	CadvisorMetricsPathAnnotation = scrape.CadvisorEndpoint.PathAnnotation
 )
 
 // ResourceMetricsPath is the path where kwok serves a node's /metrics/resource.
@@ -85,17 +105,28 @@ func (s NodeSpec) node() *corev1.Node {
 }
 
 // CreateKwokNode creates a node that kwok manages (see NodeSpec), labelled
-// type=kwok plus labels. Every Prometheus started with StartPrometheus
-// starts scraping it.
+// type=kwok plus labels, whose kubelet is the kubelet front (KubeletPort):
+// its annotations point scrapers at kwok's /metrics/resource and at the
+// front's /stats/summary and /metrics/cadvisor, which serve the node's
+// Running pods (see NetworkReceiveAnnotation). Every Prometheus started
+// with StartPrometheus starts scraping it.
 func (c *Cluster) CreateKwokNode(ctx context.Context, name string, labels map[string]string) error {
+	pods, err := c.kwokPods(ctx)
+	if err != nil {
+		return fmt.Errorf("create kwok node %s: %w", name, err)
+	}
+	// The front serves the node before anyone learns of it.
+	pods.addNode(name)
 	l := map[string]string{"type": "kwok"}
 	maps.Copy(l, labels)
-	err := CreateNode(ctx, c.client, NodeSpec{
+	err = CreateNode(ctx, c.client, NodeSpec{
 		Name:   name,
 		Labels: l,
 		Annotations: map[string]string{
 			KwokNodeAnnotation:            "fake",
 			ResourceMetricsPathAnnotation: ResourceMetricsPath(name),
+			StatsSummaryPathAnnotation:    farm.SummaryPath(name),
+			CadvisorMetricsPathAnnotation: farm.CadvisorMetricsPath(name),
 		},
 	})
 	if err != nil {
@@ -123,6 +154,19 @@ func (c *Cluster) WaitNodeReady(ctx context.Context, name string, timeout time.D
 		return fmt.Errorf("node %s not ready: %w", name, err)
 	}
 	return nil
+}
+
+// KubeletSummary fetches node's /stats/summary through the kwok nodes'
+// kubelet front, verifying its certificate against the cluster CA.
+func (c *Cluster) KubeletSummary(ctx context.Context, node string) ([]byte, error) {
+	return c.httpGet(ctx, fmt.Sprintf("https://127.0.0.1:%d%s", c.KubeletPort, farm.SummaryPath(node)))
+}
+
+// KubeletCadvisorMetrics fetches node's /metrics/cadvisor through the kwok
+// nodes' kubelet front, verifying its certificate against the cluster CA.
+func (c *Cluster) KubeletCadvisorMetrics(ctx context.Context, node string) (string, error) {
+	body, err := c.httpGet(ctx, fmt.Sprintf("https://127.0.0.1:%d%s", c.KubeletPort, farm.CadvisorMetricsPath(node)))
+	return string(body), err
 }
 
 // KubeletResourceMetrics fetches kwok's /metrics/resource for node over

@@ -1,16 +1,25 @@
-// Package farm is a kubelet farm for benchmarks: one HTTPS listener on
-// 127.0.0.1 that answers, for each of N emulated nodes, the kubelet's
-// /metrics/resource (Prometheus text, as kubelet v1.3x writes it) and
-// /stats/summary (JSON) at per-node paths:
+// Package farm is a kubelet farm for benchmarks and the e2e cluster: one
+// HTTPS listener on 127.0.0.1 that answers, for each of N emulated nodes,
+// the kubelet's /metrics/resource and /metrics/cadvisor (Prometheus text,
+// as kubelet v1.35 writes them) and /stats/summary (JSON, the types of
+// k8s.io/kubelet/pkg/apis/stats/v1alpha1) at per-node paths:
 //
 //	/nodes/<node>/metrics/resource
+//	/nodes/<node>/metrics/cadvisor
 //	/nodes/<node>/stats/summary
 //
-// A node runs PodsPerNode pods of ContainersPerPod containers. Every
-// container has a CPU rate and a memory working set, derived from its name
-// so that runs are repeatable; its CPU counter advances with that rate, as
-// a real one does, and SetPodUsage changes the rate and working set of a
-// running pod (the counter keeps what it had accumulated).
+// A node added with AddNodes runs PodsPerNode pods of ContainersPerPod
+// containers. Every container has a CPU rate, a memory working set and an
+// ephemeral storage; every pod network receive and transmit rates and an
+// emptyDir; all derived from names so that runs are repeatable. Counters
+// (CPU, network, PSI) advance with their rates, as real ones do, and
+// SetPodUsage changes the rate and working set of a running pod (the
+// counter keeps what it had accumulated). Swap, PSI, packets, errors and
+// the node's own figures are derived from those.
+//
+// A node added with AddEmptyNodes has no pods of its own: SetPods gives it
+// the pods of a real cluster (the e2e harness does), keeping the counters
+// of the pods it keeps.
 //
 // A node's bodies are cached and regenerated at most once per
 // RefreshPeriod (the farm's "housekeeping" period, 1s by default), so the
@@ -20,19 +29,10 @@
 package farm
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"math/big"
 	"net"
 	"net/http"
 	"sort"
@@ -132,8 +132,13 @@ func ContainerName(i int) string {
 // of the node's metrics.k8s.io/resource-metrics-path annotation.
 func ResourceMetricsPath(node string) string { return "/nodes/" + node + "/metrics/resource" }
 
-// SummaryPath is the path of node's /stats/summary.
+// SummaryPath is the path of node's /stats/summary, the value of the
+// node's metrics.k8s.io/stats-summary-path annotation.
 func SummaryPath(node string) string { return "/nodes/" + node + "/stats/summary" }
+
+// CadvisorMetricsPath is the path of node's /metrics/cadvisor, the value
+// of the node's metrics.k8s.io/cadvisor-metrics-path annotation.
+func CadvisorMetricsPath(node string) string { return "/nodes/" + node + "/metrics/cadvisor" }
 
 // AddNodes adds nodes with their pods; nodes the farm has already are
 // left as they are.
@@ -145,10 +150,23 @@ func (f *Farm) AddNodes(names ...string) {
 		if _, ok := f.nodes[name]; ok {
 			continue
 		}
-		n := newNode(name, f.cfg, now)
+		n := newNode(name, f.cfg, now, true)
 		f.nodes[name] = n
 		for _, p := range n.pods {
 			f.pods[p.ref] = p
+		}
+	}
+}
+
+// AddEmptyNodes adds nodes without pods of their own (SetPods gives them
+// some); nodes the farm has already are left as they are.
+func (f *Farm) AddEmptyNodes(names ...string) {
+	now := f.cfg.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, name := range names {
+		if _, ok := f.nodes[name]; !ok {
+			f.nodes[name] = newNode(name, f.cfg, now, false)
 		}
 	}
 }
@@ -162,9 +180,11 @@ func (f *Farm) RemoveNodes(names ...string) {
 		if !ok {
 			continue
 		}
+		n.mu.Lock()
 		for _, p := range n.pods {
 			delete(f.pods, p.ref)
 		}
+		n.mu.Unlock()
 		delete(f.nodes, name)
 	}
 }
@@ -189,6 +209,8 @@ func (f *Farm) Pods(node string) []PodRef {
 	if n == nil {
 		return nil
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	out := make([]PodRef, len(n.pods))
 	for i, p := range n.pods {
 		out[i] = p.ref
@@ -208,7 +230,7 @@ func (f *Farm) PodUsage(ref PodRef) ([]Usage, bool) {
 	defer p.node.mu.Unlock()
 	out := make([]Usage, len(p.containers))
 	for i, c := range p.containers {
-		out[i] = Usage{CPUNanoCores: c.rate, MemoryBytes: c.memory}
+		out[i] = Usage{CPUNanoCores: c.cpu.rate, MemoryBytes: c.memory}
 	}
 	return out, true
 }
@@ -229,7 +251,7 @@ func (f *Farm) SetPodUsage(ref PodRef, u Usage) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, c := range p.containers {
-		c.setRate(u.CPUNanoCores, now)
+		c.cpu.set(u.CPUNanoCores, now)
 		c.memory = u.MemoryBytes
 	}
 	n.invalidateLocked()
@@ -304,6 +326,9 @@ func (f *Farm) Handler() http.Handler {
 	mux.HandleFunc("GET /nodes/{node}/stats/summary", func(w http.ResponseWriter, r *http.Request) {
 		f.serve(w, r, r.PathValue("node"), kindSummary)
 	})
+	mux.HandleFunc("GET /nodes/{node}/metrics/cadvisor", func(w http.ResponseWriter, r *http.Request) {
+		f.serve(w, r, r.PathValue("node"), kindCadvisor)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok"))
 	})
@@ -315,11 +340,14 @@ type bodyKind int
 const (
 	kindResource bodyKind = iota
 	kindSummary
+	kindCadvisor
+	numKinds
 )
 
-var contentTypes = [...]string{
+var contentTypes = [numKinds]string{
 	kindResource: "text/plain; version=0.0.4; charset=utf-8",
 	kindSummary:  "application/json",
+	kindCadvisor: "text/plain; version=0.0.4; charset=utf-8",
 }
 
 func (f *Farm) serve(w http.ResponseWriter, r *http.Request, name string, kind bodyKind) {
@@ -367,207 +395,4 @@ func acceptsGzip(header string) bool {
 		return true
 	}
 	return false
-}
-
-// node is one emulated kubelet.
-type node struct {
-	name      string
-	startTime time.Time
-	pods      []*pod
-
-	// systemRate and systemMemory are what the node uses beside its pods.
-	systemRate   uint64
-	systemMemory uint64
-	systemBase   uint64 // nanocore-seconds at base time
-	baseTime     time.Time
-
-	mu    sync.Mutex
-	cache [2]cachedBody // by bodyKind
-}
-
-type cachedBody struct {
-	at        time.Time
-	valid     bool
-	plain, gz []byte
-}
-
-type pod struct {
-	ref        PodRef
-	node       *node
-	uid        string
-	startTime  time.Time
-	containers []*container
-}
-
-// container is one container's counters. Its counter is cpuBase at
-// baseTime plus rate times the time since.
-type container struct {
-	name      string
-	startTime time.Time
-	// offset is how long before the node's sample time the container was
-	// sampled: kubelets stamp each container with its own cAdvisor time.
-	offset   time.Duration
-	rate     uint64 // nanocores
-	memory   uint64 // bytes
-	cpuBase  uint64 // nanocore-seconds at baseTime
-	baseTime time.Time
-}
-
-// counterAt returns the cumulative CPU at t in nanocore-seconds.
-func (c *container) counterAt(t time.Time) uint64 {
-	if !t.After(c.baseTime) {
-		return c.cpuBase
-	}
-	return c.cpuBase + mulDur(c.rate, t.Sub(c.baseTime))
-}
-
-func (c *container) setRate(rate uint64, now time.Time) {
-	c.cpuBase = c.counterAt(now)
-	c.baseTime = now
-	c.rate = rate
-}
-
-// mulDur returns rate (per second) times d without overflow for the
-// magnitudes used here (rates below 1e12, durations below years).
-func mulDur(rate uint64, d time.Duration) uint64 {
-	sec := uint64(d / time.Second)
-	frac := uint64(d % time.Second)
-	return rate*sec + rate*frac/uint64(time.Second)
-}
-
-// hash64 derives repeatable pseudo-random numbers from names.
-func hash64(parts ...string) uint64 {
-	h := fnv.New64a()
-	for _, p := range parts {
-		_, _ = h.Write([]byte(p))
-		_, _ = h.Write([]byte{0})
-	}
-	return h.Sum64()
-}
-
-// DefaultUsage is the usage a container starts with: a CPU rate between
-// 5m and 500m and a working set between 16Mi and 512Mi (a multiple of
-// 4Ki), both derived from its pod's and its own name.
-func DefaultUsage(ref PodRef, containerName string) Usage {
-	h := hash64(ref.Namespace, ref.Name, containerName)
-	cpu := 5_000_000 + (h%496)*1_000_000
-	mem := (16<<20 + ((h>>16)%(496<<8))*4096)
-	return Usage{CPUNanoCores: cpu, MemoryBytes: mem}
-}
-
-func newNode(name string, cfg Config, now time.Time) *node {
-	h := hash64(name)
-	n := &node{
-		name:         name,
-		startTime:    now.Add(-10*24*time.Hour - time.Duration(h%86400)*time.Second).Truncate(time.Second),
-		systemRate:   150_000_000 + (h%100)*1_000_000,
-		systemMemory: 900<<20 + (h>>8)%(200<<20),
-	}
-	// The node's own counter has been running since it booted.
-	n.baseTime = n.startTime
-	n.pods = make([]*pod, cfg.PodsPerNode)
-	for i := range n.pods {
-		ref := PodRef{Namespace: cfg.Namespace, Name: PodName(name, i)}
-		ph := hash64(ref.Namespace, ref.Name)
-		p := &pod{
-			ref:       ref,
-			node:      n,
-			uid:       fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(ph), uint16(ph>>32), (ph>>48)&0xfff, (ph>>20)&0xfff, ph&0xffffffffffff),
-			startTime: now.Add(-time.Hour - time.Duration(ph%(48*3600))*time.Second).Truncate(time.Second),
-		}
-		p.containers = make([]*container, cfg.ContainersPerPod)
-		for j := range p.containers {
-			cname := ContainerName(j)
-			u := DefaultUsage(ref, cname)
-			ch := hash64(ref.Namespace, ref.Name, cname, "offset")
-			c := &container{
-				name:      cname,
-				startTime: p.startTime.Add(time.Duration(j+1) * 1500 * time.Millisecond),
-				offset:    time.Duration(ch%500) * time.Millisecond,
-				rate:      u.CPUNanoCores,
-				memory:    u.MemoryBytes,
-			}
-			// The counter has been running since the container started.
-			c.baseTime = c.startTime
-			p.containers[j] = c
-		}
-		n.pods[i] = p
-	}
-	return n
-}
-
-func (n *node) invalidateLocked() {
-	for i := range n.cache {
-		n.cache[i] = cachedBody{}
-	}
-}
-
-// body returns the node's body of kind, regenerated when the cached one is
-// older than the refresh period, gzipped when gz.
-func (n *node) body(kind bodyKind, gz bool, cfg Config) ([]byte, error) {
-	now := cfg.Now()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := &n.cache[kind]
-	if !c.valid || now.Sub(c.at) >= cfg.RefreshPeriod || now.Before(c.at) {
-		var plain []byte
-		var err error
-		switch kind {
-		case kindResource:
-			plain = n.resourceMetricsLocked(now, make([]byte, 0, len(c.plain)+512))
-		default:
-			plain, err = n.summaryLocked(now)
-		}
-		if err != nil {
-			return nil, err
-		}
-		*c = cachedBody{at: now, valid: true, plain: plain}
-	}
-	if !gz {
-		return c.plain, nil
-	}
-	if c.gz == nil {
-		var buf bytes.Buffer
-		buf.Grow(len(c.plain) / 4)
-		zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := zw.Write(c.plain); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		c.gz = buf.Bytes()
-	}
-	return c.gz, nil
-}
-
-// selfSignedCert returns a certificate for 127.0.0.1 and localhost.
-func selfSignedCert() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("farm: generate key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("farm: serial: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "podometer-bench-kubelet-farm"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(7 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("farm: create certificate: %w", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

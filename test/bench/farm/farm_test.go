@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	stats "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 
 	"github.com/podometer/podometer/pkg/scrape"
 	"github.com/podometer/podometer/pkg/usage"
@@ -259,14 +260,14 @@ func TestSummary(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	var s Summary
+	var s stats.Summary
 	if err := json.Unmarshal(body, &s); err != nil {
 		t.Fatal(err)
 	}
 	if s.Node.NodeName != "n1" || s.Node.CPU == nil || s.Node.Memory == nil || len(s.Pods) != 3 {
 		t.Fatalf("summary: %+v", s)
 	}
-	if !s.Node.CPU.Time.Equal(clk.Now().Truncate(time.Second)) {
+	if !s.Node.CPU.Time.Time.Equal(clk.Now().Truncate(time.Second)) {
 		t.Errorf("node CPU time %s, want %s", s.Node.CPU.Time, clk.Now())
 	}
 	var podMemory uint64

@@ -1,7 +1,8 @@
 package farm
 
 import (
-	"encoding/json"
+	"cmp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -72,12 +73,23 @@ func seconds(nanos uint64) float64 { return float64(nanos) / 1e9 }
 // sampleTime is the node's sample time: now to the millisecond.
 func sampleTime(now time.Time) time.Time { return now.Truncate(time.Millisecond) }
 
-// systemCounterAt is the node's own CPU (outside pods) at t.
-func (n *node) systemCounterAt(t time.Time) uint64 {
-	if !t.After(n.baseTime) {
-		return n.systemBase
+// podContainer is a container with its pod.
+type podContainer struct {
+	c *container
+	p *pod
+}
+
+// containersByName are the node's containers sorted by container name,
+// namespace and pod, the kubelet's order of series.
+func (n *node) containersByName() []podContainer {
+	var out []podContainer
+	for _, p := range n.pods {
+		for _, c := range p.containers {
+			out = append(out, podContainer{c, p})
+		}
 	}
-	return n.systemBase + mulDur(n.systemRate, t.Sub(n.baseTime))
+	slices.SortStableFunc(out, func(a, b podContainer) int { return cmp.Compare(a.c.name, b.c.name) })
+	return out
 }
 
 // resourceMetricsLocked appends the node's /metrics/resource body at now
@@ -85,17 +97,10 @@ func (n *node) systemCounterAt(t time.Time) uint64 {
 // first, as the kubelet sorts them.
 func (n *node) resourceMetricsLocked(now time.Time, b []byte) []byte {
 	t := sampleTime(now)
-	ctrs := 0
-	if len(n.pods) > 0 {
-		ctrs = len(n.pods[0].containers)
-	}
+	ctrs := n.containersByName()
 	eachContainer := func(fn func(c *container, p *pod)) {
-		for j := range ctrs {
-			for _, p := range n.pods {
-				if j < len(p.containers) {
-					fn(p.containers[j], p)
-				}
-			}
+		for _, pc := range ctrs {
+			fn(pc.c, pc.p)
 		}
 	}
 
@@ -103,7 +108,7 @@ func (n *node) resourceMetricsLocked(now time.Time, b []byte) []byte {
 	eachContainer(func(c *container, p *pod) {
 		ts := t.Add(-c.offset)
 		b = appendContainerLabels(b, famContainerCPU.name, c, p)
-		b = appendSample(b, seconds(c.counterAt(ts)), ts)
+		b = appendSample(b, seconds(c.cpu.at(ts)), ts)
 	})
 	b = appendHeader(b, famContainerMemory)
 	eachContainer(func(c *container, p *pod) {
@@ -118,33 +123,26 @@ func (n *node) resourceMetricsLocked(now time.Time, b []byte) []byte {
 	b = appendHeader(b, famContainerSwap)
 	eachContainer(func(c *container, p *pod) {
 		b = appendContainerLabels(b, famContainerSwap.name, c, p)
-		b = appendSample(b, 0, t.Add(-c.offset))
+		b = appendSample(b, float64(swapOf(c.memory)), t.Add(-c.offset))
 	})
 
-	var nodeCPU, nodeMemory uint64
-	nodeCPU, nodeMemory = n.systemCounterAt(t), n.systemMemory
-	for _, p := range n.pods {
-		for _, c := range p.containers {
-			nodeCPU += c.counterAt(t)
-			nodeMemory += c.memory
-		}
-	}
+	tot := n.totalsLocked(t)
 	b = appendHeader(b, famNodeCPU)
 	b = append(b, famNodeCPU.name...)
-	b = appendSample(b, seconds(nodeCPU), t)
+	b = appendSample(b, seconds(tot.cpu), t)
 	b = appendHeader(b, famNodeMemory)
 	b = append(b, famNodeMemory.name...)
-	b = appendSample(b, float64(nodeMemory), t)
+	b = appendSample(b, float64(tot.memory), t)
 	b = appendHeader(b, famNodeSwap)
 	b = append(b, famNodeSwap.name...)
-	b = appendSample(b, 0, t)
+	b = appendSample(b, float64(tot.swap), t)
 
 	b = appendHeader(b, famPodCPU)
 	for _, p := range n.pods {
 		ts := p.sampleTime(t)
 		var cpu uint64
 		for _, c := range p.containers {
-			cpu += c.counterAt(ts)
+			cpu += c.cpu.at(ts)
 		}
 		b = appendPodLabels(b, famPodCPU.name, p)
 		b = appendSample(b, seconds(cpu), ts)
@@ -160,8 +158,12 @@ func (n *node) resourceMetricsLocked(now time.Time, b []byte) []byte {
 	}
 	b = appendHeader(b, famPodSwap)
 	for _, p := range n.pods {
+		var swap uint64
+		for _, c := range p.containers {
+			swap += swapOf(c.memory)
+		}
 		b = appendPodLabels(b, famPodSwap.name, p)
-		b = appendSample(b, 0, p.sampleTime(t))
+		b = appendSample(b, float64(swap), p.sampleTime(t))
 	}
 	b = appendHeader(b, famScrapeError)
 	b = append(b, famScrapeError.name...)
@@ -175,110 +177,4 @@ func (p *pod) sampleTime(t time.Time) time.Time {
 		return t
 	}
 	return t.Add(-p.containers[0].offset)
-}
-
-// The /stats/summary types: the part of k8s.io/kubelet's
-// pkg/apis/stats/v1alpha1 that resource-metrics scrapers read, with its
-// JSON names.
-type (
-	// Summary is the body of /stats/summary.
-	Summary struct {
-		Node NodeStats  `json:"node"`
-		Pods []PodStats `json:"pods"`
-	}
-	// NodeStats are a node's figures.
-	NodeStats struct {
-		NodeName  string       `json:"nodeName"`
-		StartTime time.Time    `json:"startTime"`
-		CPU       *CPUStats    `json:"cpu,omitempty"`
-		Memory    *MemoryStats `json:"memory,omitempty"`
-	}
-	// PodStats are a pod's figures and its containers'.
-	PodStats struct {
-		PodRef     PodReference     `json:"podRef"`
-		StartTime  time.Time        `json:"startTime"`
-		Containers []ContainerStats `json:"containers"`
-		CPU        *CPUStats        `json:"cpu,omitempty"`
-		Memory     *MemoryStats     `json:"memory,omitempty"`
-	}
-	// PodReference names a pod.
-	PodReference struct {
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
-		UID       string `json:"uid"`
-	}
-	// ContainerStats are a container's figures.
-	ContainerStats struct {
-		Name      string       `json:"name"`
-		StartTime time.Time    `json:"startTime"`
-		CPU       *CPUStats    `json:"cpu,omitempty"`
-		Memory    *MemoryStats `json:"memory,omitempty"`
-	}
-	// CPUStats are CPU figures at Time.
-	CPUStats struct {
-		Time                 time.Time `json:"time"`
-		UsageNanoCores       *uint64   `json:"usageNanoCores,omitempty"`
-		UsageCoreNanoSeconds *uint64   `json:"usageCoreNanoSeconds,omitempty"`
-	}
-	// MemoryStats are memory figures at Time.
-	MemoryStats struct {
-		Time            time.Time `json:"time"`
-		UsageBytes      *uint64   `json:"usageBytes,omitempty"`
-		WorkingSetBytes *uint64   `json:"workingSetBytes,omitempty"`
-		RSSBytes        *uint64   `json:"rssBytes,omitempty"`
-	}
-)
-
-// kubeletTime is a time as the kubelet's JSON has it (metav1.Time: RFC
-// 3339, whole seconds, UTC).
-func kubeletTime(t time.Time) time.Time { return t.Truncate(time.Second).UTC() }
-
-func cpuStats(t time.Time, rate, counter uint64) *CPUStats {
-	return &CPUStats{Time: kubeletTime(t), UsageNanoCores: &rate, UsageCoreNanoSeconds: &counter}
-}
-
-func memoryStats(t time.Time, workingSet uint64) *MemoryStats {
-	usage, rss := workingSet+workingSet/8, workingSet*3/4
-	return &MemoryStats{Time: kubeletTime(t), UsageBytes: &usage, WorkingSetBytes: &workingSet, RSSBytes: &rss}
-}
-
-// summaryLocked returns the node's /stats/summary body at now.
-func (n *node) summaryLocked(now time.Time) ([]byte, error) {
-	t := sampleTime(now)
-	s := Summary{Pods: make([]PodStats, len(n.pods))}
-	nodeCPU, nodeRate, nodeMemory := n.systemCounterAt(t), n.systemRate, n.systemMemory
-	for i, p := range n.pods {
-		ps := PodStats{
-			PodRef:     PodReference{Name: p.ref.Name, Namespace: p.ref.Namespace, UID: p.uid},
-			StartTime:  kubeletTime(p.startTime),
-			Containers: make([]ContainerStats, len(p.containers)),
-		}
-		var podCPU, podRate, podMemory uint64
-		for j, c := range p.containers {
-			ts := t.Add(-c.offset)
-			counter := c.counterAt(ts)
-			ps.Containers[j] = ContainerStats{
-				Name:      c.name,
-				StartTime: kubeletTime(c.startTime),
-				CPU:       cpuStats(ts, c.rate, counter),
-				Memory:    memoryStats(ts, c.memory),
-			}
-			podCPU += counter
-			podRate += c.rate
-			podMemory += c.memory
-			nodeCPU += c.counterAt(t)
-			nodeRate += c.rate
-			nodeMemory += c.memory
-		}
-		ps.CPU = cpuStats(p.sampleTime(t), podRate, podCPU)
-		ps.Memory = memoryStats(p.sampleTime(t), podMemory)
-		s.Pods[i] = ps
-	}
-	s.Node = NodeStats{
-		NodeName:  n.name,
-		StartTime: kubeletTime(n.startTime),
-		CPU:       cpuStats(t, nodeRate, nodeCPU),
-		Memory:    memoryStats(t, nodeMemory),
-	}
-	return json.Marshal(&s)
 }
