@@ -9,7 +9,7 @@ E2E_TIMEOUT ?= 60m
 
 export PODOMETER_BIN := $(PODOMETER)
 
-.PHONY: all build install demo test unit check-binary e2e fuzz bench bench-micro bench-e2e lint clean
+.PHONY: all build install demo test unit check-binary e2e e2e-summary fuzz bench bench-micro bench-e2e lint clean
 
 all: build
 
@@ -31,7 +31,7 @@ demo: build
 	$(GO) run ./test/demo $(ARGS)
 
 ## test: unit tests, the binary check, then the end-to-end tests against a real control plane
-test: unit check-binary e2e
+test: unit check-binary e2e e2e-summary
 
 ## check-binary: the binary the Dockerfile ships is static and starts
 check-binary: build
@@ -46,6 +46,11 @@ unit:
 
 e2e: build
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
+
+## e2e-summary: the resource-metrics tests again, metrics.k8s.io fed by /stats/summary (with ephemeral-storage)
+E2E_SUMMARY_TESTS ?= TestKubectlTop|TestHPA|TestSelectorsThroughTheAggregator|TestFastPodListMatchesGeneric|TestEphemeralStorageHPA|TestKubeletEndpointFaultIsolation
+e2e-summary: build
+	PODOMETER_E2E_RESOURCE_ENDPOINT=summary $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v -run '$(E2E_SUMMARY_TESTS)' ./test/e2e/
 
 ## fuzz: run the kubelet decoders', selector-matcher and Prometheus-answer fuzzers for a while each
 FUZZTIME ?= 60s

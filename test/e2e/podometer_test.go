@@ -137,13 +137,14 @@ func podometer(t testing.TB) *framework.Podometer {
 		podometerInst, podometerErr = framework.StartPodometerWithOptions(ctx, cluster, framework.PodometerOptions{
 			Bin:  bin,
 			APIs: slices.Concat(framework.ResourceMetricsAPIs, framework.CustomMetricsAPIs, framework.ExternalMetricsAPIs),
-			ExtraArgs: []string{
+			ExtraArgs: append([]string{
 				"--prometheus-url=" + prometheusInst.URL(),
 				"--config=" + rules,
 				"--metrics-relist-interval=5s",
 				"--metrics-max-age=1m",
 				"--prometheus-query-timeout=5s",
-			},
+				"--kubelet-custom-metrics=summary,cadvisor",
+			}, resourceEndpointArgs()...),
 		})
 	})
 	if podometerErr != nil {

@@ -38,8 +38,9 @@ type DeploymentOptions struct {
 	// Node the pods are pinned to (there is no scheduler). Required.
 	Node     string
 	Replicas int32
-	// CPURequest and MemoryRequest are the container's requests ("" for none).
-	CPURequest, MemoryRequest string
+	// CPURequest, MemoryRequest and EphemeralStorageRequest are the
+	// container's requests ("" for none).
+	CPURequest, MemoryRequest, EphemeralStorageRequest string
 	// CPUUsage and MemoryUsage are the usage kwok reports for the container
 	// ("" for kwok's default).
 	CPUUsage, MemoryUsage string
@@ -63,7 +64,7 @@ func (c *Cluster) CreateDeployment(ctx context.Context, ns, name, node string, r
 func (c *Cluster) CreateDeploymentWithOptions(ctx context.Context, o DeploymentOptions) (*appsv1.Deployment, error) {
 	ns, name := o.Namespace, o.Name
 	requests := corev1.ResourceList{}
-	for res, q := range map[corev1.ResourceName]string{corev1.ResourceCPU: o.CPURequest, corev1.ResourceMemory: o.MemoryRequest} {
+	for res, q := range map[corev1.ResourceName]string{corev1.ResourceCPU: o.CPURequest, corev1.ResourceMemory: o.MemoryRequest, corev1.ResourceEphemeralStorage: o.EphemeralStorageRequest} {
 		if q == "" {
 			continue
 		}
