@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -50,7 +51,15 @@ type metricValues struct {
 // getCustom reads a custom.metrics.k8s.io path through the aggregator.
 func getCustom(ctx context.Context, path string) (metricValues, error) {
 	var v metricValues
-	body, err := cluster.Client().CoreV1().RESTClient().Get().AbsPath(path).DoRaw(ctx)
+	u, err := url.Parse(path)
+	if err != nil {
+		return v, err
+	}
+	req := cluster.Client().CoreV1().RESTClient().Get().AbsPath(u.Path)
+	for k, vals := range u.Query() {
+		req = req.Param(k, vals[0])
+	}
+	body, err := req.DoRaw(ctx)
 	if err != nil {
 		return v, fmt.Errorf("GET %s: %w: %s", path, err, body)
 	}
