@@ -159,7 +159,8 @@ func (f *Farm) AddNodes(names ...string) {
 }
 
 // AddEmptyNodes adds nodes without pods of their own (SetPods gives them
-// some); nodes the farm has already are left as they are.
+// some) and with no usage beside their pods', as kwok's nodes; nodes the
+// farm has already are left as they are.
 func (f *Farm) AddEmptyNodes(names ...string) {
 	now := f.cfg.Now()
 	f.mu.Lock()

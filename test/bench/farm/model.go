@@ -196,6 +196,13 @@ func newNode(name string, cfg Config, now time.Time, withPods bool) *node {
 		memoryCapacity: 256 << 30,
 		ncores:         32,
 	}
+	if !withPods {
+		// A node whose pods are set from outside stands for a kwok node:
+		// like kwok, it uses nothing beside its pods, so every endpoint
+		// gives the node the sum of its pods.
+		n.system = counterFrom(0, start)
+		n.systemMemory = 0
+	}
 	if withPods {
 		pods := make([]PodSpec, cfg.PodsPerNode)
 		for i := range pods {
