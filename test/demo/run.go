@@ -101,7 +101,11 @@ func run(ctx context.Context, cfg config) (err error) {
 				return err
 			}
 			opts.APIs = slices.Concat(framework.ResourceMetricsAPIs, framework.CustomMetricsAPIs, framework.ExternalMetricsAPIs)
-			opts.ExtraArgs = append([]string{"--prometheus-url=" + prom.URL(), "--config=" + rules, "--metrics-relist-interval=10s"}, cfg.podometerArgs...)
+			opts.ExtraArgs = append([]string{"--prometheus-url=" + prom.URL(), "--config=" + rules, "--metrics-relist-interval=10s",
+				// The kubelets' own figures too (kwok's nodes are fronted by
+				// the harness's farm, which serves /stats/summary and
+				// /metrics/cadvisor).
+				"--kubelet-custom-metrics=summary,cadvisor"}, cfg.podometerArgs...)
 		}
 		if pod, err = framework.StartPodometerWithOptions(ctx, c, opts); err != nil {
 			return err
@@ -207,6 +211,11 @@ func printUsage(c *framework.Cluster, pod *framework.Podometer, prom *framework.
 		p("  kubectl get --raw /apis/custom.metrics.k8s.io/v1beta2 | head -c 600")
 		p(`  kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/%s/pods/*/http_requests_per_second"`, namespace)
 		p(`  kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/queue_depth"`, namespace)
+		p("")
+		p("and the kubelets' own figures, with no rule (--kubelet-custom-metrics=summary,cadvisor):")
+		p("")
+		p(`  kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/%s/pods/*/network_receive_bytes"`, namespace)
+		p(`  kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/%s/pods/*/memory_rss"`, namespace)
 		p("")
 		p("web's pods serve 30 requests/s each (the %s annotation):", framework.RequestsPerSecondAnnotation)
 		p("")
