@@ -17,12 +17,8 @@ import (
 // wants, to Match.
 func (r *Rule) CandidateSeries(metric string) []string {
 	guesses := map[string]bool{}
-	if ms, ok := seriesNameMatchers(r.spec.seriesQuery); ok {
-		for _, m := range ms {
-			if m.op == "=" {
-				guesses[m.value] = true
-			}
-		}
+	for _, s := range r.StatedSeries() {
+		guesses[s] = true
 	}
 	for _, named := range r.undoCounterToRate(metric) {
 		if s, ok := r.undoNameMapping(named); ok {
@@ -33,6 +29,22 @@ func (r *Rule) CandidateSeries(metric string) []string {
 	for s := range guesses {
 		if seriesQueryAccepts(r.spec.seriesQuery, s) {
 			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// StatedSeries lists, sorted, the series names the rule's seriesQuery
+// states (name{...} or __name__="name"). Unlike the names CandidateSeries
+// guesses from the name mapping, these are known to be asked for.
+func (r *Rule) StatedSeries() []string {
+	var out []string
+	if ms, ok := seriesNameMatchers(r.spec.seriesQuery); ok {
+		for _, m := range ms {
+			if m.op == "=" {
+				out = append(out, m.value)
+			}
 		}
 	}
 	sort.Strings(out)

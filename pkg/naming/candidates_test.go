@@ -72,3 +72,26 @@ func TestCandidateSeries(t *testing.T) {
 		})
 	}
 }
+
+func TestStatedSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name, seriesQuery string
+		want              []string
+	}{
+		{name: "name{...}", seriesQuery: `up{job!=""}`, want: []string{"up"}},
+		{name: "__name__=", seriesQuery: `{__name__="queue_depth",queue!=""}`, want: []string{"queue_depth"}},
+		{name: "a regexp states none", seriesQuery: `{__name__=~"^container_.*"}`},
+		{name: "a negation states none", seriesQuery: `{__name__!="up",job!=""}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := compileYAML(t, "externalRules:\n- {seriesQuery: '"+tc.seriesQuery+
+				"', resources: {namespaced: false}, metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'}\n")
+			if len(c.ExternalRules) != 1 {
+				t.Fatalf("the rule did not compile")
+			}
+			if diff := cmp.Diff(tc.want, c.ExternalRules[0].StatedSeries(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("StatedSeries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -75,6 +75,7 @@ func newKubeletScrapers(c Config, store *storage.Store, nodes coreinformers.Node
 		return nil
 	}
 
+	// The sources come in the order of KubeletEndpoints.NativeNames.
 	var sources []kubelet.Source
 	maxAge := MaxAge(c.Resolution)
 	// One scrape of /stats/summary feeds metrics.k8s.io and the native

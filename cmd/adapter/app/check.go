@@ -20,6 +20,7 @@ import (
 	"github.com/podometer/podometer/cmd/adapter/app/options"
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/server"
 )
 
 const checkLong = `Check a rules file without serving it.
@@ -42,6 +43,12 @@ A custom or external metric's rule and series come from discovery; without
 --prometheus-url they are inferred from the rules' name mappings, and only
 when a single rule and series can give the metric.
 
+With --kubelet-custom-metrics (and --kubelet-cadvisor-series), as the server
+takes them, a rule that exposes a pods or nodes metric that a kubelet
+endpoint also gives is warned of: the rule serves it. Without
+--prometheus-url, only the metrics a rule can be shown to expose are
+considered: from a series its seriesQuery names, or a cAdvisor family.
+
 The exit status is 1 when a rule has an error (or a discovery fails, or a
 request cannot be explained), 0 otherwise.`
 
@@ -55,10 +62,13 @@ type checkOptions struct {
 	// Prometheus are the server's Prometheus flags (the rules file, the
 	// client, the discovery window), shared with it.
 	Prometheus *options.PrometheusOptions
+	// Endpoints are the server's kubelet endpoint flags, of which check
+	// takes those of the kubelet-native custom metrics.
+	Endpoints *options.EndpointOptions
 }
 
 func newCheckOptions() *checkOptions {
-	return &checkOptions{Prometheus: options.NewPrometheusOptions()}
+	return &checkOptions{Prometheus: options.NewPrometheusOptions(), Endpoints: options.NewEndpointOptions()}
 }
 
 // Flags returns the flags grouped as --help shows them.
@@ -70,6 +80,7 @@ func (o *checkOptions) Flags() cliflag.NamedFlagSets {
 	prom := fss.FlagSet("prometheus")
 	o.Prometheus.AddQueryFlags(prom)
 	prom.Lookup("prometheus-url").Usage = "URL of the Prometheus HTTP API. When set, each rule's series are discovered once and its metrics listed; without it, rules are only checked offline."
+	o.Endpoints.AddCustomMetricsFlags(fss.FlagSet("kubelet endpoints"))
 	return fss
 }
 
@@ -82,6 +93,7 @@ func (o *checkOptions) Validate() []error {
 	if o.Prometheus.Enabled() {
 		errs = append(errs, o.Prometheus.ValidateQuery()...)
 	}
+	errs = append(errs, o.Endpoints.ValidateCustomMetrics()...)
 	for _, path := range o.Explain {
 		if strings.TrimSpace(path) == "" {
 			errs = append(errs, errors.New("--explain needs an API path, e.g. /apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/http_requests_per_second"))
@@ -115,7 +127,10 @@ type checkConfig struct {
 	Window, Timeout time.Duration
 	// Explain holds the API paths to explain instead of reporting.
 	Explain []string
-	Clock   clock.PassiveClock
+	// Native are the kubelet-native custom metrics the server would
+	// serve, endpoint by endpoint.
+	Native []server.NativeNames
+	Clock  clock.PassiveClock
 }
 
 // config builds the check's configuration; call it after Validate.
@@ -125,6 +140,7 @@ func (o *checkOptions) config() (checkConfig, error) {
 		Window:    o.Prometheus.DiscoveryWindow(),
 		Timeout:   o.Prometheus.QueryTimeout,
 		Explain:   o.Explain,
+		Native:    o.Endpoints.Config().NativeNames(),
 		Clock:     clock.RealClock{},
 	}
 	mapper, err := checkMapper(o.Kubeconfig)

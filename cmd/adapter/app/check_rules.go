@@ -99,6 +99,7 @@ func checkRules(ctx context.Context, c checkConfig) (*checkReport, error) {
 	if c.Prometheus != nil {
 		r.discover(ctx)
 	}
+	r.warnNative()
 	return r, nil
 }
 

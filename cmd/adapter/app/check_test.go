@@ -212,12 +212,12 @@ func TestCheckHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Usage:\n  podometer check --config FILE", "--prometheus-token-file", "--prometheus-header", "--explain", "--kubeconfig"} {
+	for _, want := range []string{"Usage:\n  podometer check --config FILE", "--prometheus-token-file", "--prometheus-header", "--explain", "--kubeconfig", "--kubelet-custom-metrics", "--kubelet-cadvisor-series"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check --help lacks %q", want)
 		}
 	}
-	if strings.Contains(out, "--resource-metrics-source") || strings.Contains(out, "--kubelet-insecure-tls") {
+	if strings.Contains(out, "--resource-metrics-source") || strings.Contains(out, "--kubelet-insecure-tls") || strings.Contains(out, "--kubelet-resource-endpoint") {
 		t.Errorf("check --help shows server flags:\n%s", out)
 	}
 	root, err := runPodometer(t, "--help")

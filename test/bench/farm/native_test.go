@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	stats "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
+
+	"github.com/podometer/podometer/pkg/scrape"
 )
 
 // summaryOf fetches and strictly decodes node's summary.
@@ -367,6 +370,20 @@ func BenchmarkSummaryBody(b *testing.B) {
 		now = now.Add(time.Second)
 		if _, err := n.summaryLocked(now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCadvisorFamiliesAreKnown checks that every family the farm writes
+// for cgroups is one scrape knows a kubelet writes.
+func TestCadvisorFamiliesAreKnown(t *testing.T) {
+	known := scrape.CadvisorFamilies()
+	for _, f := range cadvisorFamilies {
+		if f.values == nil {
+			continue
+		}
+		if _, found := slices.BinarySearch(known, f.name); !found {
+			t.Errorf("family %s of the farm is not in scrape.CadvisorFamilies", f.name)
 		}
 	}
 }

@@ -44,12 +44,19 @@ func NewEndpointOptions() *EndpointOptions {
 func (o *EndpointOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ResourceEndpoint, "kubelet-resource-endpoint", o.ResourceEndpoint,
 		"The kubelet endpoint that feeds metrics.k8s.io: resource (/metrics/resource) or summary (/stats/summary).")
+	o.AddCustomMetricsFlags(fs)
+	fs.StringSliceVar(&o.ResourceExtra, "resource-metrics-extra", o.ResourceExtra,
+		"Resources metrics.k8s.io serves beside cpu and memory: ephemeral-storage (needs --kubelet-resource-endpoint=summary). None when empty.")
+}
+
+// AddCustomMetricsFlags adds only the flags of the kubelet-native custom
+// metrics, --kubelet-custom-metrics and --kubelet-cadvisor-series, to fs:
+// podometer check takes them to warn of rules that shadow those metrics.
+func (o *EndpointOptions) AddCustomMetricsFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.CustomMetrics, "kubelet-custom-metrics", o.CustomMetrics,
 		"Kubelet endpoints whose figures are served as custom metrics of pods and nodes, without Prometheus: cadvisor (/metrics/cadvisor), summary (/stats/summary). None when empty.")
 	fs.StringVar(&o.CadvisorSeries, "kubelet-cadvisor-series", o.CadvisorSeries,
 		"A regular expression of the /metrics/cadvisor metric families kept for --kubelet-custom-metrics=cadvisor; the others are skipped unread.")
-	fs.StringSliceVar(&o.ResourceExtra, "resource-metrics-extra", o.ResourceExtra,
-		"Resources metrics.k8s.io serves beside cpu and memory: ephemeral-storage (needs --kubelet-resource-endpoint=summary). None when empty.")
 }
 
 // Validate reports every invalid endpoint flag.
@@ -58,14 +65,7 @@ func (o *EndpointOptions) Validate() []error {
 	if o.ResourceEndpoint != endpointResource && o.ResourceEndpoint != endpointSummary {
 		errs = append(errs, fmt.Errorf("--kubelet-resource-endpoint must be %s or %s, got %q", endpointResource, endpointSummary, o.ResourceEndpoint))
 	}
-	for _, e := range o.CustomMetrics {
-		if e != endpointCadvisor && e != endpointSummary {
-			errs = append(errs, fmt.Errorf("--kubelet-custom-metrics: unknown endpoint %q (cadvisor, summary)", e))
-		}
-	}
-	if _, err := regexp.Compile(o.CadvisorSeries); err != nil {
-		errs = append(errs, fmt.Errorf("--kubelet-cadvisor-series: %w", err))
-	}
+	errs = append(errs, o.ValidateCustomMetrics()...)
 	for _, r := range o.ResourceExtra {
 		if r != extraEphemeral {
 			errs = append(errs, fmt.Errorf("--resource-metrics-extra: unknown resource %q (ephemeral-storage)", r))
@@ -73,6 +73,21 @@ func (o *EndpointOptions) Validate() []error {
 	}
 	if slices.Contains(o.ResourceExtra, extraEphemeral) && o.ResourceEndpoint != endpointSummary {
 		errs = append(errs, fmt.Errorf("--resource-metrics-extra=ephemeral-storage needs --kubelet-resource-endpoint=summary: only /stats/summary reports it"))
+	}
+	return errs
+}
+
+// ValidateCustomMetrics reports every invalid flag that
+// AddCustomMetricsFlags adds.
+func (o *EndpointOptions) ValidateCustomMetrics() []error {
+	var errs []error
+	for _, e := range o.CustomMetrics {
+		if e != endpointCadvisor && e != endpointSummary {
+			errs = append(errs, fmt.Errorf("--kubelet-custom-metrics: unknown endpoint %q (cadvisor, summary)", e))
+		}
+	}
+	if _, err := regexp.Compile(o.CadvisorSeries); err != nil {
+		errs = append(errs, fmt.Errorf("--kubelet-cadvisor-series: %w", err))
 	}
 	return errs
 }
