@@ -55,6 +55,7 @@ func Markdown(r *Results) string {
 
 	method(&b, r)
 	s1(&b, r)
+	s1Variants(&b, r)
 	s2(&b, r)
 	s3(&b, r)
 	s4(&b, r)
@@ -118,7 +119,7 @@ func method(b *strings.Builder, r *Results) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("\n## Method\n\n")
 	p("- **Control plane**: the test harness's etcd, kube-apiserver (with the aggregation layer) and kube-controller-manager on 127.0.0.1 (test/framework).\n")
-	p("- **Kubelet farm** (test/bench/farm), in the benchmark's own process: one HTTPS listener on 127.0.0.1 serving, for every node, a kubelet v1.3x `/metrics/resource` body (HELP and TYPE lines, container, pod and node CPU and memory, start times, swap, `resource_scrape_error`, millisecond timestamps) and `/stats/summary` at `/nodes/<node>/...`. Each node runs %d pods of %d container(s); every container has its own CPU rate (5m to 500m) and working set (16 to 512 MiB); counters advance with the rates. A node's body is regenerated at most once a second, and at once after a usage change. Its certificate is signed by the cluster CA and both servers verify it. Nodes are registered with InternalIP 127.0.0.1, the farm's port as kubelet port and the `metrics.k8s.io/resource-metrics-path` annotation; pods are created bound to them with status Running.\n", s.PodsPerNode, s.ContainersPerPod)
+	p("- **Kubelet farm** (test/bench/farm), in the benchmark's own process: one HTTPS listener on 127.0.0.1 serving, for every node, a kubelet v1.3x `/metrics/resource` body (HELP and TYPE lines, container, pod and node CPU and memory, start times, swap, `resource_scrape_error`, millisecond timestamps) `/stats/summary` and `/metrics/cadvisor` at `/nodes/<node>/...`. Each node runs %d pods of %d container(s); every container has its own CPU rate (5m to 500m) and working set (16 to 512 MiB); counters advance with the rates. A node's body is regenerated at most once a second, and at once after a usage change. Its certificate is signed by the cluster CA and both servers verify it. Nodes are registered with InternalIP 127.0.0.1, the farm's port as kubelet port and the `metrics.k8s.io/resource-metrics-path`, `metrics.k8s.io/stats-summary-path` and `metrics.k8s.io/cadvisor-metrics-path` annotations; pods are created bound to them with status Running.\n", s.PodsPerNode, s.ContainersPerPod)
 	p("- **Servers**: Podometer (this commit) and metrics-server %s, both with `--metric-resolution=%s --kubelet-request-timeout=10s --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP`, default verbosity, default Go runtime settings, on the same machine at the same time.\n", MetricsServerVersion(r), s.Resolution)
 	p("- **S1, scrape cost**: at each size (%s nodes), once both servers list every node and pod, one resolution of settling, then a %s window in which nobody queries either server. CPU is utime+stime from `/proc/<pid>/stat`; peak RSS is VmHWM from `/proc/<pid>/status`, reset at the start of the window through `/proc/<pid>/clear_refs`. The farm, the clients and the control plane are other processes and not counted. The **floor** (test/bench/cmd/floor) fetches the same bodies at the same rate with Go's HTTP client and reads them without parsing: the transport cost any Go scraper pays here.", joinInts(s.S1Sizes), human(s.S1Window))
 	if hasRawFloor(r) {
