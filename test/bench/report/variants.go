@@ -208,7 +208,7 @@ func variantGrowth(b *strings.Builder, rows []S1VariantRow) {
 		}
 		cpu := (l.u.CPUSecondsPerMinute - su[i].u.CPUSecondsPerMinute) / added
 		rss := (float64(l.u.PeakRSSBytes) - float64(su[i].u.PeakRSSBytes)) / added
-		fmt.Fprintf(b, "| %s | %.1f | %.0f KiB | %.0f%% | %.0f%% |\n", l.name, 1000*cpu, rss/1024, 100*ratio(cpu, plainCPU), 100*ratio(rss, plainRSS))
+		fmt.Fprintf(b, "| %s | %.1f | %.0f KiB | %s | %s |\n", l.name, 1000*cpu, rss/1024, percentOf(cpu, plainCPU), percentOf(rss, plainRSS))
 	}
 }
 
@@ -270,3 +270,12 @@ func bodySizes(bb map[string]int) string {
 }
 
 func kib(b uint64) string { return fmt.Sprintf("%.0f KiB", float64(b)/1024) }
+
+// percentOf writes a as a percentage of b, or "-" when b is not positive:
+// a growth within the noise has no meaningful ratio.
+func percentOf(a, b float64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*a/b)
+}
