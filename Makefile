@@ -62,8 +62,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFastVector -fuzztime $(FUZZTIME) ./pkg/promclient/
 
 ## bench: Podometer beside metrics-server (pinned, built into the cache) on a kubelet farm: scrape
-## cost, list latency, custom metrics against Prometheus, freshness; writes docs/BENCHMARKS.md,
-## docs/bench/ (plot, results, profiles). About 40 minutes; BENCH_* variables shrink it (see -h).
+## cost (also with /stats/summary and /metrics/cadvisor), list latency, custom metrics against
+## Prometheus, freshness; writes docs/BENCHMARKS.md,
+## docs/bench/ (plot, results, profiles). About 50 minutes; BENCH_* variables shrink it (see -h).
 bench: build
 	$(GO) run ./test/bench/cmd/bench
 

@@ -34,9 +34,12 @@ type Results struct {
 	// start, informers synced): the base that every size adds to.
 	Idle *IdleMemory `json:"idle,omitempty"`
 	S1   []S1Row     `json:"s1,omitempty"`
-	S2   *S2Result   `json:"s2,omitempty"`
-	S3   *S3Result   `json:"s3,omitempty"`
-	S4   *S4Result   `json:"s4,omitempty"`
+	// S1Variants are S1's windows with Podometer reading other kubelet
+	// endpoints, at some of S1's sizes.
+	S1Variants []S1VariantRow `json:"s1Variants,omitempty"`
+	S2         *S2Result      `json:"s2,omitempty"`
+	S3         *S3Result      `json:"s3,omitempty"`
+	S4         *S4Result      `json:"s4,omitempty"`
 	// Profiles are the pprof files kept with the report.
 	Profiles []Profile `json:"profiles,omitempty"`
 	// Notes are observations of the run worth reading beside the figures.
@@ -61,6 +64,8 @@ type Setup struct {
 	Resolution       time.Duration `json:"resolution"`
 	S1Sizes          []int         `json:"s1Sizes"`
 	S1Window         time.Duration `json:"s1Window"`
+	S1Variants       []string      `json:"s1Variants,omitempty"`
+	S1VariantSizes   []int         `json:"s1VariantSizes,omitempty"`
 	S2Pods           int           `json:"s2Pods"`
 	S2Window         time.Duration `json:"s2Window"`
 	S2Concurrency    int           `json:"s2Concurrency"`

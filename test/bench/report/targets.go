@@ -49,6 +49,9 @@ func Checks(r *Results) []Check {
 		}
 		out = append(out, cpuCheck, rssCheck)
 	}
+	if c, ok := selfMetricsCheck(r); ok {
+		out = append(out, c)
+	}
 	if s := r.S2; s != nil {
 		for _, path := range []string{"adapter", "aggregator"} {
 			ours, theirs := findRow(s.Rows, Podometer, path), findRow(s.Rows, MetricsServer, path)

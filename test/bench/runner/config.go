@@ -31,6 +31,12 @@ type Config struct {
 
 	S1Sizes  []int
 	S1Window time.Duration
+	// S1Variants are the Podometers with other kubelet endpoints that S1
+	// measures beside the plain one and metrics-server (see s1Variants):
+	// "summary", "cadvisor".
+	S1Variants []string
+	// S1VariantSizes are the S1 sizes at which the variants run.
+	S1VariantSizes []int
 
 	S2Pods        int
 	S2Window      time.Duration
@@ -58,6 +64,8 @@ func Default() Config {
 		Resolution:       15 * time.Second,
 		S1Sizes:          []int{100, 500, 1000, 2000},
 		S1Window:         3 * time.Minute,
+		S1Variants:       variantNames(),
+		S1VariantSizes:   []int{100, 1000},
 		S2Pods:           30000,
 		S2Window:         30 * time.Second,
 		S2Concurrency:    4,
@@ -76,6 +84,13 @@ BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4
 BENCH_PODS_PER_NODE   pods on each farm node (30)
 BENCH_S1_SIZES        comma-separated node counts (100,500,1000,2000)
 BENCH_S1_WINDOW       measured window per size (3m)
+BENCH_S1_VARIANTS     Podometers measured beside the plain one in an S1 window
+                      of their own: summary (--kubelet-resource-endpoint=summary
+                      --resource-metrics-extra=ephemeral-storage), cadvisor
+                      (--kubelet-custom-metrics=cadvisor), or none (summary,cadvisor)
+BENCH_S1_VARIANT_SIZES the S1 sizes at which they run, at least two for the
+                      check of Podometer's own metrics (those of 100,1000 that
+                      BENCH_S1_SIZES has)
 BENCH_S2_PODS         pods listed in S2 and S4, a multiple of pods per node (30000)
 BENCH_S2_WINDOW       requests per measurement (30s)
 BENCH_S2_CONCURRENCY  requests in flight (4)
@@ -139,6 +154,36 @@ func FromEnv() (Config, error) {
 		}
 	}
 	dur("BENCH_S1_WINDOW", &c.S1Window)
+	if v := os.Getenv("BENCH_S1_VARIANTS"); v != "" {
+		c.S1Variants = nil
+		for s := range strings.SplitSeq(v, ",") {
+			s = strings.ToLower(strings.TrimSpace(s))
+			switch {
+			case s == "none":
+			case slices.Contains(variantNames(), s):
+				c.S1Variants = append(c.S1Variants, s)
+			default:
+				errs = append(errs, fmt.Sprintf("BENCH_S1_VARIANTS: unknown variant %q (%s or none)", s, strings.Join(variantNames(), ", ")))
+			}
+		}
+	}
+	if v := os.Getenv("BENCH_S1_VARIANT_SIZES"); v != "" {
+		c.S1VariantSizes = nil
+		for s := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(s) == "none" {
+				continue
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Sprintf("BENCH_S1_VARIANT_SIZES: %q is not a positive integer", s))
+				continue
+			}
+			c.S1VariantSizes = append(c.S1VariantSizes, n)
+		}
+	} else {
+		// The default sizes that the S1 sizes asked for have.
+		c.S1VariantSizes = slices.DeleteFunc(c.S1VariantSizes, func(n int) bool { return !slices.Contains(c.S1Sizes, n) })
+	}
 	num("BENCH_S2_PODS", &c.S2Pods)
 	dur("BENCH_S2_WINDOW", &c.S2Window)
 	num("BENCH_S2_CONCURRENCY", &c.S2Concurrency)
@@ -162,6 +207,11 @@ func (c Config) validate() error {
 	if len(c.Scenarios) == 0 {
 		return fmt.Errorf("no scenario to run")
 	}
+	for _, n := range c.S1VariantSizes {
+		if !slices.Contains(c.S1Sizes, n) {
+			return fmt.Errorf("BENCH_S1_VARIANT_SIZES: %d is not one of the S1 sizes %v", n, c.S1Sizes)
+		}
+	}
 	return nil
 }
 
@@ -170,11 +220,20 @@ func (c Config) Quick() bool {
 	d := Default()
 	return !slices.Equal(c.Scenarios, d.Scenarios) || c.PodsPerNode != d.PodsPerNode ||
 		!slices.Equal(c.S1Sizes, d.S1Sizes) || c.S1Window != d.S1Window ||
+		!slices.Equal(c.S1Variants, d.S1Variants) || !slices.Equal(c.S1VariantSizes, d.S1VariantSizes) ||
 		c.S2Pods != d.S2Pods || c.S2Window != d.S2Window || c.S2Concurrency != d.S2Concurrency ||
 		c.S3Pods != d.S3Pods || c.S3Window != d.S3Window || c.S4Window != d.S4Window
 }
 
 func (c Config) runs(s string) bool { return slices.Contains(c.Scenarios, s) }
+
+// hasVariant tells whether S1's variants include name.
+func (c Config) hasVariant(name string) bool { return slices.Contains(c.S1Variants, name) }
+
+// variantsAt tells whether S1's variants run at n nodes.
+func (c Config) variantsAt(n int) bool {
+	return c.runs("S1") && len(c.S1Variants) > 0 && slices.Contains(c.S1VariantSizes, n)
+}
 
 // s2Nodes is the number of nodes S2 and S4 run at.
 func (c Config) s2Nodes() int { return c.S2Pods / c.PodsPerNode }

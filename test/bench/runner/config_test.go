@@ -22,6 +22,43 @@ func TestFromEnv(t *testing.T) {
 	if got := c.stages(); !slices.Equal(got, []int{5, 10, 20}) {
 		t.Errorf("stages = %v", got)
 	}
+	// The default variant sizes, 100 and 1,000, are not S1 sizes here.
+	if len(c.S1VariantSizes) != 0 || c.variantsAt(20) {
+		t.Errorf("variant sizes = %v", c.S1VariantSizes)
+	}
+}
+
+func TestFromEnvVariants(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		variants  []string
+		sizes     []int
+		atHundred bool
+	}{
+		{name: "defaults kept where S1 has them", env: map[string]string{"BENCH_S1_SIZES": "100,200"},
+			variants: []string{"summary", "cadvisor"}, sizes: []int{100}, atHundred: true},
+		{name: "chosen", env: map[string]string{"BENCH_S1_SIZES": "50,100", "BENCH_S1_VARIANTS": "cadvisor", "BENCH_S1_VARIANT_SIZES": "50,100"},
+			variants: []string{"cadvisor"}, sizes: []int{50, 100}, atHundred: true},
+		{name: "none", env: map[string]string{"BENCH_S1_VARIANTS": "none"},
+			sizes: []int{100, 1000}},
+		{name: "not with S1 left out", env: map[string]string{"BENCH_SCENARIOS": "S2"},
+			variants: []string{"summary", "cadvisor"}, sizes: []int{100, 1000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := FromEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.S1Variants, tt.variants) || !slices.Equal(c.S1VariantSizes, tt.sizes) || c.variantsAt(100) != tt.atHundred {
+				t.Errorf("variants %v at %v, at 100: %v; want %v at %v, %v", c.S1Variants, c.S1VariantSizes, c.variantsAt(100), tt.variants, tt.sizes, tt.atHundred)
+			}
+		})
+	}
 }
 
 func TestFromEnvRejects(t *testing.T) {
@@ -30,6 +67,9 @@ func TestFromEnvRejects(t *testing.T) {
 		"BENCH_S1_SIZES":  "10,x",
 		"BENCH_S2_WINDOW": "-1s",
 		"BENCH_S2_PODS":   "31",
+		// 300 is not an S1 size.
+		"BENCH_S1_VARIANT_SIZES": "100,300",
+		"BENCH_S1_VARIANTS":      "prometheus",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
@@ -47,5 +87,8 @@ func TestDefaultIsThePublishedMethod(t *testing.T) {
 	}
 	if got := c.stages(); !slices.Equal(got, []int{100, 500, 1000, 2000}) {
 		t.Errorf("stages = %v", got)
+	}
+	if !c.variantsAt(100) || !c.variantsAt(1000) || c.variantsAt(500) {
+		t.Errorf("variants at %v", c.S1VariantSizes)
 	}
 }

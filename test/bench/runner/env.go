@@ -142,9 +142,10 @@ type itemList struct {
 	} `json:"items"`
 }
 
-// countItems lists path on a server's own port and counts the items.
-func (e *env) countItems(ctx context.Context, s *framework.AggregatedServer, path string) (int, error) {
-	body, err := get(ctx, e.adapter, adapterURL(s)+path)
+// countItems lists path on a server's own port (baseURL) and counts the
+// items.
+func (e *env) countItems(ctx context.Context, baseURL, path string) (int, error) {
+	body, err := get(ctx, e.adapter, baseURL+path)
 	if err != nil {
 		return 0, err
 	}
@@ -156,23 +157,42 @@ func (e *env) countItems(ctx context.Context, s *framework.AggregatedServer, pat
 }
 
 // served returns how many nodes and pods of the benchmark namespace a
-// server lists.
-func (e *env) served(ctx context.Context, s *framework.AggregatedServer) (nodes, pods int, err error) {
-	if nodes, err = e.countItems(ctx, s, metricsAPIPrefix+"/nodes"); err != nil {
+// server lists on its own port (baseURL).
+func (e *env) served(ctx context.Context, baseURL string) (nodes, pods int, err error) {
+	if nodes, err = e.countItems(ctx, baseURL, metricsAPIPrefix+"/nodes"); err != nil {
 		return 0, 0, err
 	}
-	pods, err = e.countItems(ctx, s, metricsAPIPrefix+"/namespaces/"+benchNamespace+"/pods")
+	pods, err = e.countItems(ctx, baseURL, metricsAPIPrefix+"/namespaces/"+benchNamespace+"/pods")
 	return nodes, pods, err
 }
 
+// peer is a server waitServed asks on its own port: the two servers under
+// test and S1's variants of Podometer.
+type peer struct {
+	name    string
+	baseURL string
+	// tail returns the last lines of its log.
+	tail func(n int) string
+}
+
+func (s server) peer() peer { return peer{name: s.name, baseURL: adapterURL(s.srv), tail: s.srv.Tail} }
+
+func peers(servers []server) []peer {
+	out := make([]peer, len(servers))
+	for i, s := range servers {
+		out[i] = s.peer()
+	}
+	return out
+}
+
 // waitServed waits until every given server lists the farm's nodes and pods.
-func (e *env) waitServed(ctx context.Context, timeout time.Duration, servers ...server) error {
+func (e *env) waitServed(ctx context.Context, timeout time.Duration, servers ...peer) error {
 	wantNodes, wantPods := e.nodes, e.nodes*e.cfg.PodsPerNode
 	start := time.Now()
 	for _, s := range servers {
 		var last string
 		err := framework.WaitFor(ctx, timeout, 3*time.Second, func() (bool, error) {
-			nodes, pods, err := e.served(ctx, s.srv)
+			nodes, pods, err := e.served(ctx, s.baseURL)
 			if err != nil {
 				return false, err
 			}
@@ -180,10 +200,14 @@ func (e *env) waitServed(ctx context.Context, timeout time.Duration, servers ...
 			return nodes == wantNodes && pods == wantPods, nil
 		})
 		if err != nil {
-			return fmt.Errorf("%s serves %s, want %d and %d: %w\n%s", s.name, last, wantNodes, wantPods, err, s.srv.Tail(20))
+			return fmt.Errorf("%s serves %s, want %d and %d: %w\n%s", s.name, last, wantNodes, wantPods, err, s.tail(20))
 		}
 	}
-	e.logf("both servers list %d nodes and %d pods (%s)", wantNodes, wantPods, time.Since(start).Round(time.Second))
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.name
+	}
+	e.logf("%s list %d nodes and %d pods (%s)", strings.Join(names, ", "), wantNodes, wantPods, time.Since(start).Round(time.Second))
 	return nil
 }
 

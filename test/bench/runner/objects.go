@@ -75,12 +75,17 @@ func (e *env) writeNodesFile() error {
 }
 
 // createNode registers a farm node: InternalIP 127.0.0.1, the farm's port
-// as the kubelet port, Ready, and the path annotation to its farm path.
+// as the kubelet port, Ready, and the path annotations of its three
+// endpoints to their farm paths.
 func (e *env) createNode(ctx context.Context, name string) error {
 	return framework.CreateNode(ctx, e.kube, framework.NodeSpec{
-		Name:        name,
-		Labels:      map[string]string{nodeLabel: "farm"},
-		Annotations: map[string]string{framework.ResourceMetricsPathAnnotation: farm.ResourceMetricsPath(name)},
+		Name:   name,
+		Labels: map[string]string{nodeLabel: "farm"},
+		Annotations: map[string]string{
+			framework.ResourceMetricsPathAnnotation: farm.ResourceMetricsPath(name),
+			framework.StatsSummaryPathAnnotation:    farm.SummaryPath(name),
+			framework.CadvisorMetricsPathAnnotation: farm.CadvisorMetricsPath(name),
+		},
 		KubeletPort: e.farm.Port(),
 	})
 }

@@ -32,7 +32,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Versions: map[string]string{},
 		Setup: report.Setup{
 			PodsPerNode: cfg.PodsPerNode, ContainersPerPod: cfg.ContainersPerPod, Resolution: cfg.Resolution,
-			S1Sizes: cfg.S1Sizes, S1Window: cfg.S1Window,
+			S1Sizes: cfg.S1Sizes, S1Window: cfg.S1Window, S1Variants: cfg.S1Variants, S1VariantSizes: cfg.S1VariantSizes,
 			S2Pods: cfg.S2Pods, S2Window: cfg.S2Window, S2Concurrency: cfg.S2Concurrency,
 			S3Pods: cfg.S3Pods, S3Window: cfg.S3Window,
 			S4Window: cfg.S4Window, S4PollInterval: cfg.S4PollInterval,
@@ -321,9 +321,7 @@ func (e *env) stage(ctx context.Context, n int, res *report.Results, outDir stri
 	if err := e.growTo(ctx, n); err != nil {
 		return err
 	}
-	// Two resolutions for a CPU rate, plus time for the informers and a
-	// burst of scrapes of new nodes.
-	if err := e.waitServed(ctx, 5*time.Minute+time.Duration(n)*50*time.Millisecond, e.servers()...); err != nil {
+	if err := e.waitServed(ctx, servedTimeout(n), peers(e.servers())...); err != nil {
 		return err
 	}
 	if e.cfg.runs("S1") && slices.Contains(e.cfg.S1Sizes, n) {
@@ -332,6 +330,13 @@ func (e *env) stage(ctx context.Context, n int, res *report.Results, outDir stri
 			return fmt.Errorf("S1 at %d nodes: %w", n, err)
 		}
 		res.S1 = append(res.S1, row)
+		if e.cfg.variantsAt(n) {
+			vrow, err := e.runS1Variants(ctx, n)
+			if err != nil {
+				return fmt.Errorf("S1 with other kubelet endpoints at %d nodes: %w", n, err)
+			}
+			res.S1Variants = append(res.S1Variants, vrow)
+		}
 		if n == slices.Max(e.cfg.S1Sizes) {
 			e.profileBoth(ctx, res, outDir, "s1", fmt.Sprintf("S1, %s nodes: scraping", thousands(n)), nil)
 		}
@@ -353,4 +358,11 @@ func (e *env) stage(ctx context.Context, n int, res *report.Results, outDir stri
 		}
 	}
 	return nil
+}
+
+// servedTimeout bounds the wait for a server to list n nodes: two
+// resolutions for a CPU rate, plus time for the informers and a burst of
+// scrapes of new nodes.
+func servedTimeout(n int) time.Duration {
+	return 5*time.Minute + time.Duration(n)*50*time.Millisecond
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/podometer/podometer/test/bench/farm"
 	"github.com/podometer/podometer/test/bench/procstat"
 	"github.com/podometer/podometer/test/bench/report"
 )
@@ -21,53 +22,19 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		return row, err
 	}
 	e.logf("S1: %d nodes, %d pods: measuring for %s", n, row.Pods, e.cfg.S1Window)
-	pw, err := procstat.StartWindow(e.podometer.Pid())
-	if err != nil {
-		return row, err
-	}
-	mw, err := procstat.StartWindow(e.metricsServer.Pid())
-	if err != nil {
-		return row, err
-	}
-	var fw, rw *procstat.Window
+	pids := []int{e.podometer.Pid(), e.metricsServer.Pid(), 0, 0}
 	if e.floor != nil {
-		if fw, err = procstat.StartWindow(e.floor.Pid()); err != nil {
-			return row, err
-		}
+		pids[2] = e.floor.Pid()
 	}
 	if e.rawFloor != nil {
-		if rw, err = procstat.StartWindow(e.rawFloor.Pid()); err != nil {
-			return row, err
-		}
+		pids[3] = e.rawFloor.Pid()
 	}
-	farm0 := e.farm.Stats()
-	if err := sleep(ctx, e.cfg.S1Window); err != nil {
-		return row, err
-	}
-	pu, err := pw.Stop()
+	used, served, err := e.measure(ctx, pids)
 	if err != nil {
 		return row, err
 	}
-	mu, err := mw.Stop()
-	if err != nil {
-		return row, err
-	}
-	for _, f := range []struct {
-		w   *procstat.Window
-		dst *report.ProcUsage
-	}{{fw, &row.Floor}, {rw, &row.RawFloor}} {
-		if f.w == nil {
-			continue
-		}
-		u, err := f.w.Stop()
-		if err != nil {
-			return row, err
-		}
-		*f.dst = usage(u)
-	}
-	farm1 := e.farm.Stats()
-	row.FarmRequests, row.FarmBytes = farm1.Requests-farm0.Requests, farm1.Bytes-farm0.Bytes
-	row.Podometer, row.MetricsServer = usage(pu), usage(mu)
+	row.Podometer, row.MetricsServer, row.Floor, row.RawFloor = used[0], used[1], used[2], used[3]
+	row.FarmRequests, row.FarmBytes = served.Requests, served.Bytes
 	// Read before the lists below, which allocate in both servers.
 	if row.Podometer.End, err = readSplit(e.podometer.Pid()); err != nil {
 		return row, err
@@ -80,7 +47,7 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		dst  *report.ProcUsage
 		srv  server
 	}{{"Podometer", &row.Podometer, e.servers()[0]}, {"metrics-server", &row.MetricsServer, e.servers()[1]}} {
-		nodes, pods, err := e.served(ctx, s.srv.srv)
+		nodes, pods, err := e.served(ctx, adapterURL(s.srv.srv))
 		if err != nil {
 			return row, fmt.Errorf("%s after the window: %w", s.name, err)
 		}
@@ -91,6 +58,40 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(), row.Floor.CPUSecondsPerMinute, row.RawFloor.CPUSecondsPerMinute)
 	e.logf("S1: %d nodes, at the window's end: Podometer %s, metrics-server %s resident", n, splitString(row.Podometer.End), splitString(row.MetricsServer.End))
 	return row, nil
+}
+
+// measure measures processes over one S1 window, in which nobody queries
+// them: the CPU and peak RSS of each (a pid of 0 is skipped and left
+// zero), and what the farm served meanwhile.
+func (e *env) measure(ctx context.Context, pids []int) ([]report.ProcUsage, farm.Stats, error) {
+	windows := make([]*procstat.Window, len(pids))
+	for i, pid := range pids {
+		if pid == 0 {
+			continue
+		}
+		w, err := procstat.StartWindow(pid)
+		if err != nil {
+			return nil, farm.Stats{}, err
+		}
+		windows[i] = w
+	}
+	farm0 := e.farm.Stats()
+	if err := sleep(ctx, e.cfg.S1Window); err != nil {
+		return nil, farm.Stats{}, err
+	}
+	used := make([]report.ProcUsage, len(pids))
+	for i, w := range windows {
+		if w == nil {
+			continue
+		}
+		u, err := w.Stop()
+		if err != nil {
+			return nil, farm.Stats{}, fmt.Errorf("process %d: %w", pids[i], err)
+		}
+		used[i] = usage(u)
+	}
+	farm1 := e.farm.Stats()
+	return used, farm.Stats{Requests: farm1.Requests - farm0.Requests, Bytes: farm1.Bytes - farm0.Bytes}, nil
 }
 
 func usage(u procstat.Usage) report.ProcUsage {

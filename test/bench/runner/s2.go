@@ -39,7 +39,7 @@ func (e *env) runS2(ctx context.Context, res *report.Results, outDir string) (_ 
 		if err := s.srv.Register(ctx, 2*time.Minute); err != nil {
 			return nil, err
 		}
-		if err := e.waitServed(ctx, 3*time.Minute, s); err != nil {
+		if err := e.waitServed(ctx, 3*time.Minute, s.peer()); err != nil {
 			return nil, err
 		}
 		targets := []struct{ path, url string }{
@@ -71,7 +71,7 @@ func (e *env) runS2(ctx context.Context, res *report.Results, outDir string) (_ 
 		}
 	}
 	// Both serve everything again before the next scenario.
-	if err := e.waitServed(ctx, 3*time.Minute, servers...); err != nil {
+	if err := e.waitServed(ctx, 3*time.Minute, peers(servers)...); err != nil {
 		return nil, err
 	}
 	return r, nil
