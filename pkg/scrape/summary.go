@@ -84,12 +84,12 @@ func (d *SummaryDecoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batc
 	}
 	st.sum = statsv1alpha1.Summary{Pods: st.sum.Pods[:0]}
 	if err := json.Unmarshal(st.body.Bytes(), &st.sum, d.json); err != nil {
-		return &FormatError{Endpoint: summaryEndpoint, Msg: err.Error()}
+		return nameEndpoint(&FormatError{Msg: err.Error()}, summaryEndpoint)
 	}
 	if st.sum.Node.NodeName == "" {
-		return &FormatError{Endpoint: summaryEndpoint, Msg: "no node.nodeName: not a kubelet stats summary"}
+		return nameEndpoint(&FormatError{Msg: "no node.nodeName: not a kubelet stats summary"}, summaryEndpoint)
 	}
-	return st.build(&st.sum, d.opts, scrapeTime, b)
+	return nameEndpoint(st.build(&st.sum, d.opts, scrapeTime, b), summaryEndpoint)
 }
 
 func (d *SummaryDecoder) put(st *summaryState) {

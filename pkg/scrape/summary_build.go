@@ -36,7 +36,7 @@ func (st *summaryState) build(sum *statsv1alpha1.Summary, o SummaryOptions, now 
 		st.buildNative(sum, now, b)
 	}
 	if len(st.errs) > 0 {
-		err := &PartialError{Endpoint: summaryEndpoint, Errs: st.errs, Omitted: st.omitted}
+		err := &PartialError{Errs: st.errs, Omitted: st.omitted}
 		st.errs = nil
 		return err
 	}
