@@ -252,6 +252,8 @@ type ResourceQuery struct {
 	containerQuery, nodeQuery    resourceTemplate
 	podLabel, nsLabel, nodeLabel model.LabelName
 	containerLabel               model.LabelName
+	// window is resourceRules' window, the queries' <<.Window>>.
+	window string
 }
 
 func compileResourceRules(spec *resourceSpec, mapper meta.RESTMapper) (*ResourceQueries, []*RuleError) {
@@ -266,6 +268,7 @@ func compileResourceRules(spec *resourceSpec, mapper meta.RESTMapper) (*Resource
 			containerQuery: resourceTemplate{name: name + ".containerQuery", t: rs.containerQuery},
 			nodeQuery:      resourceTemplate{name: name + ".nodeQuery", t: rs.nodeQuery},
 			containerLabel: rs.containerLabel,
+			window:         promDuration(spec.window),
 		}
 		ok := true
 		for _, want := range []struct {

@@ -134,7 +134,7 @@ func TestCompileOneBadRuleKeepsTheOthers(t *testing.T) {
 	c, errs := Compile(cfg, testMapper())
 	want := []problem{
 		{Msg: `rules[1] (id "broken"): name.as: "$1_per_second" refers to a group named "1_per_second", which name.matches does not have; to follow group 1 with text write ${1}_per_second`, Fatal: true},
-		{Msg: `rules[1] (id "broken"): metricsQuery: template: metricsQuery:1:23: executing "metricsQuery" at <.LabelMatcher>: can't evaluate field LabelMatcher in type naming.queryArgs (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice and .LabelValuesByName)`, Fatal: true},
+		{Msg: `rules[1] (id "broken"): metricsQuery: template: metricsQuery:1:23: executing "metricsQuery" at <.LabelMatcher>: can't evaluate field LabelMatcher in type naming.queryArgs (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice, .LabelValuesByName and .Window)`, Fatal: true},
 	}
 	if diff := cmp.Diff(want, problems(t, errs)); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

@@ -62,6 +62,11 @@ type DiscoveryRule struct {
 	// autoscaler holds instead of acting on a made-up value.
 	MissingAsZero bool `json:"missingAsZero,omitempty" yaml:"missingAsZero,omitempty"`
 
+	// Burst runs metricsQuery over a stable and a panic window (its
+	// <<.Window>>) and serves the panic figure while it is at least
+	// panicThreshold times the stable one. Podometer extension; optional.
+	Burst *Burst `json:"burst,omitempty" yaml:"burst,omitempty"`
+
 	// problems found while decoding this rule: unknown keys, wrong types.
 	problems []*RuleError
 }

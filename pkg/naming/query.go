@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/labels"
@@ -34,6 +35,35 @@ type QueryOption func(*queryOptions)
 type queryOptions struct {
 	object    string
 	hasObject bool
+	window    time.Duration
+}
+
+func buildOptions(opts []QueryOption) queryOptions {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithWindow sets <<.Window>> for a rule with a burst block: its stable or
+// its panic window. Without it a burst rule's query uses the stable window.
+func WithWindow(d time.Duration) QueryOption {
+	return func(o *queryOptions) { o.window = d }
+}
+
+// window is the value of <<.Window>> in the rule's queries: "" for a
+// rule without a burst block (validation refuses a template that uses it).
+func (r *Rule) window(o queryOptions) string {
+	b := r.spec.burst
+	switch {
+	case b == nil:
+		return ""
+	case o.window > 0:
+		return promDuration(o.window)
+	default:
+		return promDuration(b.Stable)
+	}
 }
 
 // ForObject narrows a query to the one object called name (a request for a
@@ -124,8 +154,11 @@ func (r *Rule) query(series string, resource schema.GroupResource, namespace str
 	} else if namespace != "" {
 		return Query{}, fmt.Errorf("%s is not namespaced, but namespace %q was given", res.gr, namespace)
 	}
-	ms = append(ms, objectMatcher(label, opts))
-	q.Expr, err = execute(r.spec.query, buildArgs(series, ms, groupBy))
+	o := buildOptions(opts)
+	ms = append(ms, objectMatcher(label, o))
+	args := buildArgs(series, ms, groupBy)
+	args.Window = r.window(o)
+	q.Expr, err = execute(r.spec.query, args)
 	if err != nil {
 		return Query{}, fmt.Errorf("metricsQuery: %w", err)
 	}
@@ -141,16 +174,17 @@ func (r *Rule) query(series string, resource schema.GroupResource, namespace str
 // matcher after it); .GroupBy is empty and .GroupBySlice has no element, as
 // in prometheus-adapter: an external query aggregates as its template says;
 // .LabelValuesByName holds the namespace and the =, == and in values of
-// metricSelector, escaped as for Query.
-func (r *Rule) ExternalQuery(series, namespace string, metricSelector labels.Selector) (Query, error) {
-	q, err := r.externalQuery(series, namespace, metricSelector)
+// metricSelector, escaped as for Query; .Window as for Query (WithWindow is
+// the only option that applies).
+func (r *Rule) ExternalQuery(series, namespace string, metricSelector labels.Selector, opts ...QueryOption) (Query, error) {
+	q, err := r.externalQuery(series, namespace, metricSelector, buildOptions(opts))
 	if err != nil {
 		return Query{}, fmt.Errorf("%s: %w", r, err)
 	}
 	return q, nil
 }
 
-func (r *Rule) externalQuery(series, namespace string, metricSelector labels.Selector) (Query, error) {
+func (r *Rule) externalQuery(series, namespace string, metricSelector labels.Selector, o queryOptions) (Query, error) {
 	if !r.spec.external {
 		return Query{}, errors.New("a custom-metrics rule builds custom-metrics queries (Query)")
 	}
@@ -164,7 +198,9 @@ func (r *Rule) externalQuery(series, namespace string, metricSelector labels.Sel
 	if r.spec.namespaced && namespace != "" {
 		ms = append(ms, equalMatcher(r.nsLabel, namespace))
 	}
-	expr, err := execute(r.spec.query, buildArgs(series, ms, nil))
+	args := buildArgs(series, ms, nil)
+	args.Window = r.window(o)
+	expr, err := execute(r.spec.query, args)
 	if err != nil {
 		return Query{}, fmt.Errorf("metricsQuery: %w", err)
 	}
@@ -181,8 +217,10 @@ func (q *ResourceQuery) ContainerQuery(namespace string, opts ...QueryOption) (Q
 	if namespace != "" {
 		ms = append(ms, equalMatcher(q.nsLabel, namespace))
 	}
-	ms = append(ms, objectMatcher(q.podLabel, opts))
-	expr, err := q.containerQuery.execute(buildArgs("", ms, []model.LabelName{q.podLabel, q.nsLabel, q.containerLabel}))
+	ms = append(ms, objectMatcher(q.podLabel, buildOptions(opts)))
+	args := buildArgs("", ms, []model.LabelName{q.podLabel, q.nsLabel, q.containerLabel})
+	args.Window = q.window
+	expr, err := q.containerQuery.execute(args)
 	if err != nil {
 		return Query{}, err
 	}
@@ -192,8 +230,10 @@ func (q *ResourceQuery) ContainerQuery(namespace string, opts ...QueryOption) (Q
 // NodeQuery builds the query for nodes, from nodeQuery: .LabelMatchers is
 // <node label>!="" (or ="<name>" with ForObject), .GroupBy the node label.
 func (q *ResourceQuery) NodeQuery(opts ...QueryOption) (Query, error) {
-	ms := []labelMatcher{objectMatcher(q.nodeLabel, opts)}
-	expr, err := q.nodeQuery.execute(buildArgs("", ms, []model.LabelName{q.nodeLabel}))
+	ms := []labelMatcher{objectMatcher(q.nodeLabel, buildOptions(opts))}
+	args := buildArgs("", ms, []model.LabelName{q.nodeLabel})
+	args.Window = q.window
+	expr, err := q.nodeQuery.execute(args)
 	if err != nil {
 		return Query{}, err
 	}
@@ -217,11 +257,7 @@ func equalMatcher(label model.LabelName, value string) labelMatcher {
 	return labelMatcher{name: string(label), op: "=", value: value, exact: []string{value}}
 }
 
-func objectMatcher(label model.LabelName, opts []QueryOption) labelMatcher {
-	var o queryOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+func objectMatcher(label model.LabelName, o queryOptions) labelMatcher {
 	if o.hasObject {
 		return equalMatcher(label, o.object)
 	}

@@ -95,6 +95,7 @@ type ruleSpec struct {
 	mapping       mappingSpec
 	namespaced    bool // external rules: add the request's namespace
 	missingAsZero bool
+	burst         *BurstWindows // nil without a burst block
 }
 
 type seriesFilter struct {
@@ -258,6 +259,7 @@ func checkRule(kind string, i int, r *DiscoveryRule, ids map[string]string) (*ru
 	} else {
 		spec.query = t
 	}
+	spec.burst = checkBurst(r.Burst, spec.query, failErr)
 
 	mapping, mproblems := checkMapping(r.Resources, "resources")
 	for _, p := range mproblems {
@@ -314,6 +316,9 @@ type queryArgs struct {
 	GroupBy           string
 	GroupBySlice      []string
 	LabelValuesByName map[string]string
+	// Window is the range of a burst rule's query (its stable or panic
+	// window), and resourceRules' window in their queries.
+	Window string
 }
 
 var sampleQueryArgs = queryArgs{
@@ -322,6 +327,7 @@ var sampleQueryArgs = queryArgs{
 	GroupBy:           "pod,namespace",
 	GroupBySlice:      []string{"pod", "namespace"},
 	LabelValuesByName: map[string]string{"namespace": "default"},
+	Window:            "1m",
 }
 
 // parseQueryTemplate parses a query template and runs it once on sample
@@ -340,7 +346,7 @@ func parseQueryTemplate(name, text string) (*template.Template, error) {
 	var buf bytes.Buffer
 	if err := probe.Option("missingkey=zero").Execute(&buf, sampleQueryArgs); err != nil {
 		if strings.Contains(err.Error(), "can't evaluate field") {
-			return nil, fmt.Errorf("%w (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice and .LabelValuesByName)", err)
+			return nil, fmt.Errorf("%w (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice, .LabelValuesByName and .Window)", err)
 		}
 		return nil, err
 	}

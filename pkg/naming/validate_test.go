@@ -104,7 +104,7 @@ func TestValidate(t *testing.T) {
 		{
 			name:  "unknown template field",
 			body:  "- seriesQuery: a\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatcher>>})\n",
-			want:  []string{`rules[1]: metricsQuery: template: metricsQuery:1:18: executing "metricsQuery" at <.LabelMatcher>: can't evaluate field LabelMatcher in type naming.queryArgs (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice and .LabelValuesByName)`},
+			want:  []string{`rules[1]: metricsQuery: template: metricsQuery:1:18: executing "metricsQuery" at <.LabelMatcher>: can't evaluate field LabelMatcher in type naming.queryArgs (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice, .LabelValuesByName and .Window)`},
 			fatal: true,
 		},
 		{
@@ -256,7 +256,7 @@ func TestValidateResourceRules(t *testing.T) {
     containerLabel: container-name
 ` + mem(cpu) + "  window: 1m\n",
 			want: []string{
-				`resourceRules: cpu.containerQuery: template: containerQuery:1:33: executing "containerQuery" at <.Group>: can't evaluate field Group in type naming.queryArgs (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice and .LabelValuesByName)`,
+				`resourceRules: cpu.containerQuery: template: containerQuery:1:33: executing "containerQuery" at <.Group>: can't evaluate field Group in type naming.queryArgs (the fields are .Series, .LabelMatchers, .GroupBy, .GroupBySlice, .LabelValuesByName and .Window)`,
 				`resourceRules: cpu.containerLabel: "container-name" is not a Prometheus label name`,
 			},
 		},
