@@ -54,10 +54,10 @@ func burstRule(kind, extra string) string {
 
 func TestBurstValidation(t *testing.T) {
 	tests := []struct {
-		name  string
-		kind  string
-		extra string
-		want  []string
+		name    string
+		kind    string
+		extra   string
+		want    []string
 		windows BurstWindows
 	}{
 		{

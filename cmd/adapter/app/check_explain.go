@@ -3,157 +3,15 @@ package app
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/labels"
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/provider/custom"
 )
-
-// apiRequest is a request to one of the metrics APIs, read from its path
-// as the server reads it.
-type apiRequest struct {
-	// api is kindCustom, kindExternal or kindResource.
-	api string
-	// resource is as the path writes it ("pods", "deployments.apps");
-	// for resource metrics, pods or nodes.
-	resource schema.GroupResource
-	// namespace is empty for a cluster-scoped request.
-	namespace string
-	// name is "*" for a list (custom metrics), "" for a list (resource
-	// metrics), else the object's name.
-	name   string
-	metric string
-	// selector selects objects (labelSelector of custom and resource
-	// metrics); metricSelector selects series (metricLabelSelector of
-	// custom metrics, labelSelector of external metrics). Nil when absent.
-	selector, metricSelector labels.Selector
-}
-
-const pathForms = `want one of
-  /apis/custom.metrics.k8s.io/v1beta2/namespaces/NAMESPACE/RESOURCE/NAME/METRIC (NAME * for every object the labelSelector selects)
-  /apis/custom.metrics.k8s.io/v1beta2/RESOURCE/NAME/METRIC (cluster-scoped objects)
-  /apis/custom.metrics.k8s.io/v1beta2/namespaces/NAMESPACE/metrics/METRIC (a metric of the namespace itself)
-  /apis/external.metrics.k8s.io/v1beta1/namespaces/NAMESPACE/METRIC
-  /apis/metrics.k8s.io/v1beta1/nodes[/NAME], /apis/metrics.k8s.io/v1beta1/[namespaces/NAMESPACE/]pods[/NAME]`
-
-// parseRequest reads an API path with its query string, as given to
-// kubectl get --raw. Selectors that do not parse are errors, as the
-// server answers them with 400 Bad Request.
-func parseRequest(raw string) (apiRequest, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return apiRequest{}, fmt.Errorf("not a URL path: %w", err)
-	}
-	query, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return apiRequest{}, fmt.Errorf("query string: %w", err)
-	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) < 4 || parts[0] != "apis" || slicesContainEmpty(parts) {
-		return apiRequest{}, fmt.Errorf("%q is not a metrics API path; %s", u.Path, pathForms)
-	}
-	group, version, rest := parts[1], parts[2], parts[3:]
-	var req apiRequest
-	switch {
-	case group == "custom.metrics.k8s.io" && (version == "v1beta1" || version == "v1beta2"):
-		req, err = parseCustomPath(rest)
-	case group == "external.metrics.k8s.io" && version == "v1beta1":
-		req, err = parseExternalPath(rest)
-	case group == "metrics.k8s.io" && version == "v1beta1":
-		req, err = parseResourcePath(rest)
-	default:
-		err = fmt.Errorf("%s/%s is not a metrics API Podometer serves", group, version)
-	}
-	if err != nil {
-		return apiRequest{}, fmt.Errorf("%w; %s", err, pathForms)
-	}
-	return req, req.parseSelectors(query)
-}
-
-func slicesContainEmpty(parts []string) bool {
-	for _, p := range parts {
-		if p == "" {
-			return true
-		}
-	}
-	return false
-}
-
-func parseCustomPath(rest []string) (apiRequest, error) {
-	req := apiRequest{api: kindCustom}
-	switch {
-	case len(rest) == 4 && rest[0] == "namespaces" && rest[2] == "metrics":
-		// The server reads it as the metric of the namespace object.
-		req.resource, req.name, req.metric = namespacesResource, rest[1], rest[3]
-	case len(rest) == 5 && rest[0] == "namespaces":
-		req.namespace, req.resource, req.name, req.metric = rest[1], schema.ParseGroupResource(rest[2]), rest[3], rest[4]
-	case len(rest) == 3 && rest[0] != "namespaces":
-		req.resource, req.name, req.metric = schema.ParseGroupResource(rest[0]), rest[1], rest[2]
-	default:
-		return apiRequest{}, errors.New("not a custom metrics path")
-	}
-	return req, nil
-}
-
-func parseExternalPath(rest []string) (apiRequest, error) {
-	if len(rest) != 3 || rest[0] != "namespaces" {
-		return apiRequest{}, errors.New("not an external metrics path")
-	}
-	return apiRequest{api: kindExternal, namespace: rest[1], metric: rest[2]}, nil
-}
-
-func parseResourcePath(rest []string) (apiRequest, error) {
-	req := apiRequest{api: kindResource}
-	if rest[0] == "namespaces" && len(rest) >= 3 {
-		req.namespace, rest = rest[1], rest[2:]
-	}
-	if len(rest) > 2 || (rest[0] != "pods" && rest[0] != "nodes") || (rest[0] == "nodes" && req.namespace != "") {
-		return apiRequest{}, errors.New("not a resource metrics path")
-	}
-	req.resource = schema.GroupResource{Resource: rest[0]}
-	if len(rest) == 2 {
-		req.name = rest[1]
-	}
-	return req, nil
-}
-
-// parseSelectors reads labelSelector and metricLabelSelector as the server
-// does for each API.
-func (req *apiRequest) parseSelectors(query url.Values) error {
-	sel, err := parseSelector(query, "labelSelector")
-	if err != nil {
-		return err
-	}
-	switch req.api {
-	case kindExternal:
-		req.metricSelector = sel
-	default:
-		req.selector = sel
-	}
-	if req.api == kindCustom {
-		if req.metricSelector, err = parseSelector(query, "metricLabelSelector"); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func parseSelector(query url.Values, param string) (labels.Selector, error) {
-	v := query.Get(param)
-	if v == "" {
-		return nil, nil
-	}
-	sel, err := labels.Parse(v)
-	if err != nil {
-		return nil, fmt.Errorf("%s %q does not parse (the server answers 400 Bad Request): %w", param, v, err)
-	}
-	return sel, nil
-}
 
 // explanation is what explain prints about one request: labelled lines.
 type explanation [][2]string
@@ -222,16 +80,53 @@ func (r *checkReport) explainCustom(req apiRequest) (explanation, error) {
 	if req.name != "*" {
 		opts = append(opts, naming.ForObject(req.name))
 	}
-	q, err := src.rule.rule.Query(src.metric.Series, gr, req.namespace, req.metricSelector, opts...)
-	if err != nil {
-		return nil, queryError(err, "metricLabelSelector")
+	build := func(more ...naming.QueryOption) (naming.Query, error) {
+		return src.rule.rule.Query(src.metric.Series, gr, req.namespace, req.metricSelector, append(more, opts...)...)
 	}
 	var e explanation
 	e.add("request", "custom metric %s of %s", req.metric, describeObjects(gr, req))
 	e.add("rule", "%s, series %s (%s)", src.rule.name(), src.metric.Series, how)
-	e.add("promql", "%s", strings.TrimSpace(q.Expr))
+	q, err := addQueries(&e, src.rule.rule, build)
+	if err != nil {
+		return nil, queryError(err, "metricLabelSelector")
+	}
 	e.add("then", "%s", customThen(gr, req, q, src.rule.rule.MissingAsZero()))
+	addBurst(&e, src.rule.rule)
 	return e, nil
+}
+
+// addQueries adds the PromQL a request runs: one query, or for a burst
+// rule one per window; it returns the (stable) query.
+func addQueries(e *explanation, rule *naming.Rule, build func(...naming.QueryOption) (naming.Query, error)) (naming.Query, error) {
+	b, burst := rule.Burst()
+	if !burst {
+		q, err := build()
+		if err == nil {
+			e.add("promql", "%s", strings.TrimSpace(q.Expr))
+		}
+		return q, err
+	}
+	q, err := build(naming.WithWindow(b.Stable))
+	if err != nil {
+		return q, err
+	}
+	p, err := build(naming.WithWindow(b.Panic))
+	if err != nil {
+		return q, err
+	}
+	e.add("stable", "%s", strings.TrimSpace(q.Expr))
+	e.add("panic", "%s", strings.TrimSpace(p.Expr))
+	return q, nil
+}
+
+// addBurst says how a burst rule chooses between its two queries.
+func addBurst(e *explanation, rule *naming.Rule) {
+	b, burst := rule.Burst()
+	if !burst {
+		return
+	}
+	e.add("burst", "both queries run at once; each value is the panic one (window %s) when it is above 0 and at least %g times the stable one (window %s), else the stable one; without a stable value there is none, without a panic value the stable one is served. windowSeconds tells which.",
+		model.Duration(b.Panic), b.Threshold, model.Duration(b.Stable))
 }
 
 func describeObjects(gr schema.GroupResource, req apiRequest) string {
@@ -274,10 +169,6 @@ func (r *checkReport) explainExternal(req apiRequest) (explanation, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := src.rule.rule.ExternalQuery(src.metric.Series, req.namespace, req.metricSelector)
-	if err != nil {
-		return nil, queryError(err, "labelSelector")
-	}
 	var e explanation
 	ns := "namespace " + req.namespace
 	if !namespacedExternal(src.rule.def) {
@@ -289,12 +180,18 @@ func (r *checkReport) explainExternal(req apiRequest) (explanation, error) {
 	}
 	e.add("request", "external metric %s, %s%s", req.metric, ns, sel)
 	e.add("rule", "%s, series %s (%s)", src.rule.name(), src.metric.Series, how)
-	e.add("promql", "%s", strings.TrimSpace(q.Expr))
+	_, err = addQueries(&e, src.rule.rule, func(opts ...naming.QueryOption) (naming.Query, error) {
+		return src.rule.rule.ExternalQuery(src.metric.Series, req.namespace, req.metricSelector, opts...)
+	})
+	if err != nil {
+		return nil, queryError(err, "labelSelector")
+	}
 	missing := "404 Not Found"
 	if src.rule.rule.MissingAsZero() {
 		missing = "one value 0 (missingAsZero)"
 	}
 	e.add("then", "each result series is one value, with its labels; no series (or only NaN and Inf) is %s.", missing)
+	addBurst(&e, src.rule.rule)
 	return e, nil
 }
 

@@ -182,3 +182,67 @@ func TestCheckExplainOffline(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckExplainBurst(t *testing.T) {
+	const file = "../../../pkg/naming/testdata/burst.yaml"
+	for _, tc := range []struct {
+		name, path    string
+		stable, panic string
+		burst         string
+	}{
+		{
+			name:   "pods",
+			path:   "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/http_requests_per_second",
+			stable: `sum(rate(http_requests_total{namespace="default",pod!=""}[1m])) by (pod,namespace)`,
+			panic:  `sum(rate(http_requests_total{namespace="default",pod!=""}[6s])) by (pod,namespace)`,
+			burst:  "  burst:   both queries run at once; each value is the panic one (window 6s) when it is above 0 and at least 2 times the stable one (window 1m), else the stable one;",
+		},
+		{
+			name:   "external, default panic window",
+			path:   "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_messages_per_second",
+			stable: `sum(rate(queue_messages_total{namespace="default"}[2m])) by (queue)`,
+			panic:  `sum(rate(queue_messages_total{namespace="default"}[12s])) by (queue)`,
+			burst:  "  burst:   both queries run at once; each value is the panic one (window 12s) when it is above 0 and at least 2 times the stable one (window 2m), else the stable one;",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runPodometer(t, "check", "--config", file, "--explain", tc.path)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if diff := cmp.Diff([]string{tc.stable}, linesWith(out, "  stable:  ")); diff != "" {
+				t.Errorf("stable query (-want +got):\n%s\n%s", diff, out)
+			}
+			if diff := cmp.Diff([]string{tc.panic}, linesWith(out, "  panic:   ")); diff != "" {
+				t.Errorf("panic query (-want +got):\n%s\n%s", diff, out)
+			}
+			if len(linesWith(out, "  promql:  ")) != 0 {
+				t.Errorf("a burst rule has no single promql line:\n%s", out)
+			}
+			if !strings.Contains(out, "\n"+tc.burst) {
+				t.Errorf("no line starting with %q in\n%s", tc.burst, out)
+			}
+		})
+	}
+}
+
+func TestCheckRefusesABrokenBurstRule(t *testing.T) {
+	rules := writeFile(t, "rules.yaml", `rules:
+- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
+  burst: {panicWindow: 90s}
+`)
+	out, err := runPodometer(t, "check", "--config", rules)
+	if err == nil {
+		t.Fatalf("check passed a broken burst rule:\n%s", out)
+	}
+	for _, want := range []string{
+		"burst.panicWindow: 1m30s must be shorter than the stable window (1m)",
+		"metricsQuery: a rule with a burst block must use <<.Window>>",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

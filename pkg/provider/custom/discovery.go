@@ -230,6 +230,10 @@ type discoveryMetrics struct {
 	errors   *prometheus.CounterVec
 	series   *prometheus.GaugeVec
 	queries  *prometheus.HistogramVec
+	// burst rules: objects served their panic figure at the last
+	// request, and values served by window.
+	burstPanic       *prometheus.GaugeVec
+	burstEvaluations *prometheus.CounterVec
 }
 
 func newDiscoveryMetrics(reg prometheus.Registerer) (*discoveryMetrics, error) {
@@ -248,11 +252,17 @@ func newDiscoveryMetrics(reg prometheus.Registerer) (*discoveryMetrics, error) {
 			Name: "podometer_prometheus_query_duration_seconds", Help: "Duration of the Prometheus queries that answer API requests, by rule and outcome.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"rule", "outcome"}),
+		burstPanic: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "podometer_burst_panic_objects", Help: "Objects (or external series) a burst rule served their panic-window figure at its last request.",
+		}, []string{"rule"}),
+		burstEvaluations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podometer_burst_evaluations_total", Help: "Values a burst rule served, by the window they came from (mode stable or panic).",
+		}, []string{"rule", "mode"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.duration, m.errors, m.series, m.queries} {
+	for _, c := range []prometheus.Collector{m.duration, m.errors, m.series, m.queries, m.burstPanic, m.burstEvaluations} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering discovery metrics: %w", err)
 		}
@@ -266,4 +276,6 @@ func (m *discoveryMetrics) forget(rule string) {
 	m.errors.DeletePartialMatch(prometheus.Labels{"rule": rule})
 	m.series.DeletePartialMatch(prometheus.Labels{"rule": rule})
 	m.queries.DeletePartialMatch(prometheus.Labels{"rule": rule})
+	m.burstPanic.DeletePartialMatch(prometheus.Labels{"rule": rule})
+	m.burstEvaluations.DeletePartialMatch(prometheus.Labels{"rule": rule})
 }

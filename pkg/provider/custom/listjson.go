@@ -3,6 +3,7 @@ package custom
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -142,6 +143,14 @@ func (v *objectValues) appendList(b []byte, gv schema.GroupVersion) ([]byte, err
 			lastTime, timeValid = item.timestamp, true
 		}
 		b = append(b, timeJSON...)
+		if item.window > 0 {
+			if gv.Version == "v1beta1" {
+				b = append(b, `,"window":`...)
+			} else {
+				b = append(b, `,"windowSeconds":`...)
+			}
+			b = strconv.AppendInt(b, *windowSeconds(item.window), 10)
+		}
 		b = append(b, `,"value":"`...)
 		q := quantity(item.value)
 		b = apijson.Quantity(b, &q)

@@ -69,7 +69,15 @@ func varietyValues(namespaced bool, selector *metav1.LabelSelector) *objectValue
 		if i%5 == 4 {
 			ts = at.Add(time.Duration(i) * 1500 * time.Millisecond)
 		}
-		vals.add(fmt.Sprintf("ns-%d", i%2), name, objectSample{value: model.SampleValue(f), timestamp: model.TimeFromUnixNano(ts.UnixNano())}, true, at)
+		// Burst rules' values carry the window they were served from.
+		var window time.Duration
+		switch i % 3 {
+		case 1:
+			window = 6 * time.Second
+		case 2:
+			window = 90 * time.Second
+		}
+		vals.add(fmt.Sprintf("ns-%d", i%2), name, objectSample{value: model.SampleValue(f), timestamp: model.TimeFromUnixNano(ts.UnixNano()), window: window}, true, at)
 	}
 	vals.add("ns-0", "zero", objectSample{}, false, at.Add(time.Minute))
 	return vals

@@ -125,13 +125,12 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 	if err != nil {
 		return nil, err
 	}
-	q, err := src.Rule.Query(src.Series, info.GroupResource, name.Namespace, metricSelector, naming.ForObject(name.Name))
-	if err != nil {
-		return nil, selectorError(src.Rule, err)
-	}
 	sc := objectScratches.Get().(*objectScratch)
 	defer objectScratches.Put(sc)
-	if err := p.runObjectQuery(ctx, src.Rule, q, sc); err != nil {
+	q, err := p.queryObjects(ctx, src.Rule, sc, func(opts ...naming.QueryOption) (naming.Query, error) {
+		return src.Rule.Query(src.Series, info.GroupResource, name.Namespace, metricSelector, append(opts, naming.ForObject(name.Name))...)
+	})
+	if err != nil {
 		return nil, err
 	}
 	key := objectKey{name: name.Name}
@@ -143,6 +142,7 @@ func (p *Provider) GetMetricByName(ctx context.Context, name types.NamespacedNam
 		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
 	}
 	vals.add(name.Namespace, name.Name, sample, ok, p.clock.Now())
+	p.recordBurst(src.Rule, vals.items)
 	v := vals.value(0)
 	return &v, nil
 }
@@ -174,16 +174,15 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("listing %s from the informer cache: %w", info.GroupResource, err))
 	}
-	q, err := src.Rule.Query(src.Series, info.GroupResource, namespace, metricSelector)
-	if err != nil {
-		return nil, selectorError(src.Rule, err)
-	}
 	vals, err := p.newObjectValues(info, metricSelector)
 	if err != nil {
 		return nil, err
 	}
 	sc := objectScratches.Get().(*objectScratch)
-	if err := p.runObjectQuery(ctx, src.Rule, q, sc); err != nil {
+	q, err := p.queryObjects(ctx, src.Rule, sc, func(opts ...naming.QueryOption) (naming.Query, error) {
+		return src.Rule.Query(src.Series, info.GroupResource, namespace, metricSelector, opts...)
+	})
+	if err != nil {
 		objectScratches.Put(sc)
 		return nil, err
 	}
@@ -200,6 +199,7 @@ func (p *Provider) selectValues(ctx context.Context, namespace string, selector 
 		}
 		vals.add(obj.Namespace, obj.Name, sample, ok, now)
 	}
+	p.recordBurst(src.Rule, vals.items)
 	return vals, nil
 }
 
@@ -227,11 +227,14 @@ func (v *objectValues) release() {
 	}
 }
 
-// objectValue is one object's value.
+// objectValue is one object's value; window and mode are set for a
+// burst rule's.
 type objectValue struct {
 	namespace, name string
 	timestamp       time.Time
 	value           model.SampleValue
+	window          time.Duration
+	mode            naming.BurstMode
 }
 
 // newObjectValues starts the answer for info; the kind and API version
@@ -295,6 +298,7 @@ func (v *objectValues) add(namespace, name string, sample objectSample, found bo
 	item := objectValue{namespace: namespace, name: name, timestamp: now}
 	if found {
 		item.timestamp, item.value = sample.timestamp.Time(), sample.value
+		item.window, item.mode = sample.window, sample.mode
 	}
 	v.items = append(v.items, item)
 }
@@ -308,6 +312,7 @@ func (v *objectValues) value(i int) custom_metrics.MetricValue {
 		DescribedObject: ref,
 		Metric:          custom_metrics.MetricIdentifier{Name: v.metric, Selector: v.selector},
 		Timestamp:       metav1.NewTime(item.timestamp),
+		WindowSeconds:   windowSeconds(item.window),
 		Value:           quantity(item.value),
 	}
 }
@@ -319,16 +324,14 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, metr
 	if !ok {
 		return nil, provider.NewMetricNotFoundError(externalGR, info.Metric)
 	}
-	q, err := src.Rule.ExternalQuery(src.Series, namespace, metricSelector)
-	if err != nil {
-		return nil, selectorError(src.Rule, err)
-	}
-	vec, err := p.runQuery(ctx, src.Rule, q)
+	vec, windows, err := p.queryExternal(ctx, src.Rule, func(opts ...naming.QueryOption) (naming.Query, error) {
+		return src.Rule.ExternalQuery(src.Series, namespace, metricSelector, opts...)
+	})
 	if err != nil {
 		return nil, err
 	}
 	list := &external_metrics.ExternalMetricValueList{}
-	for _, s := range vec {
+	for i, s := range vec {
 		lbls := make(map[string]string, len(s.Metric))
 		for k, v := range s.Metric {
 			if k != model.MetricNameLabel {
@@ -341,6 +344,9 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, metr
 			Timestamp:    metav1.NewTime(s.Timestamp.Time()),
 			Value:        quantity(s.Value),
 		})
+		if windows != nil {
+			list.Items[i].WindowSeconds = windowSeconds(windows[i])
+		}
 	}
 	if len(list.Items) == 0 {
 		if !src.Rule.MissingAsZero() {

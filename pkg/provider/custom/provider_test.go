@@ -108,6 +108,13 @@ const rules = `rules:
 
 func newTestProvider(t *testing.T, fake *promclienttest.Server) *Provider {
 	t.Helper()
+	return newRulesProvider(t, fake, rules)
+}
+
+// newRulesProvider is a provider of rules over fake, with the pods a, b,
+// c (app web) and d (app db) in namespace ns.
+func newRulesProvider(t *testing.T, fake *promclienttest.Server, rules string) *Provider {
+	t.Helper()
 	prom, err := promclient.New(promclient.Config{URL: fake.URL})
 	if err != nil {
 		t.Fatal(err)

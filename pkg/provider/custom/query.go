@@ -49,10 +49,13 @@ func (p *Provider) runQuery(ctx context.Context, rule *naming.Rule, q naming.Que
 	return out, nil
 }
 
-// objectSample is an object's figure.
+// objectSample is an object's figure; for a burst rule, with the window
+// and mode of the one chosen.
 type objectSample struct {
 	timestamp model.Time
 	value     model.SampleValue
+	window    time.Duration
+	mode      naming.BurstMode
 }
 
 // objectScratch is the storage of an answer about many objects, reused
