@@ -17,8 +17,11 @@ func Write(r *Results, dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "bench"), 0o755); err != nil {
 		return err
 	}
-	if svg := Plot(r); svg != "" {
-		if err := os.WriteFile(filepath.Join(dir, PlotFile), []byte(svg), 0o644); err != nil {
+	for file, svg := range map[string]string{PlotFile: Plot(r), S6PlotFile: PlotS6(r.S6)} {
+		if svg == "" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(svg), 0o644); err != nil {
 			return err
 		}
 	}
@@ -59,6 +62,7 @@ func Markdown(r *Results) string {
 	s2(&b, r)
 	s3(&b, r)
 	s4(&b, r)
+	s6(&b, r)
 	profiles(&b, r)
 	if len(r.Notes) > 0 {
 		p("\n## Notes of the run\n\n")

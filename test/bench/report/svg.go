@@ -12,7 +12,9 @@ type series struct {
 	name   string
 	color  string
 	dashed bool
-	x, y   []float64
+	// bare lines have no dot at each point (a time series).
+	bare bool
+	x, y []float64
 }
 
 // chart is one panel.
@@ -106,6 +108,9 @@ func (c chart) draw(b *strings.Builder, x0, y0, w, h int) {
 		}
 		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="2.5"%s points="%s"/>`+"\n", s.color, dash, strings.Join(pts, " "))
 		for j := range s.x {
+			if s.bare {
+				break
+			}
 			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", px(s.x[j]), py(s.y[j]), s.color)
 		}
 		ly := float64(y0+h) - 38 + float64(i%2)*16

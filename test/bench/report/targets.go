@@ -87,7 +87,7 @@ func Checks(r *Results) []Check {
 		}
 		out = append(out, c)
 	}
-	return out
+	return append(out, s6Checks(r.S6)...)
 }
 
 func pathName(path string) string {

@@ -21,7 +21,7 @@ type Config struct {
 	// RunDir holds the cluster's files; empty means a temporary directory
 	// removed after a successful run.
 	RunDir string
-	// Scenarios to run: S1, S2, S3, S4.
+	// Scenarios to run: S1, S2, S3, S4, S6.
 	Scenarios []string
 
 	PodsPerNode      int
@@ -48,6 +48,11 @@ type Config struct {
 	S4Window       time.Duration
 	S4PollInterval time.Duration
 
+	// S6Steps is how many 10x steps S6 times; S6NoiseWindow how long it
+	// measures the HPAs under noise.
+	S6Steps       int
+	S6NoiseWindow time.Duration
+
 	// ProfileSeconds is the length of each CPU profile.
 	ProfileSeconds int
 
@@ -58,7 +63,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		OutDir:           "docs",
-		Scenarios:        []string{"S1", "S2", "S3", "S4"},
+		Scenarios:        allScenarios(),
 		PodsPerNode:      30,
 		ContainersPerPod: 1,
 		Resolution:       15 * time.Second,
@@ -73,6 +78,8 @@ func Default() Config {
 		S3Window:         30 * time.Second,
 		S4Window:         2 * time.Minute,
 		S4PollInterval:   200 * time.Millisecond,
+		S6Steps:          5,
+		S6NoiseWindow:    10 * time.Minute,
 		ProfileSeconds:   20,
 	}
 }
@@ -80,7 +87,8 @@ func Default() Config {
 // EnvHelp documents the variables FromEnv reads.
 const EnvHelp = `BENCH_OUT             report directory (default docs)
 BENCH_DIR             cluster run directory, kept (default: a temporary one)
-BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4
+BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4,S6; the figures of the
+                      others are kept from the report directory's results.json
 BENCH_PODS_PER_NODE   pods on each farm node (30)
 BENCH_S1_SIZES        comma-separated node counts (100,500,1000,2000)
 BENCH_S1_WINDOW       measured window per size (3m)
@@ -97,7 +105,12 @@ BENCH_S2_CONCURRENCY  requests in flight (4)
 BENCH_S3_PODS         pods of the custom metric (5000)
 BENCH_S3_WINDOW       requests per measurement (30s)
 BENCH_S4_WINDOW       how long usage keeps changing (2m)
+BENCH_S6_STEPS        10x steps S6 times (5)
+BENCH_S6_NOISE_WINDOW how long S6 measures the HPAs under noise (10m)
 BENCH_PROFILE_SECONDS length of each CPU profile (20)`
+
+// allScenarios are the scenarios of the published method, in the order they run.
+func allScenarios() []string { return []string{"S1", "S2", "S3", "S4", "S6"} }
 
 // FromEnv is Default changed by the BENCH_* variables (see EnvHelp).
 func FromEnv() (Config, error) {
@@ -134,7 +147,7 @@ func FromEnv() (Config, error) {
 		c.Scenarios = nil
 		for s := range strings.SplitSeq(v, ",") {
 			s = strings.ToUpper(strings.TrimSpace(s))
-			if !slices.Contains([]string{"S1", "S2", "S3", "S4"}, s) {
+			if !slices.Contains(allScenarios(), s) {
 				errs = append(errs, fmt.Sprintf("BENCH_SCENARIOS: unknown scenario %q", s))
 				continue
 			}
@@ -190,6 +203,8 @@ func FromEnv() (Config, error) {
 	num("BENCH_S3_PODS", &c.S3Pods)
 	dur("BENCH_S3_WINDOW", &c.S3Window)
 	dur("BENCH_S4_WINDOW", &c.S4Window)
+	num("BENCH_S6_STEPS", &c.S6Steps)
+	dur("BENCH_S6_NOISE_WINDOW", &c.S6NoiseWindow)
 	num("BENCH_PROFILE_SECONDS", &c.ProfileSeconds)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err.Error())
@@ -215,14 +230,18 @@ func (c Config) validate() error {
 	return nil
 }
 
-// Quick tells whether the configuration differs from the published method.
+// Quick tells whether a scenario that runs differs from the published
+// method. Running a subset is not quick: the figures of the others are
+// kept from the last run (see report.Results.Keep).
 func (c Config) Quick() bool {
 	d := Default()
-	return !slices.Equal(c.Scenarios, d.Scenarios) || c.PodsPerNode != d.PodsPerNode ||
-		!slices.Equal(c.S1Sizes, d.S1Sizes) || c.S1Window != d.S1Window ||
-		!slices.Equal(c.S1Variants, d.S1Variants) || !slices.Equal(c.S1VariantSizes, d.S1VariantSizes) ||
-		c.S2Pods != d.S2Pods || c.S2Window != d.S2Window || c.S2Concurrency != d.S2Concurrency ||
-		c.S3Pods != d.S3Pods || c.S3Window != d.S3Window || c.S4Window != d.S4Window
+	return c.PodsPerNode != d.PodsPerNode ||
+		c.runs("S1") && (!slices.Equal(c.S1Sizes, d.S1Sizes) || c.S1Window != d.S1Window ||
+			!slices.Equal(c.S1Variants, d.S1Variants) || !slices.Equal(c.S1VariantSizes, d.S1VariantSizes)) ||
+		c.runs("S2") && (c.S2Pods != d.S2Pods || c.S2Window != d.S2Window || c.S2Concurrency != d.S2Concurrency) ||
+		c.runs("S3") && (c.S3Pods != d.S3Pods || c.S3Window != d.S3Window) ||
+		c.runs("S4") && c.S4Window != d.S4Window ||
+		c.runs("S6") && (c.S6Steps != d.S6Steps || c.S6NoiseWindow != d.S6NoiseWindow)
 }
 
 func (c Config) runs(s string) bool { return slices.Contains(c.Scenarios, s) }

@@ -92,3 +92,28 @@ func TestDefaultIsThePublishedMethod(t *testing.T) {
 		t.Errorf("variants at %v", c.S1VariantSizes)
 	}
 }
+
+func TestFromEnvS6(t *testing.T) {
+	t.Setenv("BENCH_SCENARIOS", "s6")
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A subset at the published parameters is not quick: its figures merge
+	// into the published report.
+	if !slices.Equal(c.Scenarios, []string{"S6"}) || c.Quick() || c.stages() != nil {
+		t.Errorf("S6 alone: scenarios %v, quick %v, stages %v", c.Scenarios, c.Quick(), c.stages())
+	}
+	t.Setenv("BENCH_S6_STEPS", "2")
+	t.Setenv("BENCH_S6_NOISE_WINDOW", "1m")
+	if c, err = FromEnv(); err != nil {
+		t.Fatal(err)
+	}
+	if c.S6Steps != 2 || c.S6NoiseWindow != time.Minute || !c.Quick() {
+		t.Errorf("shortened S6: %d steps, noise %s, quick %v", c.S6Steps, c.S6NoiseWindow, c.Quick())
+	}
+	t.Setenv("BENCH_S6_STEPS", "0")
+	if _, err := FromEnv(); err == nil {
+		t.Error("BENCH_S6_STEPS=0 accepted")
+	}
+}

@@ -46,6 +46,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 
+	if len(cfg.Scenarios) < len(allScenarios()) {
+		// A subset updates the published report: the others' figures stay.
+		if prev, err := report.Load(filepath.Join(outDir, "bench", "results.json")); err == nil {
+			res.Keep(prev, cfg.runs)
+		} else if !os.IsNotExist(err) {
+			return fmt.Errorf("the figures to keep: %w", err)
+		}
+	}
+
 	e := &env{cfg: cfg, logf: logf}
 	root, err := framework.FindRepoRoot()
 	if err != nil {
@@ -67,7 +76,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	e.cluster, err = framework.StartCluster(ctx, framework.Options{Dir: runDir, Logf: logf, Binaries: bins})
+	// The HPA controller at Kubernetes' default period, for S6.
+	e.cluster, err = framework.StartCluster(ctx, framework.Options{Dir: runDir, Logf: logf, Binaries: bins, HPASyncPeriod: s6SyncPeriod})
 	if err != nil {
 		return err
 	}
@@ -116,6 +126,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			if err := e.deletePods(ctx, customNamespace); err != nil {
 				return fmt.Errorf("S3: %w", err)
 			}
+		}
+		if err := write(res, outDir, start); err != nil {
+			return err
+		}
+	}
+	// S6 next, on the same small cluster; it removes its nodes and pods.
+	if cfg.runs("S6") {
+		if res.S6, err = e.runS6(ctx); err != nil {
+			return fmt.Errorf("S6: %w", err)
 		}
 		if err := write(res, outDir, start); err != nil {
 			return err
@@ -198,7 +217,7 @@ func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Resu
 	res.Versions["metrics-server"] = framework.MetricsServerVersion + " (go install sigs.k8s.io/metrics-server/cmd/metrics-server@" + framework.MetricsServerVersion + ")"
 	res.Versions["Kubernetes (kube-apiserver)"] = framework.KubernetesVersion
 	res.Versions["etcd"] = framework.EtcdVersion
-	if e.cfg.runs("S3") {
+	if e.cfg.runs("S3") || e.cfg.runs("S6") {
 		res.Versions["Prometheus"] = prometheusVersion(ctx, e.logf)
 	}
 	return nil

@@ -1,0 +1,68 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Keep fills in, from prev (the results a run found in its report
+// directory), the scenarios that r did not run (ran tells which did), so
+// that a run of one scenario updates the published report instead of
+// replacing it. Quick is kept if either run was quick, and a note says
+// where the kept figures come from.
+func (r *Results) Keep(prev *Results, ran func(scenario string) bool) {
+	if prev == nil {
+		return
+	}
+	var kept []string
+	keep := func(scenario string, present bool, copyFrom func()) {
+		if ran(scenario) || !present {
+			return
+		}
+		copyFrom()
+		kept = append(kept, scenario)
+		for _, p := range prev.Profiles {
+			if strings.HasPrefix(p.File, "bench/"+strings.ToLower(scenario)+"-") {
+				r.Profiles = append(r.Profiles, p)
+			}
+		}
+	}
+	ps := prev.Setup
+	keep("S1", len(prev.S1) > 0, func() {
+		r.Idle, r.S1, r.S1Variants = prev.Idle, prev.S1, prev.S1Variants
+		r.Setup.S1Sizes, r.Setup.S1Window = ps.S1Sizes, ps.S1Window
+		r.Setup.S1Variants, r.Setup.S1VariantSizes = ps.S1Variants, ps.S1VariantSizes
+	})
+	keep("S2", prev.S2 != nil, func() {
+		r.S2 = prev.S2
+		r.Setup.S2Pods, r.Setup.S2Window, r.Setup.S2Concurrency = ps.S2Pods, ps.S2Window, ps.S2Concurrency
+	})
+	keep("S3", prev.S3 != nil, func() {
+		r.S3 = prev.S3
+		r.Setup.S3Pods, r.Setup.S3Window = ps.S3Pods, ps.S3Window
+	})
+	keep("S4", prev.S4 != nil, func() {
+		r.S4 = prev.S4
+		r.Setup.S4Window, r.Setup.S4PollInterval = ps.S4Window, ps.S4PollInterval
+	})
+	keep("S6", prev.S6 != nil, func() { r.S6 = prev.S6 })
+	if len(kept) == 0 {
+		return
+	}
+	if !ran("S1") && !ran("S2") && !ran("S4") { // no farm in this run: the farm's shape is the kept one's
+		r.Setup.PodsPerNode, r.Setup.ContainersPerPod, r.Setup.Resolution = ps.PodsPerNode, ps.ContainersPerPod, ps.Resolution
+	}
+	for k, v := range prev.Versions {
+		if _, ok := r.Versions[k]; !ok {
+			r.Versions[k] = v
+		}
+	}
+	r.Quick = r.Quick || prev.Quick
+	r.Notes = append(r.Notes, fmt.Sprintf("%s: figures kept from the run of %s (Podometer %s, on %s, %d cores); this run measured the rest.",
+		strings.Join(kept, ", "), prev.Started.UTC().Format("2006-01-02 15:04 MST"), prev.Versions["Podometer"], prev.Machine.CPU, prev.Machine.Cores))
+	for _, n := range prev.Notes {
+		if !strings.Contains(n, "figures kept from the run of") {
+			r.Notes = append(r.Notes, n)
+		}
+	}
+}

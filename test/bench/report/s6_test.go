@@ -1,0 +1,101 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func s6Fixture() *S6Result {
+	sec := func(s ...float64) []time.Duration {
+		out := make([]time.Duration, len(s))
+		for i, v := range s {
+			out[i] = time.Duration(v * float64(time.Second))
+		}
+		return out
+	}
+	return &S6Result{
+		SyncPeriod: 15 * time.Second, ScrapeInterval: 2 * time.Second, Low: 20, High: 200, Steps: 3,
+		NoiseRate: 100, NoiseFraction: 0.3, NoiseWindow: 10 * time.Minute,
+		Rows: []S6Row{
+			{Name: "A: rate[1m]", Reactions: sec(60, 70, 66), PeakOverIdeal: 1, NoiseMeanOverIdeal: 1.02, NoiseChanges: 4},
+			{Name: "B: rate[6s]", Reactions: sec(18, 12, 20), PeakOverIdeal: 1.2, NoiseMeanOverIdeal: 1.3, NoiseChanges: 40},
+			{Name: "C: burst", Reactions: sec(20, 16, 19), PeakOverIdeal: 1.1, NoiseMeanOverIdeal: 1.03, NoiseChanges: 3},
+		},
+		Trace: []S6Sample{{Since: -time.Second, Desired: []int32{2, 2, 2}}, {Since: 20 * time.Second, Desired: []int32{2, 20, 20}}},
+	}
+}
+
+func TestS6Checks(t *testing.T) {
+	s := s6Fixture()
+	checks := s6Checks(s)
+	if len(checks) != 4 {
+		t.Fatalf("%d checks, want 4", len(checks))
+	}
+	// C's median 19 s against A's 66 s (29%) and B's 18 s (1.06 times);
+	// under noise +1.0% and 3 changes against 4.
+	for _, c := range checks {
+		if !c.Known || !c.Holds {
+			t.Errorf("%s: %s, known %v holds %v", c.Target, c.Result, c.Known, c.Holds)
+		}
+	}
+	if got := s.Rows[2].Median(); got != 19*time.Second {
+		t.Errorf("median = %s, want 19s", got)
+	}
+
+	s.Rows[2].Reactions[1] = 0 // a step C never reached: the reaction targets are unknown
+	s.Rows[2].NoiseChanges = 5
+	checks = s6Checks(s)
+	if checks[0].Known || checks[1].Known {
+		t.Error("a missed step left the reaction targets judged")
+	}
+	if checks[3].Holds {
+		t.Error("5 changes against 4 held")
+	}
+	s.Rows[2].NoiseMeanOverIdeal = 1.1
+	if s6Checks(s)[2].Holds {
+		t.Error("a mean 8% above A's held")
+	}
+}
+
+func TestS6Report(t *testing.T) {
+	r := &Results{S6: s6Fixture(), Versions: map[string]string{}}
+	md := Markdown(r)
+	for _, want := range []string{"## S6: reaction", "| A: rate[1m] |", "| 66.0 s | 70.0 s | 3 of 3 |", S6PlotFile} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	svg := PlotS6(r.S6)
+	if !strings.Contains(svg, "C: burst") || !strings.Contains(svg, "<polyline") || strings.Contains(svg, "<circle") {
+		t.Errorf("the S6 plot is not three bare lines and the ideal:\n%s", svg)
+	}
+}
+
+func TestKeepFillsInWhatDidNotRun(t *testing.T) {
+	prev := &Results{
+		Started:  time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC),
+		Versions: map[string]string{"Podometer": "abc", "metrics-server": "v0.8"},
+		Setup:    Setup{PodsPerNode: 30, S1Sizes: []int{100}, S3Pods: 5000},
+		S1:       []S1Row{{Nodes: 100}}, S3: &S3Result{Pods: 5000}, S6: &S6Result{Steps: 1},
+		Profiles: []Profile{{Name: "s1", File: "bench/s1-podometer-cpu.pprof"}, {Name: "s3", File: "bench/s3-podometer-cpu.pprof"}},
+		Notes:    []string{"an S1 note"},
+	}
+	r := &Results{Versions: map[string]string{"Podometer": "def"}, S3: &S3Result{Pods: 10}, S6: &S6Result{Steps: 5}}
+	r.Keep(prev, func(s string) bool { return s == "S3" || s == "S6" })
+	if len(r.S1) != 1 || r.Setup.S1Sizes[0] != 100 || r.Setup.PodsPerNode != 30 {
+		t.Errorf("S1 not kept: %+v %+v", r.S1, r.Setup)
+	}
+	if r.S3.Pods != 10 || r.S6.Steps != 5 {
+		t.Errorf("the scenarios that ran were replaced: S3 %d pods, S6 %d steps", r.S3.Pods, r.S6.Steps)
+	}
+	if len(r.Profiles) != 1 || r.Profiles[0].Name != "s1" {
+		t.Errorf("profiles = %+v, want only S1's kept", r.Profiles)
+	}
+	if r.Versions["Podometer"] != "def" || r.Versions["metrics-server"] != "v0.8" {
+		t.Errorf("versions = %v", r.Versions)
+	}
+	if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "S1: figures kept from the run of 2026-11-30 18:00 UTC (Podometer abc") {
+		t.Errorf("notes = %q", r.Notes)
+	}
+}
