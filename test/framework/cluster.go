@@ -95,6 +95,7 @@ type Cluster struct {
 	procs        []*Process    // in start order, including stopped ones (for DumpLogs)
 	prometheuses []*Prometheus // told about new kwok nodes
 	front        *kubeletFront // nil before kwok starts and after Stop
+	kwok         *Process      // nil before kwok starts
 	pods         *podSyncer    // nil before the first kwok node and after Stop
 	stopped      bool
 

@@ -23,10 +23,10 @@ var (
 	}
 )
 
-// startKwok installs kwok's CRDs, starts kwok as the kubelet of every node
-// annotated kwok.x-k8s.io/node=fake, then gives it the stages that move nodes
-// and pods through their lifecycle and the metric definitions that make it
-// serve /metrics/resource and application metrics from pod annotations.
+// startKwok installs kwok's CRDs, the stages that move nodes and pods
+// through their lifecycle and the metric definitions that make it serve
+// /metrics/resource and application metrics from pod annotations, then
+// starts kwok as the kubelet of every node annotated kwok.x-k8s.io/node=fake.
 func (c *Cluster) startKwok(ctx context.Context) error {
 	crds, err := filepath.Glob(filepath.Join(c.Binaries.KwokKustomizeDir, "crd", "bases", "*.yaml"))
 	if err != nil || len(crds) == 0 {
@@ -41,6 +41,25 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	}
 	if _, err := c.Kubectl(ctx, waitArgs...); err != nil {
 		return fmt.Errorf("wait for kwok CRDs: %w", err)
+	}
+
+	// The stages and metrics go in before kwok starts, so that its first
+	// list of them is complete: a kwok that started before its stages was
+	// once seen never to make a node Ready.
+	var manifests []string
+	for _, rel := range append(kwokStages, kwokMetrics...) {
+		f := filepath.Join(c.Binaries.KwokKustomizeDir, rel)
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("kwok %s manifest missing: %w", KwokVersion, err)
+		}
+		manifests = append(manifests, f)
+	}
+	if err := c.Apply(ctx, manifests...); err != nil {
+		return fmt.Errorf("install kwok stages and metrics (%s): %w", strings.Join(append(kwokStages, kwokMetrics...), ", "), err)
+	}
+	// Resource and application metrics per node (see appmetrics.go).
+	if err := c.applyNodeMetrics(ctx); err != nil {
+		return err
 	}
 
 	port, err := FreePort()
@@ -80,6 +99,9 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	c.kwok = p
+	c.mu.Unlock()
 	c.KwokPort = port
 	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
 	if err := p.WaitReady(ctx, c.opts.StartTimeout, func(ctx context.Context) error {
@@ -89,19 +111,7 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 		return err
 	}
 
-	var manifests []string
-	for _, rel := range append(kwokStages, kwokMetrics...) {
-		f := filepath.Join(c.Binaries.KwokKustomizeDir, rel)
-		if _, err := os.Stat(f); err != nil {
-			return fmt.Errorf("kwok %s manifest missing: %w", KwokVersion, err)
-		}
-		manifests = append(manifests, f)
-	}
-	if err := c.Apply(ctx, manifests...); err != nil {
-		return fmt.Errorf("install kwok stages and metrics (%s): %w", strings.Join(append(kwokStages, kwokMetrics...), ", "), err)
-	}
-	// Resource and application metrics per node (see appmetrics.go).
-	return c.applyNodeMetrics(ctx)
+	return nil
 }
 
 // kwokPods returns the pod syncer, started on the first call: a cluster

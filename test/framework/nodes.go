@@ -151,6 +151,12 @@ func (c *Cluster) WaitNodeReady(ctx context.Context, name string, timeout time.D
 		return false, nil
 	})
 	if err != nil {
+		c.mu.Lock()
+		kwok := c.kwok
+		c.mu.Unlock()
+		if kwok != nil {
+			return fmt.Errorf("node %s not ready: %w\n--- last lines of %s ---\n%s", name, err, kwok.LogPath, kwok.Tail(20))
+		}
 		return fmt.Errorf("node %s not ready: %w", name, err)
 	}
 	return nil
