@@ -118,7 +118,7 @@ func compileRule(spec *ruleSpec, mapper meta.RESTMapper) (*Rule, []*RuleError) {
 			Err: fmt.Errorf("labels %s name namespaced resources, but no label is mapped to namespaces, so they are not served", strings.Join(needNS, ", "))})
 	}
 	if usable == 0 {
-		return fatal("resources", "no override names a resource that can be served")
+		return nil, append(problems, &RuleError{Rule: spec.ref, ID: spec.id, Field: "resources", Fatal: true, Err: ErrNoServedResource})
 	}
 	return r, problems
 }

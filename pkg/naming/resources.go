@@ -19,6 +19,11 @@ import (
 // NotFound.
 var ErrResourceNotMapped = errors.New("resource not mapped by this rule")
 
+// ErrNoServedResource is the fatal problem of a rule whose overrides (it
+// has no template) name no resource that can be served: each is unknown
+// to the RESTMapper, or namespaced while no label holds namespaces.
+var ErrNoServedResource = errors.New("no override names a resource that can be served")
+
 // namespacesResource is the resource whose label holds a namespace.
 var namespacesResource = schema.GroupResource{Resource: "namespaces"}
 
