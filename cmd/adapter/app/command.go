@@ -38,7 +38,10 @@ prometheus-adapter's flags and rules files.
 			if opts.ShowVersion {
 				return printVersion(cmd.OutOrStdout())
 			}
-			return run(ctx, opts)
+			if err := run(ctx, opts); err != nil {
+				return &serverError{err}
+			}
+			return nil
 		},
 		Args: cobra.NoArgs,
 	}
