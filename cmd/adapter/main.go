@@ -6,12 +6,11 @@ import (
 	"os"
 
 	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/component-base/cli"
 
 	"github.com/podometer/podometer/cmd/adapter/app"
 )
 
 func main() {
 	ctx := genericapiserver.SetupSignalContext()
-	os.Exit(cli.Run(app.NewCommand(ctx)))
+	os.Exit(app.Run(app.NewCommand(ctx), os.Stderr))
 }

@@ -86,8 +86,8 @@ func compileRule(spec *ruleSpec, mapper meta.RESTMapper) (*Rule, []*RuleError) {
 	for _, p := range problems {
 		p.Rule, p.ID = spec.ref, spec.id
 	}
-	fatal := func(field, format string, args ...any) (*Rule, []*RuleError) {
-		return nil, append(problems, &RuleError{Rule: spec.ref, ID: spec.id, Field: field, Fatal: true, Err: fmt.Errorf(format, args...)})
+	fatal := func(field string, err error) (*Rule, []*RuleError) {
+		return nil, append(problems, &RuleError{Rule: spec.ref, ID: spec.id, Field: field, Fatal: true, Err: err})
 	}
 	r := &Rule{spec: spec, res: res}
 	if l, _, err := res.labelFor(namespacesResource); err == nil {
@@ -95,7 +95,7 @@ func compileRule(spec *ruleSpec, mapper meta.RESTMapper) (*Rule, []*RuleError) {
 	}
 	if spec.external {
 		if spec.namespaced && r.nsLabel == "" {
-			return fatal("resources", "the rule is namespaced (the default for externalRules), so a request's namespace becomes a matcher, but no label is mapped to namespaces: add overrides {namespace: {resource: namespace}} (or a template), or set namespaced: false to ignore the namespace")
+			return fatal("resources", ErrExternalNoNamespace)
 		}
 		return r, problems
 	}
@@ -118,7 +118,7 @@ func compileRule(spec *ruleSpec, mapper meta.RESTMapper) (*Rule, []*RuleError) {
 			Err: fmt.Errorf("labels %s name namespaced resources, but no label is mapped to namespaces, so they are not served", strings.Join(needNS, ", "))})
 	}
 	if usable == 0 {
-		return fatal("resources", "no override names a resource that can be served")
+		return fatal("resources", ErrNoServedResource)
 	}
 	return r, problems
 }

@@ -167,7 +167,8 @@ func Load(path string) (*Config, error) {
 // document, a duplicated key or a value of the wrong type is an error naming
 // the rule, the key and its line.
 //
-// When data is not YAML, or is not a mapping at the top, Parse returns a nil
+// When data is not YAML (a *SyntaxError, placed at the culprit's line and
+// column), or is not a mapping at the top, Parse returns a nil
 // Config. Otherwise it always returns the Config, even with an error: each
 // problem is kept with the rule it belongs to, Validate and Compile report it
 // again and Compile leaves that rule out, so that a caller may choose to stop
@@ -176,7 +177,7 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not a YAML rule file: %w", err)
+		return nil, fmt.Errorf("not a YAML rule file: %w", syntaxError(data, err))
 	}
 	cfg := &Config{}
 	if doc.Kind == 0 || len(doc.Content) == 0 {

@@ -19,6 +19,16 @@ import (
 // NotFound.
 var ErrResourceNotMapped = errors.New("resource not mapped by this rule")
 
+// ErrNoServedResource is the fatal problem of a rule whose overrides (it
+// has no template) name no resource that can be served: each is unknown
+// to the RESTMapper, or namespaced while no label holds namespaces.
+var ErrNoServedResource = errors.New("no override names a resource that can be served")
+
+// ErrExternalNoNamespace is the fatal problem of a namespaced external
+// rule (the default) that maps no label to namespaces.
+var ErrExternalNoNamespace = errors.New("the rule is namespaced (the default for externalRules), so a request's namespace becomes a matcher, but no label is mapped to namespaces: " +
+	"add overrides {namespace: {resource: namespace}} (or a template), or set namespaced: false to ignore the namespace")
+
 // namespacesResource is the resource whose label holds a namespace.
 var namespacesResource = schema.GroupResource{Resource: "namespaces"}
 

@@ -34,6 +34,11 @@ With --prometheus-url, each rule's series are discovered once, with the
 series query and window of the server, and the metrics found are listed with
 an example query.
 
+With --from-prometheus-adapter FILE instead of --config, the report goes on
+with what each rule will do differently from prometheus-adapter, and why,
+in plain words (or that it behaves the same), and ends with
+prometheus-adapter's flags and the names Podometer takes for them.
+
 With --explain, the PromQL that requests would run is printed instead: give
 the API path as kubectl get --raw takes it, for example
   /apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/http_requests_per_second?labelSelector=app%3Dweb
@@ -59,6 +64,9 @@ type checkOptions struct {
 	Kubeconfig string
 	// Explain holds API paths whose PromQL to print.
 	Explain []string
+	// FromAdapter is a rules file of prometheus-adapter to check, and to
+	// compare rule by rule with prometheus-adapter's behaviour.
+	FromAdapter string
 	// Prometheus are the server's Prometheus flags (the rules file, the
 	// client, the discovery window), shared with it.
 	Prometheus *options.PrometheusOptions
@@ -77,6 +85,7 @@ func (o *checkOptions) Flags() cliflag.NamedFlagSets {
 	fs := fss.FlagSet("check")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "A kubeconfig whose API discovery resolves the rules' resources. Empty: the in-cluster configuration when running in a cluster, else a built-in list of common resources.")
 	fs.StringArrayVar(&o.Explain, "explain", o.Explain, "An API path, as kubectl get --raw takes it, whose PromQL to print instead of the report. Repeatable.")
+	fs.StringVar(&o.FromAdapter, "from-prometheus-adapter", o.FromAdapter, "A rules file of prometheus-adapter (instead of --config): check it, then say rule by rule what Podometer does differently, and which flags to carry over.")
 	prom := fss.FlagSet("prometheus")
 	o.Prometheus.AddQueryFlags(prom)
 	prom.Lookup("prometheus-url").Usage = "URL of the Prometheus HTTP API. When set, each rule's series are discovered once and its metrics listed; without it, rules are only checked offline."
@@ -87,7 +96,12 @@ func (o *checkOptions) Flags() cliflag.NamedFlagSets {
 // Validate reports every invalid flag.
 func (o *checkOptions) Validate() []error {
 	var errs []error
-	if o.Prometheus.Config == "" {
+	switch {
+	case o.FromAdapter != "" && o.Prometheus.Config != "" && o.FromAdapter != o.Prometheus.Config:
+		errs = append(errs, errors.New("give the rules file once: --config or --from-prometheus-adapter"))
+	case o.FromAdapter != "" && len(o.Explain) > 0:
+		errs = append(errs, errors.New("--explain and --from-prometheus-adapter are separate runs"))
+	case o.FromAdapter == "" && o.Prometheus.Config == "":
 		errs = append(errs, errors.New("--config is required: the rules file to check"))
 	}
 	if o.Prometheus.Enabled() {
@@ -127,6 +141,8 @@ type checkConfig struct {
 	Window, Timeout time.Duration
 	// Explain holds the API paths to explain instead of reporting.
 	Explain []string
+	// Migrate adds the comparison with prometheus-adapter to the report.
+	Migrate bool
 	// Native are the kubelet-native custom metrics the server would
 	// serve, endpoint by endpoint.
 	Native []server.NativeNames
@@ -137,11 +153,15 @@ type checkConfig struct {
 func (o *checkOptions) config() (checkConfig, error) {
 	c := checkConfig{
 		RulesFile: o.Prometheus.Config,
+		Migrate:   o.FromAdapter != "",
 		Window:    o.Prometheus.DiscoveryWindow(),
 		Timeout:   o.Prometheus.QueryTimeout,
 		Explain:   o.Explain,
 		Native:    o.Endpoints.Config().NativeNames(),
 		Clock:     clock.RealClock{},
+	}
+	if o.FromAdapter != "" {
+		c.RulesFile = o.FromAdapter
 	}
 	mapper, err := checkMapper(o.Kubeconfig)
 	if err != nil {
@@ -165,7 +185,7 @@ func (o *checkOptions) config() (checkConfig, error) {
 func newCheckCommand(ctx context.Context) *cobra.Command {
 	o := newCheckOptions()
 	cmd := &cobra.Command{
-		Use:          "check --config FILE [--prometheus-url URL] [--explain PATH]...",
+		Use:          "check --config FILE | --from-prometheus-adapter FILE [--prometheus-url URL] [--explain PATH]...",
 		Short:        "Check a rules file offline, or against Prometheus; explain the PromQL of a request",
 		Long:         checkLong,
 		SilenceUsage: true,
@@ -236,6 +256,9 @@ func check(ctx context.Context, c checkConfig, out io.Writer) error {
 		failed = r.explainAll(p, c.Explain)
 	} else {
 		failed = r.print(p)
+		if c.Migrate {
+			r.printMigration(p)
+		}
 	}
 	switch {
 	case p.err != nil:

@@ -87,3 +87,37 @@ func TestCheckWithAPIDiscovery(t *testing.T) {
 		t.Errorf("PromQL (-want +got):\n%s\n%s", diff, out)
 	}
 }
+
+// A rule whose only override is a resource the built-in list lacks (a CRD)
+// cannot be verified offline: a warning that says so. Against a cluster
+// that does not know the resource it is an error.
+func TestCheckOnlyUnknownOverride(t *testing.T) {
+	rules := writeFile(t, "rules.yaml", `rules:
+- seriesQuery: 'cheese_sold_total{brand!=""}'
+  resources:
+    overrides:
+      brand: {group: cheese.io, resource: brand}
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)
+`)
+	out, err := runPodometer(t, "check", "--config", rules)
+	if err != nil {
+		t.Fatalf("offline: error %v, want none\n%s", err, out)
+	}
+	if diff := cmp.Diff(map[string]string{"rules[0]": "custom WARNING"}, statuses(out)); diff != "" {
+		t.Errorf("offline rule lines (-want +got):\n%s\n%s", diff, out)
+	}
+	if !strings.Contains(out, "\n    warning: rules[0]: resources: could not be verified offline") {
+		t.Errorf("offline: no warning that the rule could not be verified:\n%s", out)
+	}
+
+	out, err = runPodometer(t, "check", "--config", rules, "--kubeconfig", fakeAPIServer(t))
+	if !errors.Is(err, errCheckFailed) {
+		t.Fatalf("with a cluster: error %v, want errCheckFailed\n%s", err, out)
+	}
+	if diff := cmp.Diff(map[string]string{"rules[0]": "custom ERROR"}, statuses(out)); diff != "" {
+		t.Errorf("with a cluster, rule lines (-want +got):\n%s\n%s", diff, out)
+	}
+	if !strings.Contains(out, "\n    error: rules[0]: resources: no override names a resource that can be served") {
+		t.Errorf("with a cluster: no error naming the rule:\n%s", out)
+	}
+}

@@ -35,6 +35,8 @@ type ruleCheck struct {
 	// resourceRules.
 	rule             *naming.Rule
 	errors, warnings []error
+	// unverified counts the resources offline could not resolve.
+	unverified int
 	// found is what discovery found; nil when it did not run or failed.
 	found *custom.RuleMetrics
 	// example is a query for the first metric found, and exampleOf what
@@ -129,7 +131,15 @@ func (r *checkReport) addProblem(err error) {
 		return
 	}
 	if r.config.Offline && !re.Fatal && unknownResource(err) {
+		rc.unverified++
 		rc.warnings = append(rc.warnings, fmt.Errorf("%w (offline, only the built-in resources are known: give --kubeconfig to resolve it against a cluster)", err))
+		return
+	}
+	// Compile reports a rule's resources before its fatal problem, so an
+	// unknown resource is counted when this comes.
+	if r.config.Offline && rc.unverified > 0 && errors.Is(err, naming.ErrNoServedResource) {
+		rc.warnings = append(rc.warnings, fmt.Errorf("%s: resources: could not be verified offline: no override names a resource of the built-in list that can be served; "+
+			"the server serves the rule only if the cluster knows its resources (give --kubeconfig to check against a cluster)", rc.name()))
 		return
 	}
 	rc.errors = append(rc.errors, err)

@@ -31,14 +31,18 @@ as metrics-server does, with metrics-server's flags; and, with --prometheus-url,
 custom.metrics.k8s.io and external.metrics.k8s.io from Prometheus, with
 prometheus-adapter's flags and rules files.
 
-"podometer check --config FILE" checks a rules file without serving it
-(see podometer check --help).`,
+"podometer check --config FILE" checks a rules file without serving it;
+"podometer check --from-prometheus-adapter FILE" also says what changes when
+moving from prometheus-adapter (see podometer check --help).`,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.ShowVersion {
 				return printVersion(cmd.OutOrStdout())
 			}
-			return run(ctx, opts)
+			if err := run(ctx, opts); err != nil {
+				return &serverError{err}
+			}
+			return nil
 		},
 		Args: cobra.NoArgs,
 	}
