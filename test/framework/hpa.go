@@ -6,6 +6,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // ReactionHPA is the HPA of the burst test and of the S6 benchmark:
@@ -49,8 +50,8 @@ type HPAReading struct {
 }
 
 // ReadHPA returns the status of the HPA ns/name.
-func (c *Cluster) ReadHPA(ctx context.Context, ns, name string) (HPAReading, error) {
-	h, err := c.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, name, metav1.GetOptions{})
+func ReadHPA(ctx context.Context, client kubernetes.Interface, ns, name string) (HPAReading, error) {
+	h, err := client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return HPAReading{}, err
 	}
