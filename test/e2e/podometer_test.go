@@ -21,6 +21,7 @@ var (
 	podometerInst  *framework.Podometer
 	prometheusInst *framework.Prometheus
 	testExporter   *exporter
+	loadExporter   *framework.LoadExporter
 	podometerBin   string
 	rulesPath      string
 	podometerErr   error
@@ -65,7 +66,7 @@ var rulesFile = "rules:\n" + framework.PodRateRule("", "http_requests_total", "2
     matches: "^(.*)_total$"
     as: ""
   metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)
-- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
+` + loadRules + `- seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
   resources:
     template: "<<.Resource>>"
   name:
@@ -122,8 +123,12 @@ func podometer(t testing.TB) *framework.Podometer {
 		if testExporter, podometerErr = startExporter(); podometerErr != nil {
 			return
 		}
+		// The load exporter lives as long as the test binary.
+		if loadExporter, podometerErr = framework.StartLoadExporter(context.Background(), cluster.Client(), loadSeries); podometerErr != nil {
+			return
+		}
 		prometheusInst, podometerErr = framework.StartPrometheus(ctx, cluster, framework.PrometheusOptions{
-			ExtraScrapeConfigs: []map[string]any{testExporter.scrapeConfig()},
+			ExtraScrapeConfigs: []map[string]any{testExporter.scrapeConfig(), loadExporter.ScrapeConfig("load")},
 		})
 		if podometerErr != nil {
 			return
