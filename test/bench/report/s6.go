@@ -131,20 +131,25 @@ func PlotS6(s *S6Result) string {
 	for i, row := range s.Rows {
 		lines[i] = series{name: row.Name, color: colors[i], bare: true}
 	}
-	var ideal series
-	ideal = series{name: "ideal", color: "#777777", dashed: true, bare: true}
+	var last float64
 	for _, t := range s.Trace {
 		x := t.Since.Seconds()
 		if x < 0 {
 			continue
 		}
+		last = x
 		for i := range lines {
 			if i < len(t.Desired) {
-				lines[i].x, lines[i].y = append(lines[i].x, x), append(lines[i].y, float64(t.Desired[i]))
+				lines[i].step(x, float64(t.Desired[i]))
 			}
 		}
-		ideal.x, ideal.y = append(ideal.x, x), append(ideal.y, s.High/10)
 	}
+	for i := range lines {
+		if n := len(lines[i].y); n > 0 {
+			lines[i].x, lines[i].y = append(lines[i].x, last), append(lines[i].y, lines[i].y[n-1])
+		}
+	}
+	ideal := series{name: "ideal", color: "#777777", dashed: true, bare: true, x: []float64{0, last}, y: []float64{s.High / 10, s.High / 10}}
 	c := chart{title: fmt.Sprintf("A %g/s to %g/s step: desired replicas", s.Low, s.High), xLabel: "seconds since the step",
 		yLabel: "desired replicas", lines: append(lines, ideal)}
 	const w, h = 900, 380
@@ -173,5 +178,17 @@ func s6(b *strings.Builder, r *Results) {
 	}
 	if PlotS6(s) != "" {
 		p("\n![desired replicas after one step](%s)\n", S6PlotFile)
+	}
+}
+
+// step adds (x, y) to a step line: a point only where the value changes,
+// drawn as a vertical jump.
+func (s *series) step(x, y float64) {
+	n := len(s.y)
+	switch {
+	case n == 0:
+		s.x, s.y = append(s.x, x), append(s.y, y)
+	case s.y[n-1] != y:
+		s.x, s.y = append(s.x, x, x), append(s.y, s.y[n-1], y)
 	}
 }
