@@ -63,8 +63,9 @@ fuzz:
 
 ## bench: Podometer beside metrics-server (pinned, built into the cache) on a kubelet farm: scrape
 ## cost (also with /stats/summary and /metrics/cadvisor), list latency, custom metrics against
-## Prometheus, freshness; writes docs/BENCHMARKS.md,
-## docs/bench/ (plot, results, profiles). About 50 minutes; BENCH_* variables shrink it (see -h).
+## Prometheus, freshness, and S6: three HPAs under the real HPA controller against bursts; writes
+## docs/BENCHMARKS.md, docs/bench/ (plots, results, profiles). About 90 minutes; BENCH_* variables
+## shrink it, BENCH_SCENARIOS=S6 runs one scenario and keeps the others' figures (see -h).
 bench: build
 	$(GO) run ./test/bench/cmd/bench
 
