@@ -69,6 +69,11 @@ type Manager struct {
 
 	mu    sync.Mutex
 	loops map[string]*loop
+
+	// unscrapable holds, for each node that has no address to scrape, the
+	// error last logged, so that a reconcile logs only what changed. Only
+	// reconcile (Start's goroutine) uses it.
+	unscrapable map[string]string
 }
 
 // ManagerConfig holds what a Manager needs.
@@ -96,6 +101,7 @@ type loop struct {
 	target Target
 	cancel context.CancelFunc
 	done   chan struct{}
+	health nodeHealth // touched only by the loop's scrapes, one at a time
 }
 
 // NewManager returns a Manager; Start runs it.
@@ -278,14 +284,22 @@ func (m *Manager) reconcile(ctx context.Context) {
 		return
 	}
 	want := make(map[string]Target, len(nodes))
+	unscrapable := map[string]string{}
 	for _, node := range nodes {
 		t, err := m.address.TargetFor(node)
 		if err != nil {
-			klog.ErrorS(err, "Node cannot be scraped", "node", klog.KObj(node), "endpoint", m.endpoint)
+			unscrapable[node.Name] = err.Error()
+			if m.unscrapable[node.Name] != err.Error() {
+				klog.ErrorS(err, "Node cannot be scraped", "node", klog.KObj(node), "endpoint", m.endpoint)
+			}
 			continue
+		}
+		if _, was := m.unscrapable[node.Name]; was {
+			klog.InfoS("Node can be scraped again", "node", klog.KObj(node), "endpoint", m.endpoint)
 		}
 		want[node.Name] = t
 	}
+	m.unscrapable = unscrapable
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -357,7 +371,7 @@ func (m *Manager) run(ctx context.Context, l *loop) {
 	defer ticker.Stop()
 	done := make(chan struct{}, 1)
 	scrape := func() {
-		m.scrapeOnce(ctx, l.target)
+		m.scrapeOnce(ctx, l)
 		done <- struct{}{}
 	}
 	for {
@@ -371,7 +385,8 @@ func (m *Manager) run(ctx context.Context, l *loop) {
 	}
 }
 
-func (m *Manager) scrapeOnce(ctx context.Context, t Target) {
+func (m *Manager) scrapeOnce(ctx context.Context, l *loop) {
+	t := l.target
 	sctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 	batch := m.batches.Get().(*usage.Batch)
@@ -388,18 +403,27 @@ func (m *Manager) scrapeOnce(ctx context.Context, t Target) {
 	if m.observer != nil {
 		m.observer.ObserveScrape(t.Node, m.clock.Since(start), err)
 	}
+	logFailure, recovered := l.health.record(err)
+	if recovered {
+		klog.InfoS("Scrape succeeded again", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
+	}
 	var partial *PartialError
 	if errors.As(err, &partial) {
 		// Some samples were bad; the rest of the node is good and kept.
-		klog.ErrorS(err, "Scrape rejected some samples", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
+		if logFailure {
+			klog.ErrorS(err, "Scrape rejected some samples; logged again when the node fails differently", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
+		}
 		m.sink.Store(batch)
 		return
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			klog.ErrorS(err, "Scrape timed out", "node", klog.KRef("", t.Node), "endpoint", m.endpoint, "timeout", m.timeout)
-		} else {
-			klog.ErrorS(err, "Scrape failed", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
+		switch {
+		case !logFailure:
+			klog.V(4).InfoS("Scrape still failing", "node", klog.KRef("", t.Node), "endpoint", m.endpoint, "err", err)
+		case errors.Is(err, context.DeadlineExceeded):
+			klog.ErrorS(err, "Scrape timed out; logged again when the node fails differently or recovers", "node", klog.KRef("", t.Node), "endpoint", m.endpoint, "timeout", m.timeout)
+		default:
+			klog.ErrorS(err, "Scrape failed; logged again when the node fails differently or recovers", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
 		}
 		return
 	}
