@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,6 +163,12 @@ func (e *env) runS6(ctx context.Context) (*report.S6Result, error) {
 	for step := range e.cfg.S6Steps {
 		if err := e.s6Settle(ctx, tl, 2, 0, 8*time.Minute); err != nil {
 			return nil, fmt.Errorf("before step %d: %w", step+1, err)
+		}
+		// A burst comes at any moment of the HPA's sync cycle: without
+		// this, every step would land at the same phase of it (the settle
+		// is detected just after a sync) and the times would repeat.
+		if err := sleep(ctx, rand.N(s6SyncPeriod)); err != nil {
+			return nil, err
 		}
 		start := time.Now()
 		load.SetRates(s6High, groups...)
