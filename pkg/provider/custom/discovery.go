@@ -41,6 +41,7 @@ type Registry struct {
 	interval time.Duration
 	window   time.Duration
 	timeout  time.Duration
+	backend  string
 	clock    clock.WithTicker
 	metrics  *discoveryMetrics
 
@@ -60,7 +61,9 @@ type RegistryConfig struct {
 	// series query looks (--metrics-max-age).
 	Interval, Window time.Duration
 	// Timeout bounds one rule's discovery query.
-	Timeout    time.Duration
+	Timeout time.Duration
+	// Backend names Prometheus in errors (its URL).
+	Backend    string
 	Clock      clock.WithTicker
 	Registerer prometheus.Registerer
 }
@@ -76,7 +79,7 @@ func NewRegistry(c RegistryConfig) (*Registry, error) {
 	}
 	return &Registry{
 		prom: c.Prometheus, rules: c.Rules, interval: c.Interval, window: c.Window,
-		timeout: c.Timeout, clock: c.Clock, metrics: m,
+		timeout: c.Timeout, backend: c.Backend, clock: c.Clock, metrics: m,
 		results: make(map[*naming.Rule]ruleResult, len(c.Rules)),
 		served:  Precedence(nil),
 	}, nil
@@ -170,9 +173,9 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 		klog.InfoS("Prometheus warned about a discovery query", "rule", rule.ID(), "warnings", warnings)
 	}
 	if err != nil {
-		prev.err = fmt.Errorf("discovering series of rule %s: %w", rule.ID(), err)
+		prev.err = fmt.Errorf("discovering series of rule %s from Prometheus at %s: %w", rule.ID(), r.backend, err)
 		r.metrics.errors.WithLabelValues(rule.ID()).Inc()
-		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "seriesQuery", rule.SeriesQuery())
+		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "backend", r.backend, "seriesQuery", rule.SeriesQuery())
 		return prev
 	}
 	res := ruleResult{metrics: MatchSeries(rule, series), at: now}
