@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,8 +170,11 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 	now := r.clock.Now()
 	series, warnings, _, err := r.prom.Series(ctx, []string{rule.SeriesQuery()}, now.Add(-r.window), now)
 	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(now).Seconds())
-	if len(warnings) > 0 {
-		klog.InfoS("Prometheus warned about a discovery query", "rule", rule.ID(), "warnings", warnings)
+	if err == nil && len(warnings) > 0 {
+		// Thanos with a store missing, a remote read that failed: the
+		// series listed may be a part of them, and a metric left out
+		// would be NotFound until the next relist. The last list is kept.
+		err = &PartialError{Warnings: warnings}
 	}
 	if err != nil {
 		prev.err = fmt.Errorf("discovering series of rule %s from Prometheus at %s: %w", rule.ID(), r.backend, err)
@@ -182,6 +186,14 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.metrics.Metrics)))
 	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.metrics.Metrics))
 	return res
+}
+
+// PartialError is the error of an answer that came with warnings: it may
+// be a part of the truth only, and is not used.
+type PartialError struct{ Warnings promv1.Warnings }
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("the answer came with warnings and may be partial: %s", strings.Join(e.Warnings, "; "))
 }
 
 // Synced tells whether discovery has run once for every rule.

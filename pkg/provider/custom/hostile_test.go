@@ -44,9 +44,10 @@ externalRules:
 var queueInfo = provider.ExternalMetricInfo{Metric: "queue_length"}
 
 // hostileProvider is a provider of hostileRules behind a hostile
-// Prometheus, discovered while it was healthy: pods a to d have a rate
+// Prometheus, with the query timeout timeout and answers bounded at
+// maxAnswer bytes (0 for the default), discovered while it was healthy: pods a to d have a rate
 // of 1 to 4, queues q1 and q2 a length of 10 and 20.
-func hostileProvider(t *testing.T) (*Provider, *hostile.Server, *promclienttest.Server) {
+func hostileProvider(t *testing.T, timeout time.Duration, maxAnswer int64) (*Provider, *hostile.Server, *promclienttest.Server) {
 	t.Helper()
 	fake := promclienttest.New(t)
 	fake.Catalog(
@@ -60,12 +61,12 @@ func hostileProvider(t *testing.T) (*Provider, *hostile.Server, *promclienttest.
 		{Metric: model.Metric{"queue": "q2"}, Value: 20, Timestamp: model.TimeFromUnixNano(now.UnixNano())},
 	}})
 	h := hostile.New(t, fake)
-	prom, err := promclient.New(promclient.Config{URL: h.URL})
+	prom, err := promclient.New(promclient.Config{URL: h.URL, MaxAnswerBytes: maxAnswer})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk := clocktesting.NewFakeClock(now)
-	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compileRules(t, hostileRules), Interval: time.Minute, Window: time.Minute, Timeout: hostileTimeout, Backend: h.URL, Clock: clk})
+	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compileRules(t, hostileRules), Interval: time.Minute, Window: time.Minute, Timeout: timeout, Backend: h.URL, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func hostileProvider(t *testing.T) (*Provider, *hostile.Server, *promclienttest.
 		t.Fatal(errs)
 	}
 	return NewProvider(ProviderConfig{
-		Registry: reg, Prometheus: prom, Mapper: testMapper(), Clock: clk, Timeout: hostileTimeout, Backend: h.URL,
+		Registry: reg, Prometheus: prom, Mapper: testMapper(), Clock: clk, Timeout: timeout, Backend: h.URL,
 		Objects: fakeObjects{pods: []*metav1.PartialObjectMetadata{pod("a", "web"), pod("b", "web"), pod("c", "web"), pod("d", "db")}},
 	}), h, fake
 }
@@ -113,7 +114,7 @@ var healthyCounts = map[string]int{"pods by selector": 4, "one pod": 1, "externa
 // backend and the cause, and serves nothing; it is served again as soon
 // as the backend is healthy, without a new discovery.
 func TestHostileRequestsFailFast(t *testing.T) {
-	p, h, _ := hostileProvider(t)
+	p, h, _ := hostileProvider(t, hostileTimeout, 0)
 	for _, tc := range []struct {
 		name   string
 		fault  hostile.Fault
