@@ -159,3 +159,27 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestHostilePartialAnswer: an answer with warnings (a Thanos store
+// missing: half the samples) may be a part of the truth; a missing
+// object would be left out of a list as if it had no value, a rule with
+// missingAsZero would invent its zero, and an external sum would be too
+// small. No request is served from it: each is a 503 that names the
+// backend and the warning.
+func TestHostilePartialAnswer(t *testing.T) {
+	p, h, _ := hostileProvider(t, hostileTimeout, 0)
+	h.Set(t, hostile.Partial)
+	for _, name := range slices.Sorted(maps.Keys(requests)) {
+		n, err := requests[name](context.Background(), p)
+		msg := errString(err)
+		if !apierrors.IsServiceUnavailable(err) || !strings.Contains(msg, "Prometheus at "+h.URL) || !strings.Contains(msg, hostile.PartialWarning) || n != 0 {
+			t.Errorf("%s: %d served, error %v; want a 503 naming the backend and the warning", name, n, err)
+		}
+	}
+	h.Set(t, hostile.Healthy)
+	for name, request := range requests {
+		if n, err := request(context.Background(), p); err != nil || n != healthyCounts[name] {
+			t.Errorf("healthy again, %s: %d served, %v; want %d", name, n, err, healthyCounts[name])
+		}
+	}
+}
