@@ -170,11 +170,13 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 	now := r.clock.Now()
 	series, warnings, _, err := r.prom.Series(ctx, []string{rule.SeriesQuery()}, now.Add(-r.window), now)
 	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(now).Seconds())
-	if err == nil && len(warnings) > 0 {
+	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
 		// Thanos with a store missing, a remote read that failed: the
 		// series listed may be a part of them, and a metric left out
 		// would be NotFound until the next relist. The last list is kept.
-		err = &PartialError{Warnings: warnings}
+		err = &PartialError{Warnings: partial}
+	} else if len(warnings) > 0 {
+		klog.V(2).InfoS("Prometheus annotated a discovery query", "rule", rule.ID(), "warnings", warnings)
 	}
 	if err != nil {
 		prev.err = fmt.Errorf("discovering series of rule %s from Prometheus at %s: %w", rule.ID(), r.backend, err)
@@ -188,9 +190,26 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 	return res
 }
 
-// PartialError is the error of an answer that came with warnings: it may
-// be a part of the truth only, and is not used.
+// PartialError is the error of an answer that came with warnings from
+// the storage behind PromQL: it may be a part of the truth only, and is
+// not used.
 type PartialError struct{ Warnings promv1.Warnings }
+
+// partialWarnings returns the warnings that say an answer may be partial:
+// all but PromQL's own annotations ("PromQL info: metric might not be a
+// counter...", "PromQL warning: ..."), which Prometheus 2.45 and later
+// attach to complete answers about the query itself. What remains comes
+// from the storage: Thanos' and Cortex's partial responses, a remote read
+// that failed.
+func partialWarnings(warnings promv1.Warnings) promv1.Warnings {
+	var out promv1.Warnings
+	for _, w := range warnings {
+		if !strings.HasPrefix(w, "PromQL info: ") && !strings.HasPrefix(w, "PromQL warning: ") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 func (e *PartialError) Error() string {
 	return fmt.Sprintf("the answer came with warnings and may be partial: %s", strings.Join(e.Warnings, "; "))

@@ -109,12 +109,14 @@ func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Q
 	if err != nil {
 		outcome = "error"
 	}
-	if err == nil && len(warnings) > 0 {
-		// A store missing behind Thanos, a remote read that failed, data
-		// PromQL could not use: the samples may be a part of the truth,
-		// and an object left out would be missing (or zero, for
-		// missingAsZero) as if it had no value.
-		err, outcome = &PartialError{Warnings: warnings}, "error"
+	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
+		// A store missing behind Thanos, a remote read that failed: the
+		// samples may be a part of the truth, and an object left out
+		// would be missing (or zero, for missingAsZero) as if it had no
+		// value.
+		err, outcome = &PartialError{Warnings: partial}, "error"
+	} else if len(warnings) > 0 {
+		klog.V(2).InfoS("Prometheus annotated a query", "rule", rule.ID(), "warnings", warnings)
 	}
 	p.registry.metrics.queries.WithLabelValues(rule.ID(), outcome).Observe(p.clock.Since(start).Seconds())
 	var other *promclient.OtherResultError
