@@ -60,6 +60,9 @@ type Config struct {
 	Headers http.Header
 	// Verb chooses GET or POST; VerbAuto when empty.
 	Verb Verb
+	// MaxAnswerBytes bounds the body of an answer;
+	// DefaultMaxAnswerBytes when 0.
+	MaxAnswerBytes int64
 }
 
 // New returns a Prometheus API client for c. Each query's deadline is its
@@ -69,6 +72,11 @@ func New(c Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	limit := c.MaxAnswerBytes
+	if limit <= 0 {
+		limit = DefaultMaxAnswerBytes
+	}
+	rt = &limitRoundTripper{next: rt, limit: limit}
 	client, err := api.NewClient(api.Config{Address: c.URL, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", c.URL, err)

@@ -85,6 +85,7 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 		Interval:   pc.RelistInterval,
 		Window:     pc.Window,
 		Timeout:    pc.QueryTimeout,
+		Backend:    pc.Client.URL,
 		Clock:      c.Clock,
 		Registerer: c.Registerer,
 	})

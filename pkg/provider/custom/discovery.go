@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,7 @@ type Registry struct {
 	interval time.Duration
 	window   time.Duration
 	timeout  time.Duration
+	backend  string
 	clock    clock.WithTicker
 	metrics  *discoveryMetrics
 
@@ -60,7 +62,9 @@ type RegistryConfig struct {
 	// series query looks (--metrics-max-age).
 	Interval, Window time.Duration
 	// Timeout bounds one rule's discovery query.
-	Timeout    time.Duration
+	Timeout time.Duration
+	// Backend names Prometheus in errors (its URL).
+	Backend    string
 	Clock      clock.WithTicker
 	Registerer prometheus.Registerer
 }
@@ -76,7 +80,7 @@ func NewRegistry(c RegistryConfig) (*Registry, error) {
 	}
 	return &Registry{
 		prom: c.Prometheus, rules: c.Rules, interval: c.Interval, window: c.Window,
-		timeout: c.Timeout, clock: c.Clock, metrics: m,
+		timeout: c.Timeout, backend: c.Backend, clock: c.Clock, metrics: m,
 		results: make(map[*naming.Rule]ruleResult, len(c.Rules)),
 		served:  Precedence(nil),
 	}, nil
@@ -166,19 +170,49 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 	now := r.clock.Now()
 	series, warnings, _, err := r.prom.Series(ctx, []string{rule.SeriesQuery()}, now.Add(-r.window), now)
 	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(now).Seconds())
-	if len(warnings) > 0 {
-		klog.InfoS("Prometheus warned about a discovery query", "rule", rule.ID(), "warnings", warnings)
+	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
+		// Thanos with a store missing, a remote read that failed: the
+		// series listed may be a part of them, and a metric left out
+		// would be NotFound until the next relist. The last list is kept.
+		err = &PartialError{Warnings: partial}
+	} else if len(warnings) > 0 {
+		klog.V(2).InfoS("Prometheus annotated a discovery query", "rule", rule.ID(), "warnings", warnings)
 	}
 	if err != nil {
-		prev.err = fmt.Errorf("discovering series of rule %s: %w", rule.ID(), err)
+		prev.err = fmt.Errorf("discovering series of rule %s from Prometheus at %s: %w", rule.ID(), r.backend, err)
 		r.metrics.errors.WithLabelValues(rule.ID()).Inc()
-		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "seriesQuery", rule.SeriesQuery())
+		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "backend", r.backend, "seriesQuery", rule.SeriesQuery())
 		return prev
 	}
 	res := ruleResult{metrics: MatchSeries(rule, series), at: now}
 	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.metrics.Metrics)))
 	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.metrics.Metrics))
 	return res
+}
+
+// PartialError is the error of an answer that came with warnings from
+// the storage behind PromQL: it may be a part of the truth only, and is
+// not used.
+type PartialError struct{ Warnings promv1.Warnings }
+
+// partialWarnings returns the warnings that say an answer may be partial:
+// all but PromQL's own annotations ("PromQL info: metric might not be a
+// counter...", "PromQL warning: ..."), which Prometheus 2.45 and later
+// attach to complete answers about the query itself. What remains comes
+// from the storage: Thanos' and Cortex's partial responses, a remote read
+// that failed.
+func partialWarnings(warnings promv1.Warnings) promv1.Warnings {
+	var out promv1.Warnings
+	for _, w := range warnings {
+		if !strings.HasPrefix(w, "PromQL info: ") && !strings.HasPrefix(w, "PromQL warning: ") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("the answer came with warnings and may be partial: %s", strings.Join(e.Warnings, "; "))
 }
 
 // Synced tells whether discovery has run once for every rule.

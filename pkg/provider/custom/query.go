@@ -109,10 +109,16 @@ func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Q
 	if err != nil {
 		outcome = "error"
 	}
-	p.registry.metrics.queries.WithLabelValues(rule.ID(), outcome).Observe(p.clock.Since(start).Seconds())
-	if len(warnings) > 0 {
-		klog.V(2).InfoS("Prometheus warned about a query", "rule", rule.ID(), "warnings", warnings)
+	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
+		// A store missing behind Thanos, a remote read that failed: the
+		// samples may be a part of the truth, and an object left out
+		// would be missing (or zero, for missingAsZero) as if it had no
+		// value.
+		err, outcome = &PartialError{Warnings: partial}, "error"
+	} else if len(warnings) > 0 {
+		klog.V(2).InfoS("Prometheus annotated a query", "rule", rule.ID(), "warnings", warnings)
 	}
+	p.registry.metrics.queries.WithLabelValues(rule.ID(), outcome).Observe(p.clock.Since(start).Seconds())
 	var other *promclient.OtherResultError
 	switch {
 	case errors.As(err, &other):
@@ -145,6 +151,8 @@ func (p *Provider) backendError(ctx context.Context, rule *naming.Rule, q naming
 		return apierrors.NewTimeoutError(fmt.Sprintf("Prometheus at %s did not answer the query of rule %s in time", p.backend, rule.ID()), 1)
 	case errors.As(err, &promErr) && promErr.Type == promv1.ErrBadData:
 		return apierrors.NewInternalError(fmt.Errorf("Prometheus at %s rejected the query of rule %s: %s", p.backend, rule.ID(), promErr.Msg))
+	case errors.As(err, new(*PartialError)):
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("Prometheus at %s answered the query of rule %s in part only: %v", p.backend, rule.ID(), err))
 	case errors.As(err, &promErr) && promErr.Type == promv1.ErrTimeout:
 		return apierrors.NewTimeoutError(fmt.Sprintf("Prometheus at %s timed out on the query of rule %s", p.backend, rule.ID()), 1)
 	default:
