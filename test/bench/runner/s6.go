@@ -161,7 +161,10 @@ func (e *env) runS6(ctx context.Context) (*report.S6Result, error) {
 	}
 	e.logf("S6: the three HPAs read their metrics; %d steps from %g/s to %g/s", e.cfg.S6Steps, s6Low, s6High)
 	for step := range e.cfg.S6Steps {
-		if err := e.s6Settle(ctx, tl, 2, 0, 8*time.Minute); err != nil {
+		// Within one of the minimum: a pod that kwok leaves Pending has no
+		// series, and the HPA counts it at the target when scaling down,
+		// holding 3 replicas at the low load (seen once in ten steps).
+		if err := e.s6Settle(ctx, tl, 2, 1, 8*time.Minute); err != nil {
 			return nil, fmt.Errorf("before step %d: %w", step+1, err)
 		}
 		// A burst comes at any moment of the HPA's sync cycle: without
@@ -248,12 +251,14 @@ func (e *env) sampleS6(ctx context.Context, tl *s6Timeline) {
 // s6Settle waits until every HPA wants want replicas, give or take slack,
 // then a minute more, so that every window starts clean.
 func (e *env) s6Settle(ctx context.Context, tl *s6Timeline, want, slack int32, timeout time.Duration) error {
+	var seen []int32
 	err := framework.WaitFor(ctx, timeout, time.Second, func() (bool, error) {
 		last := tl.between(time.Now().Add(-2*time.Second), time.Now())
 		if len(last) == 0 {
 			return false, nil
 		}
-		for _, d := range last[len(last)-1].desired {
+		seen = last[len(last)-1].desired
+		for _, d := range seen {
 			if d < want-slack || d > want+slack {
 				return false, nil
 			}
@@ -261,7 +266,7 @@ func (e *env) s6Settle(ctx context.Context, tl *s6Timeline, want, slack int32, t
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("the HPAs never settled at %d replicas: %w", want, err)
+		return fmt.Errorf("the HPAs never settled at %d±%d replicas (last wanted %v): %w", want, slack, seen, err)
 	}
 	return sleep(ctx, time.Minute)
 }
