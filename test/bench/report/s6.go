@@ -133,10 +133,8 @@ func PlotS6(s *S6Result) string {
 	}
 	var last float64
 	for _, t := range s.Trace {
-		x := t.Since.Seconds()
-		if x < 0 {
-			continue
-		}
+		// What came before the step is drawn at 0: the value it started from.
+		x := max(0, t.Since.Seconds())
 		last = x
 		for i := range lines {
 			if i < len(t.Desired) {

@@ -70,6 +70,10 @@ func TestS6Report(t *testing.T) {
 	if !strings.Contains(svg, "C: burst") || !strings.Contains(svg, "<polyline") || strings.Contains(svg, "<circle") {
 		t.Errorf("the S6 plot is not three bare lines and the ideal:\n%s", svg)
 	}
+	// The sample before the step starts each line at 0 s, at 2 replicas.
+	if strings.Count(svg, `points="70.0,`) != 4 {
+		t.Errorf("not every line starts at the step:\n%s", svg)
+	}
 }
 
 func TestKeepFillsInWhatDidNotRun(t *testing.T) {

@@ -181,9 +181,7 @@ func (e *env) runS6(ctx context.Context) (*report.S6Result, error) {
 			r.Rows[i].PeakOverIdeal = max(r.Rows[i].PeakOverIdeal, float64(peaks[i])/(s6High/10))
 		}
 		if step == 0 {
-			for _, p := range tl.between(start.Add(-15*time.Second), end) {
-				r.Trace = append(r.Trace, report.S6Sample{Since: p.at.Sub(start), Desired: p.desired})
-			}
+			r.Trace = s6Trace(tl.between(start.Add(-15*time.Second), end), start)
 		}
 		e.logf("S6: step %d: reached the ideal after %v (0: never), peaks %v", step+1, roundAll(reactions), peaks)
 		load.SetRates(s6Low, groups...)
@@ -301,6 +299,18 @@ func roundAll(ds []time.Duration) []time.Duration {
 	out := make([]time.Duration, len(ds))
 	for i, d := range ds {
 		out[i] = d.Round(100 * time.Millisecond)
+	}
+	return out
+}
+
+// s6Trace keeps of points, as seconds since start, the first, the last
+// and each one where an HPA's desired replicas changed: what the plot draws.
+func s6Trace(points []s6Point, start time.Time) []report.S6Sample {
+	var out []report.S6Sample
+	for i, p := range points {
+		if i == 0 || i == len(points)-1 || !slices.Equal(p.desired, points[i-1].desired) {
+			out = append(out, report.S6Sample{Since: p.at.Sub(start), Desired: p.desired})
+		}
 	}
 	return out
 }
