@@ -54,6 +54,10 @@ type S6Row struct {
 	NoiseMeanOverIdeal float64 `json:"noiseMeanOverIdeal"`
 	// NoiseChanges counts the changes of desired replicas under noise.
 	NoiseChanges int `json:"noiseChanges"`
+	// NoisePanicShare is, for a burst rule, the share of the values it
+	// served under noise that were panic figures
+	// (podometer_burst_evaluations_total).
+	NoisePanicShare float64 `json:"noisePanicShare,omitempty"`
 }
 
 // S6Sample is the desired replicas of each row at one moment, Since the step.
@@ -173,6 +177,11 @@ func s6(b *strings.Builder, r *Results) {
 	for _, row := range s.Rows {
 		p("| %s | `%s` | %.1f s | %.1f s | %d of %d | %.2f | %.3f | %d |\n", row.Name, row.Query, row.Median().Seconds(), row.Max().Seconds(),
 			len(row.Reached()), len(row.Reactions), row.PeakOverIdeal, row.NoiseMeanOverIdeal, row.NoiseChanges)
+	}
+	for _, row := range s.Rows {
+		if row.NoisePanicShare > 0 {
+			p("\nUnder noise, %.1f%% of the values %s served were panic figures (`podometer_burst_evaluations_total`).\n", 100*row.NoisePanicShare, row.Name)
+		}
 	}
 	if PlotS6(s) != "" {
 		p("\n![desired replicas after one step](%s)\n", S6PlotFile)

@@ -197,9 +197,22 @@ func (e *env) runS6(ctx context.Context) (*report.S6Result, error) {
 		e.logf("S6: under noise: %v; measuring anyway", err)
 	}
 	from := time.Now()
+	burstRule := s6HPAs[len(s6HPAs)-1].deployment
+	stable0, panic0, err := e.burstEvaluations(ctx, adapterURL(pod), burstRule)
+	if err != nil {
+		return nil, err
+	}
 	e.logf("S6: %s of noise at %g/s ±%.0f%%", e.cfg.S6NoiseWindow, s6NoiseRate, 100*s6NoiseFraction)
 	if err := sleep(ctx, e.cfg.S6NoiseWindow); err != nil {
 		return nil, err
+	}
+	stable1, panic1, err := e.burstEvaluations(ctx, adapterURL(pod), burstRule)
+	if err != nil {
+		return nil, err
+	}
+	if served := (stable1 - stable0) + (panic1 - panic0); served > 0 {
+		r.Rows[len(r.Rows)-1].NoisePanicShare = (panic1 - panic0) / served
+		e.logf("S6: under noise the burst rule served %.0f values, %.0f of them panic figures", served, panic1-panic0)
 	}
 	samples := tl.between(from, time.Now())
 	for i := range r.Rows {

@@ -60,3 +60,34 @@ func countSelfMetrics(server string, r io.Reader) (report.SelfMetrics, error) {
 	}
 	return sm, nil
 }
+
+// burstEvaluations reads, from a Podometer's /metrics on its own port,
+// how many values a burst rule has served in each mode
+// (podometer_burst_evaluations_total{rule, mode}).
+func (e *env) burstEvaluations(ctx context.Context, baseURL, rule string) (stable, panic float64, err error) {
+	body, err := framework.Get(ctx, e.adapter, baseURL+"/metrics", http.Header{"Accept": {"text/plain;version=0.0.4"}})
+	if err != nil {
+		return 0, 0, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, fmt.Errorf("/metrics: %w", err)
+	}
+	for _, m := range families["podometer_burst_evaluations_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["rule"] != rule {
+			continue
+		}
+		switch labels["mode"] {
+		case "stable":
+			stable = m.GetCounter().GetValue()
+		case "panic":
+			panic = m.GetCounter().GetValue()
+		}
+	}
+	return stable, panic, nil
+}
