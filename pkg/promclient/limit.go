@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/podometer/podometer/pkg/bodylimit"
 )
 
 // DefaultMaxAnswerBytes bounds an answer of Prometheus unless
@@ -38,32 +40,12 @@ func (l *limitRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 		_ = resp.Body.Close()
 		return nil, &AnswerTooLargeError{Limit: l.limit}
 	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.limit, limit: l.limit}
+	resp.Body = limitedBody{Reader: bodylimit.NewReader(resp.Body, l.limit, &AnswerTooLargeError{Limit: l.limit}), Closer: resp.Body}
 	return resp, nil
 }
 
-// limitedBody reads at most left bytes, then fails: a cut answer must
-// not be mistaken for a whole one.
+// limitedBody closes the body that its bodylimit.Reader reads.
 type limitedBody struct {
-	io.ReadCloser
-	left  int64
-	limit int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// One byte more tells a body of exactly the limit from a longer one.
-		var one [1]byte
-		n, err := b.ReadCloser.Read(one[:])
-		if n > 0 {
-			return 0, &AnswerTooLargeError{Limit: b.limit}
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
-	return n, err
+	*bodylimit.Reader
+	io.Closer
 }

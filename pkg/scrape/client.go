@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
+	"github.com/podometer/podometer/pkg/bodylimit"
 	"github.com/podometer/podometer/pkg/usage"
 )
 
@@ -103,9 +104,9 @@ func (c *Client) Fetch(ctx context.Context, target Target, b *usage.Batch) error
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return &StatusError{URL: target.URL, Code: resp.StatusCode, Body: string(snippet)}
 	}
-	body := &limitedReader{r: resp.Body, left: c.maxBodyBytes}
+	body := bodylimit.NewReader(resp.Body, c.maxBodyBytes, ErrBodyTooLarge)
 	err = c.decoder.Decode(body, c.clock.Now(), b)
-	if body.exceeded {
+	if body.Exceeded() {
 		return fmt.Errorf("reading %s: %w (%d bytes)", target.URL, ErrBodyTooLarge, c.maxBodyBytes)
 	}
 	if err != nil {
@@ -123,32 +124,4 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s answered %d %s: %q", e.URL, e.Code, http.StatusText(e.Code), e.Body)
-}
-
-// limitedReader reads at most left bytes and remembers whether the
-// underlying reader had more.
-type limitedReader struct {
-	r        io.Reader
-	left     int64
-	exceeded bool
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		// Probe for one more byte to tell a body of exactly the limit
-		// from a longer one.
-		var one [1]byte
-		n, err := l.r.Read(one[:])
-		if n > 0 {
-			l.exceeded = true
-			return 0, ErrBodyTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
 }
