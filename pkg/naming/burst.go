@@ -1,7 +1,6 @@
 package naming
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -85,8 +84,7 @@ func (r *Rule) Burst() (BurstWindows, bool) {
 func checkBurst(b *Burst, query *template.Template, fail func(field string, err error)) *BurstWindows {
 	// Without a template that runs, metricsQuery's own check has failed
 	// the rule: only the block's own fields are left to check.
-	usesWindow, probeErr := templateUsesWindow(query)
-	known := probeErr == nil
+	usesWindow, known := templateUses(query, "Window"), query != nil
 	if b == nil {
 		if known && usesWindow {
 			fail("metricsQuery", errors.New("uses <<.Window>>, which only a rule with a burst block sets: add burst: {} (stable window 60s, panic window 6s) or write the window in the query"))
@@ -144,34 +142,6 @@ func positiveDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: must be longer than 0", s)
 	}
 	return time.Duration(d), nil
-}
-
-// templateUsesWindow tells whether t's output depends on .Window, by
-// running it on the sample arguments with two different windows.
-func templateUsesWindow(t *template.Template) (bool, error) {
-	if t == nil {
-		return false, errors.New("no template")
-	}
-	run := func(window string) (string, error) {
-		probe, err := t.Clone()
-		if err != nil {
-			return "", err
-		}
-		args := sampleQueryArgs
-		args.Window = window
-		var buf bytes.Buffer
-		err = probe.Option("missingkey=zero").Execute(&buf, args)
-		return buf.String(), err
-	}
-	a, err := run("1m")
-	if err != nil {
-		return false, err
-	}
-	b, err := run("7m13s")
-	if err != nil {
-		return false, err
-	}
-	return a != b, nil
 }
 
 // promDuration writes d as a PromQL duration ("1m", "6s", "1m30s"); "" for 0.
