@@ -15,13 +15,6 @@ import (
 	"github.com/podometer/podometer/pkg/promclient/promclienttest/hostile"
 )
 
-// hostileTimeout is the query timeout of these tests, and failFast the
-// slack a failure may take beyond it: generous, for -race on 2 cores.
-const (
-	hostileTimeout = 300 * time.Millisecond
-	failFast       = hostileTimeout + 2*time.Second
-)
-
 // hostileBackend is a client of a hostile Prometheus in front of a
 // healthy fake that knows the pods a and b.
 func hostileBackend(t *testing.T) (*promclient.Client, *hostile.Server) {
@@ -77,7 +70,7 @@ func TestHostileFailsFast(t *testing.T) {
 	} {
 		h.Set(t, tc.fault)
 		for _, name := range slices.Sorted(maps.Keys(calls)) {
-			ctx, cancel := context.WithTimeout(context.Background(), hostileTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), hostile.QueryTimeout)
 			start := time.Now()
 			n, err := calls[name](ctx, c)
 			took := time.Since(start)
@@ -90,8 +83,8 @@ func TestHostileFailsFast(t *testing.T) {
 			case n != 0:
 				t.Errorf("fault %d, %s: %d read from a broken answer", tc.fault, name, n)
 			}
-			if took > failFast {
-				t.Errorf("fault %d, %s: failed after %s, want within %s", tc.fault, name, took, failFast)
+			if took > hostile.FailFast {
+				t.Errorf("fault %d, %s: failed after %s, want within %s", tc.fault, name, took, hostile.FailFast)
 			}
 		}
 		h.Set(t, hostile.Healthy)

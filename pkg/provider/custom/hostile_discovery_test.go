@@ -34,7 +34,7 @@ func metricNames(p *Provider) []string {
 // keeps every rule's last metrics; the next relist after the backend is
 // healthy again clears the failure.
 func TestHostileDiscovery(t *testing.T) {
-	p, h, _ := hostileProvider(t, hostileTimeout, 0)
+	p, h, _ := hostileProvider(t, hostile.QueryTimeout, 0)
 	want := metricNames(p)
 	if len(want) != 2 {
 		t.Fatalf("discovered %v, want a custom and an external metric", want)
@@ -54,8 +54,8 @@ func TestHostileDiscovery(t *testing.T) {
 		h.Set(t, tc.fault)
 		start := time.Now()
 		p.registry.Discover(context.Background())
-		if took := time.Since(start); took > failFast {
-			t.Errorf("%s: discovery took %s, want within %s", tc.name, took, failFast)
+		if took := time.Since(start); took > hostile.FailFast {
+			t.Errorf("%s: discovery took %s, want within %s", tc.name, took, hostile.FailFast)
 		}
 		errs := p.registry.Failing()
 		if len(errs) != 2 {
@@ -119,7 +119,7 @@ func TestHostileMillionSeries(t *testing.T) {
 // an earlier relist is not found, and the rules' metrics gauge does not
 // grow.
 func TestHostileChurn(t *testing.T) {
-	p, h, _ := hostileProvider(t, hostileTimeout, 0)
+	p, h, _ := hostileProvider(t, hostile.QueryTimeout, 0)
 	h.Set(t, hostile.Churn)
 	for range 5 {
 		p.registry.Discover(context.Background())

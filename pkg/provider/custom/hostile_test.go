@@ -21,13 +21,6 @@ import (
 	"github.com/podometer/podometer/pkg/promclient/promclienttest/hostile"
 )
 
-// hostileTimeout is --prometheus-query-timeout in these tests, and
-// failFast how long a failure may take: generous, for -race on 2 cores.
-const (
-	hostileTimeout = 300 * time.Millisecond
-	failFast       = hostileTimeout + 2*time.Second
-)
-
 const hostileRules = `rules:
 - id: rps
   seriesQuery: 'http_requests_total{namespace!="",pod!=""}'
@@ -114,7 +107,7 @@ var healthyCounts = map[string]int{"pods by selector": 4, "one pod": 1, "externa
 // backend and the cause, and serves nothing; it is served again as soon
 // as the backend is healthy, without a new discovery.
 func TestHostileRequestsFailFast(t *testing.T) {
-	p, h, _ := hostileProvider(t, hostileTimeout, 0)
+	p, h, _ := hostileProvider(t, hostile.QueryTimeout, 0)
 	for _, tc := range []struct {
 		name   string
 		fault  hostile.Fault
@@ -140,8 +133,8 @@ func TestHostileRequestsFailFast(t *testing.T) {
 			case n != 0:
 				t.Errorf("%s, %s: %d values served from a broken answer", tc.name, name, n)
 			}
-			if took > failFast {
-				t.Errorf("%s, %s: failed after %s, want within %s", tc.name, name, took, failFast)
+			if took > hostile.FailFast {
+				t.Errorf("%s, %s: failed after %s, want within %s", tc.name, name, took, hostile.FailFast)
 			}
 		}
 		h.Set(t, hostile.Healthy)
@@ -167,7 +160,7 @@ func errString(err error) string {
 // small. No request is served from it: each is a 503 that names the
 // backend and the warning.
 func TestHostilePartialAnswer(t *testing.T) {
-	p, h, _ := hostileProvider(t, hostileTimeout, 0)
+	p, h, _ := hostileProvider(t, hostile.QueryTimeout, 0)
 	h.Set(t, hostile.Partial)
 	for _, name := range slices.Sorted(maps.Keys(requests)) {
 		n, err := requests[name](context.Background(), p)

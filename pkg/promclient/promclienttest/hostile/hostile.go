@@ -15,6 +15,14 @@ import (
 	"time"
 )
 
+// QueryTimeout is the query timeout of the tests against a hostile
+// backend, and FailFast how long one of their failures may take:
+// generous, for -race on 2 cores.
+const (
+	QueryTimeout = 300 * time.Millisecond
+	FailFast     = QueryTimeout + 2*time.Second
+)
+
 // Fault is what the backend does to every request.
 type Fault int
 
