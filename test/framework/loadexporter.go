@@ -22,12 +22,8 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// How often the load exporter advances its counters, and how often it
-// draws a new noise factor.
-const (
-	loadTick        = 100 * time.Millisecond
-	loadNoisePeriod = time.Second
-)
+// How often the load exporter advances its counters.
+const loadTick = 100 * time.Millisecond
 
 // LoadExporter is an application's /metrics endpoint under a load the
 // caller sets: for each LoadGroup (the pods of a namespace that match a
@@ -46,9 +42,12 @@ type LoadExporter struct {
 	rand     *rand.Rand
 	groups   []*LoadGroup
 	counters map[string]map[string]float64 // namespace -> pod -> count
-	factor   float64                       // the current noise draw, in [-1, 1]
-	last     time.Time
-	nextDraw time.Time
+	// factors are the current noise draws, in [-1, 1], one per position
+	// of a pod in its group's serving pods sorted by name: every group
+	// draws the same, so groups under the same rate, noise and number of
+	// pods see the same load. They are drawn again at each scrape.
+	factors []float64
+	last    time.Time
 
 	addr   string
 	srv    *http.Server
@@ -63,7 +62,7 @@ type LoadGroup struct {
 	namespace string
 	selector  labels.Selector
 	rate      float64 // per second, in total over the group's pods
-	noise     float64 // the rate varies by up to ±noise (a fraction) each second
+	noise     float64 // each pod's share varies by up to ±noise (a fraction) between scrapes
 }
 
 // LoadOption configures StartLoadExporter.
@@ -121,7 +120,6 @@ func StartLoadExporter(ctx context.Context, client kubernetes.Interface, metric 
 	e.srv = &http.Server{Handler: http.HandlerFunc(e.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.srv.Serve(l) }()
 	e.last = e.clock.Now()
-	e.nextDraw = e.last
 	go func() {
 		defer close(e.done)
 		defer factory.Shutdown()
@@ -188,9 +186,10 @@ func (e *LoadExporter) SetRates(total float64, groups ...*LoadGroup) {
 // SetRate sets the group's total rate, per second.
 func (g *LoadGroup) SetRate(total float64) { g.e.SetRates(total, g) }
 
-// SetNoise makes the group's rate vary each second by a factor drawn
-// uniformly in [1-fraction, 1+fraction]; every group draws the same
-// factor, so groups under the same rate and noise see the same load.
+// SetNoise makes each pod's share vary from one scrape to the next by a
+// factor drawn for that pod uniformly in [1-fraction, 1+fraction]: the
+// total then varies less than each pod, as independent clients' requests
+// do. Every group draws the same factors (see LoadExporter.factors).
 func (g *LoadGroup) SetNoise(fraction float64) {
 	g.e.mu.Lock()
 	defer g.e.mu.Unlock()
@@ -210,12 +209,6 @@ func (e *LoadExporter) advanceLocked() {
 	now := e.clock.Now()
 	dt := now.Sub(e.last).Seconds()
 	e.last = now
-	defer func() { // the next period's noise, once this one has accrued
-		if !now.Before(e.nextDraw) {
-			e.factor = 2*e.rand.Float64() - 1
-			e.nextDraw = now.Add(loadNoisePeriod)
-		}
-	}()
 	seen := map[string]map[string]bool{}
 	for _, g := range e.groups {
 		pods, err := e.pods.Pods(g.namespace).List(g.selector)
@@ -237,12 +230,13 @@ func (e *LoadExporter) advanceLocked() {
 			counts = map[string]float64{}
 			e.counters[g.namespace] = counts
 		}
+		slices.SortFunc(serving, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 		share := 0.0
 		if len(serving) > 0 && dt > 0 {
-			share = max(0, g.rate*(1+g.noise*e.factor)) * dt / float64(len(serving))
+			share = g.rate * dt / float64(len(serving))
 		}
-		for _, p := range serving {
-			counts[p.Name] += share
+		for i, p := range serving {
+			counts[p.Name] += max(0, share*(1+g.noise*e.factor(i)))
 		}
 	}
 	for ns, counts := range e.counters {
@@ -257,10 +251,26 @@ func (e *LoadExporter) advanceLocked() {
 	}
 }
 
+// factor is the noise draw of the i-th serving pod of a group; e.mu must be held.
+func (e *LoadExporter) factor(i int) float64 {
+	for len(e.factors) <= i {
+		e.factors = append(e.factors, 2*e.rand.Float64()-1)
+	}
+	return e.factors[i]
+}
+
+// drawLocked draws every pod position's noise again; e.mu must be held.
+func (e *LoadExporter) drawLocked() {
+	for i := range e.factors {
+		e.factors[i] = 2*e.rand.Float64() - 1
+	}
+}
+
 // serve writes the counters in Prometheus' text format, in full precision.
 func (e *LoadExporter) serve(w http.ResponseWriter, _ *http.Request) {
 	e.mu.Lock()
 	e.advanceLocked()
+	e.drawLocked() // until the next scrape, each pod grows at a new draw
 	var b strings.Builder
 	fmt.Fprintf(&b, "# HELP %s Requests served, the load the test set.\n# TYPE %s counter\n", e.metric, e.metric)
 	for _, ns := range slices.Sorted(maps.Keys(e.counters)) {

@@ -170,28 +170,63 @@ func TestLoadExporterStepsGroupsTogether(t *testing.T) {
 	}
 }
 
-func TestLoadExporterNoiseStaysWithinItsBounds(t *testing.T) {
+func TestLoadExporterNoiseIsPerPodAndPerScrape(t *testing.T) {
 	f := newLoadFixture(t, WithLoadRand(rand.New(rand.NewPCG(1, 2))))
-	f.pod("a", "n-1", "n", corev1.PodRunning)
+	pods := []string{"n-1", "n-2", "n-3", "n-4"}
+	for _, p := range pods {
+		f.pod("a", p, "n", corev1.PodRunning)
+	}
 	g := f.e.Group("a", labels.SelectorFromSet(labels.Set{"app": "n"}))
-	g.SetRate(100)
+	g.SetRate(400)
 	g.SetNoise(0.3)
-	prev, lo, hi := f.scrape()[series("a", "n-1")], math.Inf(1), math.Inf(-1)
+	prev := f.scrape()
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var totals []float64
+	differ := 0
 	for range 200 {
-		f.clock.Step(time.Second)
-		v := f.scrape()[series("a", "n-1")]
-		rate := v - prev
-		prev = v
-		lo, hi = min(lo, rate), max(hi, rate)
+		f.clock.Step(2 * time.Second) // one scrape interval
+		got := f.scrape()
+		total := 0.0
+		var rates []float64
+		for _, p := range pods {
+			rate := (got[series("a", p)] - prev[series("a", p)]) / 2
+			rates = append(rates, rate)
+			lo, hi = min(lo, rate), max(hi, rate)
+			total += rate
+		}
+		if rates[0] != rates[1] {
+			differ++
+		}
+		totals = append(totals, total)
+		prev = got
 	}
 	if lo < 70-1e-9 || hi > 130+1e-9 {
-		t.Errorf("per-second rates ranged over [%g, %g], want within [70, 130]", lo, hi)
+		t.Errorf("per-pod rates ranged over [%g, %g], want within 100 ±30%%", lo, hi)
 	}
 	if lo > 75 || hi < 125 {
-		t.Errorf("200 draws of ±30%% ranged only over [%g, %g]: the noise is not uniform", lo, hi)
+		t.Errorf("800 draws of ±30%% ranged only over [%g, %g]: the noise is not uniform", lo, hi)
 	}
-	mean := (prev - 0) / 200
-	if math.Abs(mean-100) > 5 {
-		t.Errorf("the mean rate is %g, want about 100", mean)
+	if differ < 190 {
+		t.Errorf("two pods had different rates in only %d of 200 scrape intervals: the noise is not per pod", differ)
 	}
+	mean, sd := meanSD(totals)
+	if math.Abs(mean-400) > 10 {
+		t.Errorf("the mean total rate is %g, want about 400", mean)
+	}
+	// Four independent draws of ±30% (sd 17.3% each): the total's sd is
+	// about 8.7% of it, not the 17.3% of a draw shared by all pods.
+	if sd > 0.12*400 || sd < 0.05*400 {
+		t.Errorf("the total rate's sd is %g, want about %g (independent pods)", sd, 0.087*400)
+	}
+}
+
+func meanSD(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(xs)))
 }

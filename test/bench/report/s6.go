@@ -31,7 +31,7 @@ type S6Result struct {
 	Low   float64 `json:"low"`
 	High  float64 `json:"high"`
 	Steps int     `json:"steps"`
-	// NoiseRate varies by ±NoiseFraction, drawn once a second, for NoiseWindow.
+	// NoiseRate varies by ±NoiseFraction for NoiseWindow: each pod's share, drawn at each scrape.
 	NoiseRate     float64       `json:"noiseRate"`
 	NoiseFraction float64       `json:"noiseFraction"`
 	NoiseWindow   time.Duration `json:"noiseWindow"`
@@ -171,7 +171,7 @@ func s6(b *strings.Builder, r *Results) {
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("\n## S6: reaction of the HPA to a burst, with the real HPA controller\n\n")
-	p("kube-controller-manager at `--horizontal-pod-autoscaler-sync-period=%s`, Prometheus scraping every %s, and a load exporter (test/framework) whose per-pod counters grow at a total rate spread evenly over the Running pods, as a load balancer would. Three identical deployments, each with an HPA on a Pods metric (average 10, 2 to 40 replicas, scale-up without stabilization under a loose policy, scale-down stabilization 60 s), all under the same load at the same time. %d steps from %g/s to %g/s (ideal: %g replicas); reaction is the time from the step to the first desired replicas at 90%% of the ideal. Then %s at %g/s ±%.0f%% (drawn once a second; ideal %g).\n\n",
+	p("kube-controller-manager at `--horizontal-pod-autoscaler-sync-period=%s`, Prometheus scraping every %s, and a load exporter (test/framework) whose per-pod counters grow at a total rate spread evenly over the Running pods, as a load balancer would. Three identical deployments, each with an HPA on a Pods metric (average 10, 2 to 40 replicas, scale-up without stabilization under a loose policy, scale-down stabilization 60 s), all under the same load at the same time. %d steps from %g/s to %g/s (ideal: %g replicas); reaction is the time from the step to the first desired replicas at 90%% of the ideal. Then %s at %g/s, each pod's share ±%.0f%% drawn at each scrape (ideal %g), measured from 90 s of steady replicas.\n\n",
 		s.SyncPeriod, s.ScrapeInterval, s.Steps, s.Low, s.High, s.High/10, human(s.NoiseWindow), s.NoiseRate, 100*s.NoiseFraction, s.NoiseRate/10)
 	p("| HPA on | query | reaction, median | reaction, max | steps reached | peak over ideal | mean replicas over ideal, noise | replica changes, noise |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, row := range s.Rows {

@@ -18,7 +18,7 @@ import (
 )
 
 // S6's load: 10x steps from s6Low to s6High requests per second (the HPAs
-// target 10 per pod: 2 to 20 replicas), and noise of ±s6NoiseFraction
+// target 10 per pod: 2 to 20 replicas), and per-pod noise of ±s6NoiseFraction
 // around s6NoiseRate.
 const (
 	s6Namespace     = "bench-s6"
@@ -31,6 +31,9 @@ const (
 	s6Sample        = 250 * time.Millisecond
 	// s6Hold bounds the wait for every HPA to reach the ideal after a step.
 	s6Hold = 3 * time.Minute
+	// s6Steady is how long the HPAs hold their replicas before a step or
+	// the noise.
+	s6Steady = 90 * time.Second
 )
 
 // s6HPAs are S6's three deployments and the rules their HPAs read.
@@ -187,14 +190,15 @@ func (e *env) runS6(ctx context.Context) (*report.S6Result, error) {
 		load.SetRates(s6Low, groups...)
 	}
 
-	// Noise: the same mean for all three, ±30% each second.
-	for _, g := range groups {
-		g.SetNoise(s6NoiseFraction)
-	}
+	// Noise: the HPAs settle at the mean load first, then each pod's
+	// share varies by ±30% at each scrape, the same for all three.
 	load.SetRates(s6NoiseRate, groups...)
 	ideal := int32(s6NoiseRate / 10)
 	if err := e.s6Settle(ctx, tl, ideal, 1, 8*time.Minute); err != nil {
-		e.logf("S6: under noise: %v; measuring anyway", err)
+		e.logf("S6: before the noise: %v; measuring anyway", err)
+	}
+	for _, g := range groups {
+		g.SetNoise(s6NoiseFraction)
 	}
 	from := time.Now()
 	burstRule := s6HPAs[len(s6HPAs)-1].deployment
@@ -259,27 +263,39 @@ func (e *env) sampleS6(ctx context.Context, tl *s6Timeline) {
 	}
 }
 
-// s6Settle waits until every HPA wants want replicas, give or take slack,
-// then a minute more, so that every window starts clean.
+// s6Settle waits until every HPA has wanted the same replicas, want give
+// or take slack, for s6Steady: longer than the scale-down stabilization
+// (60 s) and the 1m window, so that a step or the noise starts from a
+// state the HPAs would keep, with every window clean.
 func (e *env) s6Settle(ctx context.Context, tl *s6Timeline, want, slack int32, timeout time.Duration) error {
 	var seen []int32
 	err := framework.WaitFor(ctx, timeout, time.Second, func() (bool, error) {
-		last := tl.between(time.Now().Add(-2*time.Second), time.Now())
-		if len(last) == 0 {
+		now := time.Now()
+		window := tl.between(now.Add(-s6Steady), now)
+		if len(window) == 0 {
 			return false, nil
 		}
-		seen = last[len(last)-1].desired
-		for _, d := range seen {
-			if d < want-slack || d > want+slack {
-				return false, nil
-			}
-		}
-		return true, nil
+		seen = window[len(window)-1].desired
+		covered := window[0].at.Before(now.Add(-s6Steady + 2*time.Second))
+		return covered && steadyWithin(window, want, slack), nil
 	})
 	if err != nil {
-		return fmt.Errorf("the HPAs never settled at %d±%d replicas (last wanted %v): %w", want, slack, seen, err)
+		return fmt.Errorf("the HPAs never held %d±%d replicas for %v (last wanted %v): %w", want, slack, s6Steady, seen, err)
 	}
-	return sleep(ctx, time.Minute)
+	return nil
+}
+
+// steadyWithin tells whether each HPA wanted the same replicas at every
+// point, within slack of want.
+func steadyWithin(points []s6Point, want, slack int32) bool {
+	for _, p := range points {
+		for i, d := range p.desired {
+			if d < want-slack || d > want+slack || d != points[0].desired[i] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // s6Step watches the HPAs after a step at start: when each first wanted

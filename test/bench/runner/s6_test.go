@@ -43,3 +43,26 @@ func TestS6TraceKeepsChanges(t *testing.T) {
 		t.Errorf("trace at %v, want %v", since, want)
 	}
 }
+
+func TestSteadyWithin(t *testing.T) {
+	pts := func(ds ...[]int32) []s6Point {
+		out := make([]s6Point, len(ds))
+		for i, d := range ds {
+			out[i] = s6Point{desired: d}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		points []s6Point
+		want   bool
+	}{
+		{"held at the ideal", pts([]int32{10, 11, 9}, []int32{10, 11, 9}), true},
+		{"one HPA changed", pts([]int32{10, 11, 9}, []int32{10, 10, 9}), false},
+		{"held off the ideal", pts([]int32{10, 12, 9}, []int32{10, 12, 9}), false},
+	} {
+		if got := steadyWithin(c.points, 10, 1); got != c.want {
+			t.Errorf("%s: steadyWithin = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
