@@ -57,9 +57,21 @@ type Config struct {
 	RefreshPeriod time.Duration
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
-	// Certificate is the serving certificate; nil means a fresh
-	// self-signed one for 127.0.0.1.
+	// Certificate is the serving certificate of the shared listener; nil
+	// means one for 127.0.0.1 that Issuer signs.
 	Certificate *tls.Certificate
+	// Issuer signs the shared listener's certificate when Certificate is
+	// nil, and the certificates of the TLS faults that must chain to a
+	// trusted CA (TLSExpired, TLSWrongAddress); nil means a fresh CA of
+	// the farm's own (Farm.Issuer). Set it to the CA that signed
+	// Certificate when both are given.
+	Issuer *Issuer
+	// TrickleInterval is the pause between the bytes of FaultSlow
+	// (default 1s).
+	TrickleInterval time.Duration
+	// FlapPeriod is how long a flapping node stays healthy, then failing
+	// (default 5s), when its Fault gives no Period.
+	FlapPeriod time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +89,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TrickleInterval <= 0 {
+		c.TrickleInterval = time.Second
+	}
+	if c.FlapPeriod <= 0 {
+		c.FlapPeriod = 5 * time.Second
 	}
 }
 
@@ -102,6 +120,22 @@ type Farm struct {
 
 	requests atomic.Int64
 	bytesOut atomic.Int64
+	faulted  atomic.Int64
+
+	// faults are the endpoints' faults (fault.go); tlsNodes the nodes
+	// served on a listener of their own (fault_tls.go). Both are guarded
+	// by faultMu.
+	faultMu  sync.RWMutex
+	faults   map[faultKey]*faultState
+	tlsNodes map[string]*nodeListener
+	// closing ends the handlers that hold a request (FaultHang,
+	// FaultSlow) when the farm closes.
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	issuerOnce sync.Once
+	issuer     *Issuer
+	issuerErr  error
 
 	srv      *http.Server
 	listener net.Listener
@@ -111,7 +145,26 @@ type Farm struct {
 // New returns a farm with no node; Start serves it.
 func New(cfg Config) *Farm {
 	cfg.setDefaults()
-	return &Farm{cfg: cfg, nodes: map[string]*node{}, pods: map[PodRef]*pod{}}
+	return &Farm{
+		cfg: cfg, nodes: map[string]*node{}, pods: map[PodRef]*pod{},
+		faults: map[faultKey]*faultState{}, tlsNodes: map[string]*nodeListener{},
+		closing: make(chan struct{}),
+	}
+}
+
+// Issuer is the CA that signs the farm's certificates (Config.Issuer, or
+// one the farm made): a client that trusts it verifies the shared
+// listener (unless Config.Certificate came from elsewhere) and tells the
+// TLS faults from healthy nodes.
+func (f *Farm) Issuer() (*Issuer, error) {
+	f.issuerOnce.Do(func() {
+		if f.cfg.Issuer != nil {
+			f.issuer = f.cfg.Issuer
+			return
+		}
+		f.issuer, f.issuerErr = newIssuer("podometer-bench-kubelet-farm-ca")
+	})
+	return f.issuer, f.issuerErr
 }
 
 // Config returns the farm's configuration, defaults filled in.
@@ -188,6 +241,7 @@ func (f *Farm) RemoveNodes(names ...string) {
 		n.mu.Unlock()
 		delete(f.nodes, name)
 	}
+	f.dropNodeFaults(names)
 }
 
 // Nodes returns the names of the farm's nodes, sorted.
@@ -261,24 +315,30 @@ func (f *Farm) SetPodUsage(ref PodRef, u Usage) bool {
 
 // Stats counts what the farm has served.
 type Stats struct {
+	// Requests and Bytes count the healthy answers and their bytes.
 	Requests int64
 	Bytes    int64
+	// Faulted counts the requests a fault answered (or held).
+	Faulted int64
 }
 
 // Stats returns the number of requests answered and the bytes written.
 func (f *Farm) Stats() Stats {
-	return Stats{Requests: f.requests.Load(), Bytes: f.bytesOut.Load()}
+	return Stats{Requests: f.requests.Load(), Bytes: f.bytesOut.Load(), Faulted: f.faulted.Load()}
 }
 
-// Start serves the farm over HTTPS with a fresh self-signed certificate on
-// a free port of 127.0.0.1.
+// Start serves the farm over HTTPS on a free port of 127.0.0.1, with
+// Config.Certificate or a certificate for 127.0.0.1 that Issuer signs.
 func (f *Farm) Start() error {
 	var cert tls.Certificate
 	if f.cfg.Certificate != nil {
 		cert = *f.cfg.Certificate
 	} else {
-		var err error
-		if cert, err = selfSignedCert(); err != nil {
+		iss, err := f.Issuer()
+		if err != nil {
+			return err
+		}
+		if cert, err = iss.issue(loopbackCert()); err != nil {
 			return err
 		}
 	}
@@ -304,14 +364,19 @@ func (f *Farm) Port() int { return f.listener.Addr().(*net.TCPAddr).Port }
 // URL is https://127.0.0.1:<port> (after Start).
 func (f *Farm) URL() string { return fmt.Sprintf("https://127.0.0.1:%d", f.Port()) }
 
-// Close stops serving.
+// Close stops serving, on the shared listener and on the nodes' own; the
+// requests a fault holds end at once.
 func (f *Farm) Close() error {
+	f.closeOnce.Do(func() { close(f.closing) })
+	err := f.closeNodeListeners()
 	if f.srv == nil {
-		return nil
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := f.srv.Shutdown(ctx)
+	if serr := f.srv.Shutdown(ctx); serr != nil && err == nil {
+		err = serr
+	}
 	if serr := <-f.serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -357,6 +422,11 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request, name string, kind b
 	f.mu.RUnlock()
 	if n == nil {
 		http.Error(w, "no such node", http.StatusNotFound)
+		return
+	}
+	if fault, st := f.faultNow(name, kind); fault.Kind != FaultNone {
+		f.faulted.Add(1)
+		f.serveFault(w, r, n, kind, fault, st)
 		return
 	}
 	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))

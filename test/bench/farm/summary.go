@@ -94,6 +94,12 @@ func podNetwork(p *pod, t time.Time) *stats.NetworkStats {
 
 // summaryLocked returns the node's /stats/summary body at now.
 func (n *node) summaryLocked(now time.Time) ([]byte, error) {
+	s := n.summaryStatsLocked(now)
+	return json.Marshal(&s)
+}
+
+// summaryStatsLocked returns the node's summary at now.
+func (n *node) summaryStatsLocked(now time.Time) stats.Summary {
 	t := sampleTime(now)
 	tot := n.totalsLocked(t)
 	s := stats.Summary{Pods: make([]stats.PodStats, len(n.pods))}
@@ -151,7 +157,7 @@ func (n *node) summaryLocked(now time.Time) ([]byte, error) {
 		Rlimit: &stats.RlimitStats{Time: kubeletTime(t), MaxPID: ptr(int64(4194304)), NumOfRunningProcesses: ptr(int64(300 + 3*len(n.pods)))},
 		Swap:   swapStats(t, tot.swap, n.swapBytes),
 	}
-	return json.Marshal(&s)
+	return s
 }
 
 // emptyDirName is the name of a pod's emptyDir volume.
