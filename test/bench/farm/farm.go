@@ -69,6 +69,12 @@ type Config struct {
 	// TrickleInterval is the pause between the bytes of FaultSlow
 	// (default 1s).
 	TrickleInterval time.Duration
+	// HugeBodyBytes is the size of FaultHugeBody's body (default 100
+	// MiB).
+	HugeBodyBytes int
+	// ManySeries is the number of series of FaultManySeries, of pods in
+	// the summary (default a million).
+	ManySeries int
 	// FlapPeriod is how long a flapping node stays healthy, then failing
 	// (default 5s), when its Fault gives no Period.
 	FlapPeriod time.Duration
@@ -92,6 +98,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.TrickleInterval <= 0 {
 		c.TrickleInterval = time.Second
+	}
+	if c.HugeBodyBytes <= 0 {
+		c.HugeBodyBytes = 100 << 20
+	}
+	if c.ManySeries <= 0 {
+		c.ManySeries = 1_000_000
 	}
 	if c.FlapPeriod <= 0 {
 		c.FlapPeriod = 5 * time.Second

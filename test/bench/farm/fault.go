@@ -63,10 +63,12 @@ const (
 	FaultReset
 	// FaultGarbage answers 200 with 64 KiB of random bytes.
 	FaultGarbage
-	// FaultHugeBody answers 200 with a valid body of 100 MiB: padding
+	// FaultHugeBody answers 200 with a valid body of 100 MiB
+	// (Config.HugeBodyBytes): padding
 	// (comment lines; JSON white space) before the real body.
 	FaultHugeBody
-	// FaultManySeries answers 200 with a valid body of a million series:
+	// FaultManySeries answers 200 with a valid body of a million series
+	// (Config.ManySeries):
 	// the real series of pods again and again under other pod names; for
 	// the summary a million pods.
 	FaultManySeries
@@ -329,13 +331,13 @@ func (f *Farm) serveFault(w http.ResponseWriter, r *http.Request, n *node, kind 
 	case FaultReset:
 		resetMidBody(w, real)
 	case FaultHugeBody:
-		h.Set("Content-Length", strconv.Itoa(max(hugeBodyBytes, len(real))))
-		_ = writePadded(w, real, kind == kindSummary)
+		h.Set("Content-Length", strconv.Itoa(max(f.cfg.HugeBodyBytes, len(real))))
+		_ = writePadded(w, real, f.cfg.HugeBodyBytes, kind == kindSummary)
 	case FaultManySeries:
 		if kind == kindSummary {
-			_ = n.writeManyPods(w, f.cfg.Now())
+			_ = n.writeManyPods(w, f.cfg.Now(), f.cfg.ManySeries)
 		} else {
-			_ = writeManySeries(w, real)
+			_ = writeManySeries(w, real, f.cfg.ManySeries)
 		}
 	default:
 		body, err := f.hostileBody(n, kind, fault.Kind, real, answer)

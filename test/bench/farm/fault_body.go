@@ -19,11 +19,6 @@ import (
 const (
 	// garbageBytes is the size of FaultGarbage's body.
 	garbageBytes = 64 << 10
-	// hugeBodyBytes is the size of FaultHugeBody's body.
-	hugeBodyBytes = 100 << 20
-	// manySeries is the number of series (summary: pods) of
-	// FaultManySeries.
-	manySeries = 1_000_000
 	// timeShift is how far FaultPastTimestamps and FaultFutureTimestamps
 	// move sample times.
 	timeShift = time.Hour
@@ -263,10 +258,10 @@ func rewriteText(body []byte, fn func(out, line []byte, s textSample, counter bo
 	return out
 }
 
-// writePadded writes hugeBodyBytes: padding, then body, so that the body
+// writePadded writes size bytes: padding, then body, so that the body
 // stays valid (comment lines in the text format, white space in JSON) and
 // a reader must go through the padding to reach any figure.
-func writePadded(w io.Writer, body []byte, isJSON bool) error {
+func writePadded(w io.Writer, body []byte, size int, isJSON bool) error {
 	unit := bytes.Repeat([]byte{' '}, 1024)
 	if isJSON {
 		unit[len(unit)-1] = '\n'
@@ -275,7 +270,7 @@ func writePadded(w io.Writer, body []byte, isJSON bool) error {
 		unit = append(unit, '\n')
 	}
 	chunk := bytes.Repeat(unit, streamChunk/len(unit))
-	pad := hugeBodyBytes - len(body)
+	pad := size - len(body)
 	for pad >= len(unit) {
 		n := min(pad, len(chunk)) / len(unit) * len(unit)
 		if _, err := w.Write(chunk[:n]); err != nil {
@@ -344,10 +339,10 @@ func podLabel(line []byte) int {
 	}
 }
 
-// writeManySeries writes a valid text body of at least manySeries series
+// writeManySeries writes a valid text body of at least many series
 // from real: each family's series of pods again and again, the copies
 // under other pod names (<pod>-m<copy>), its other series once.
-func writeManySeries(w io.Writer, real []byte) error {
+func writeManySeries(w io.Writer, real []byte, many int) error {
 	fams := textFamilies(real)
 	podSeries := 0
 	for _, f := range fams {
@@ -359,7 +354,7 @@ func writeManySeries(w io.Writer, real []byte) error {
 	}
 	copies := 0
 	if podSeries > 0 {
-		copies = (manySeries + podSeries - 1) / podSeries
+		copies = (many + podSeries - 1) / podSeries
 	}
 	bw := bufio.NewWriterSize(w, streamChunk)
 	var suffix []byte
@@ -394,10 +389,10 @@ func writeManySeries(w io.Writer, real []byte) error {
 	return bw.Flush()
 }
 
-// writeManyPods writes a summary of n's node and manySeries pods: n's pods
+// writeManyPods writes a summary of n's node and many pods: n's pods
 // again and again under other names (<pod>-m<copy>), each with its
 // containers' CPU and memory only.
-func (n *node) writeManyPods(w io.Writer, now time.Time) error {
+func (n *node) writeManyPods(w io.Writer, now time.Time, many int) error {
 	n.mu.Lock()
 	s := n.summaryStatsLocked(now)
 	n.mu.Unlock()
@@ -427,7 +422,7 @@ func (n *node) writeManyPods(w io.Writer, now time.Time) error {
 	_, _ = bw.Write(nodeJSON)
 	_, _ = bw.WriteString(`,"pods":[`)
 	var suffix []byte
-	for i := 0; len(templates) > 0 && i < manySeries; i++ {
+	for i := 0; len(templates) > 0 && i < many; i++ {
 		t := templates[i%len(templates)]
 		if i > 0 {
 			_ = bw.WriteByte(',')
