@@ -3,6 +3,7 @@ package scrape
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"time"
 
@@ -111,6 +112,11 @@ func FailureReason(err error) string {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return ReasonTimeout
 	case errors.As(err, &netErr):
+		return ReasonConnection
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The body ended before the length the kubelet announced: the
+		// connection was cut mid-body (net/http reports a reset or a
+		// close there as an unexpected EOF, not as a net.Error).
 		return ReasonConnection
 	}
 	return ReasonOther

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ func TestFailureReason(t *testing.T) {
 		{&StatusError{Code: 403}, ReasonStatus},
 		{fmt.Errorf("requesting x: %w", context.DeadlineExceeded), ReasonTimeout},
 		{fmt.Errorf("requesting x: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), ReasonConnection},
+		{fmt.Errorf("decoding x: reading resource metrics: %w", io.ErrUnexpectedEOF), ReasonConnection},
 		{errors.New("something else"), ReasonOther},
 	} {
 		if got := FailureReason(tc.err); got != tc.want {

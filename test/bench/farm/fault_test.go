@@ -254,7 +254,7 @@ func TestFaultHugeBodyIsPaddingThenTheRealBody(t *testing.T) {
 }
 
 func TestFaultManySeries(t *testing.T) {
-	const many = 20_000
+	const many = 5_000
 	if def := New(Config{}).Config(); def.ManySeries != 1_000_000 || def.HugeBodyBytes != 100<<20 {
 		t.Errorf("defaults: %d series, %d bytes; want a million and 100 MiB", def.ManySeries, def.HugeBodyBytes)
 	}
