@@ -301,7 +301,10 @@ func (f *Farm) serveFault(w http.ResponseWriter, r *http.Request, n *node, kind 
 		case <-r.Context().Done():
 		case <-f.closing:
 		}
-		return
+		// Returning would answer an empty 200, which a client whose
+		// deadline is just passing may still read: abort instead, so
+		// that the connection closes with no answer at all.
+		panic(http.ErrAbortHandler)
 	case FaultStatus:
 		if fault.Status == http.StatusServiceUnavailable || fault.Status == http.StatusTooManyRequests {
 			h.Set("Retry-After", "1")

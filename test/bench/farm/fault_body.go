@@ -344,21 +344,26 @@ func podLabel(line []byte) int {
 // under other pod names (<pod>-m<copy>), its other series once.
 func writeManySeries(w io.Writer, real []byte, many int) error {
 	fams := textFamilies(real)
-	podSeries := 0
-	for _, f := range fams {
+	// A pod's series is written as head, the copy's suffix, tail.
+	type podSeries struct{ head, tail []byte }
+	split := make([][]podSeries, len(fams))
+	total := 0
+	for i, f := range fams {
 		for _, s := range f.samples {
-			if podLabel(s) >= 0 {
-				podSeries++
+			if j := podLabel(s); j >= 0 {
+				end := j + bytes.IndexByte(s[j:], '"')
+				split[i] = append(split[i], podSeries{head: s[:end], tail: append(bytes.Clone(s[end:]), '\n')})
 			}
 		}
+		total += len(split[i])
 	}
 	copies := 0
-	if podSeries > 0 {
-		copies = (many + podSeries - 1) / podSeries
+	if total > 0 {
+		copies = (many + total - 1) / total
 	}
 	bw := bufio.NewWriterSize(w, streamChunk)
 	var suffix []byte
-	for _, f := range fams {
+	for i, f := range fams {
 		for _, h := range f.header {
 			_, _ = bw.Write(h)
 			_ = bw.WriteByte('\n')
@@ -371,16 +376,10 @@ func writeManySeries(w io.Writer, real []byte, many int) error {
 		}
 		for c := range copies {
 			suffix = strconv.AppendInt(append(suffix[:0], "-m"...), int64(c), 10)
-			for _, s := range f.samples {
-				i := podLabel(s)
-				if i < 0 {
-					continue
-				}
-				end := i + bytes.IndexByte(s[i:], '"')
-				_, _ = bw.Write(s[:end])
+			for _, ps := range split[i] {
+				_, _ = bw.Write(ps.head)
 				_, _ = bw.Write(suffix)
-				_, _ = bw.Write(s[end:])
-				if err := bw.WriteByte('\n'); err != nil {
+				if _, err := bw.Write(ps.tail); err != nil {
 					return err
 				}
 			}
