@@ -26,6 +26,12 @@
 // farm stays cheap beside the processes it feeds; a usage change drops the
 // cached bodies of its node, so it is visible on the very next request.
 // Responses are gzipped when the client asks for it, as kubelets do.
+//
+// Any endpoint of any node can be made to fail at run time (SetFault,
+// fault.go: hanging, trickling, resets, garbage, oversized and hostile
+// bodies, error statuses, flapping), and a node can be served on a port
+// of its own with a certificate a careful client refuses (ServeNodeTLS,
+// fault_tls.go); the healthy nodes are not affected.
 package farm
 
 import (
