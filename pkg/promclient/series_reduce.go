@@ -1,0 +1,213 @@
+package promclient
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sort"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// SeriesOptions say what SeriesShapes keeps of each series of an answer.
+type SeriesOptions struct {
+	// Keep says whether a label name (other than __name__) is kept; it
+	// is asked once per distinct name and answer. nil keeps every name.
+	Keep func(name string) bool
+	// Values are the labels whose values are kept: those of the last
+	// series of each shape.
+	Values []string
+}
+
+// SeriesShape stands for the series of an answer that have one metric
+// name and one set of kept label names: what a discovery decides from,
+// which grows with the metric names, not with the series.
+type SeriesShape struct {
+	// Name is the value of __name__; "" when the series have none.
+	Name string
+	// Labels are the kept label names the series have, sorted.
+	Labels []string
+	// Values are the last series' values of SeriesOptions.Values, in
+	// their order; "" for a label it lacks.
+	Values []string
+	// Count is how many series have this shape; Last is the place of
+	// the last of them in the answer.
+	Count, Last int
+}
+
+// LabelSet is the shape as a label set: the name, the kept labels with
+// empty values but those of values.
+func (s SeriesShape) LabelSet(values []string) model.LabelSet {
+	ls := make(model.LabelSet, len(s.Labels)+1)
+	if s.Name != "" {
+		ls[model.MetricNameLabel] = model.LabelValue(s.Name)
+	}
+	for _, l := range s.Labels {
+		ls[model.LabelName(l)] = ""
+	}
+	for i, l := range values {
+		if _, ok := ls[model.LabelName(l)]; ok && i < len(s.Values) {
+			ls[model.LabelName(l)] = model.LabelValue(s.Values[i])
+		}
+	}
+	return ls
+}
+
+// SeriesAnswer is a series request's answer, reduced.
+type SeriesAnswer struct {
+	// Shapes are sorted by Last: reading them in order decides what
+	// reading every series in order decides, when a later series
+	// overrides an earlier one.
+	Shapes []SeriesShape
+	// Series counts the series listed.
+	Series int
+	// Warnings came with the answer.
+	Warnings promv1.Warnings
+	// Hash is a hash of the answer's bytes, within this process: an
+	// equal hash is, but for a collision, the same answer.
+	Hash uint64
+}
+
+// ReduceSeries reduces label sets as SeriesShapes reduces an answer's.
+func ReduceSeries(sets []model.LabelSet, opts SeriesOptions) SeriesAnswer {
+	r := newReducer(opts)
+	for _, ls := range sets {
+		r.begin()
+		for name, value := range ls {
+			// Names come from a LabelSet, which validated them.
+			id, _ := r.label([]byte(name))
+			r.set(id, []byte(value))
+		}
+		r.end()
+	}
+	return r.answer()
+}
+
+// labelInfo is what the reducer decided about a label name.
+type labelInfo struct {
+	name string
+	keep bool
+	// slot is the index in SeriesOptions.Values, -1 when its value is
+	// not kept.
+	slot int
+}
+
+// nameID is the id of __name__.
+const nameID = 0
+
+// reducer reduces series, one at a time, to shapes.
+type reducer struct {
+	opts   SeriesOptions
+	ids    map[string]int32 // label name -> index in labels
+	labels []labelInfo
+	shapes map[string]int // key -> index in out
+	out    []SeriesShape
+	n      int
+
+	// the series being read
+	name   []byte
+	kept   []int32
+	values [][]byte
+	has    []bool
+	key    []byte
+}
+
+func newReducer(opts SeriesOptions) *reducer {
+	r := &reducer{opts: opts}
+	r.values = make([][]byte, len(opts.Values))
+	r.has = make([]bool, len(opts.Values))
+	r.reset()
+	return r
+}
+
+// reset forgets the series read so far.
+func (r *reducer) reset() {
+	r.ids = map[string]int32{model.MetricNameLabel: nameID}
+	r.labels = []labelInfo{{name: model.MetricNameLabel, slot: -1}}
+	r.shapes = map[string]int{}
+	r.out = r.out[:0]
+	r.n = 0
+}
+
+// label gives the id of a label name, deciding what is kept of it the
+// first time; a name that is not a valid label name is an error, as
+// model.LabelSet's decoding says.
+func (r *reducer) label(name []byte) (int32, error) {
+	if id, ok := r.ids[string(name)]; ok {
+		return id, nil
+	}
+	s := string(name)
+	if !model.LabelName(s).IsValid() {
+		return 0, fmt.Errorf("%q is not a valid label name", s)
+	}
+	info := labelInfo{name: s, keep: r.opts.Keep == nil || r.opts.Keep(s), slot: slices.Index(r.opts.Values, s)}
+	id := int32(len(r.labels))
+	r.labels = append(r.labels, info)
+	r.ids[s] = id
+	return id, nil
+}
+
+func (r *reducer) begin() {
+	r.name = r.name[:0]
+	r.kept = r.kept[:0]
+	clear(r.has)
+}
+
+// set records a label of the series; the last of duplicates wins.
+func (r *reducer) set(id int32, value []byte) {
+	if id == nameID {
+		r.name = append(r.name[:0], value...)
+		return
+	}
+	info := r.labels[id]
+	if info.keep {
+		r.kept = append(r.kept, id)
+	}
+	if info.slot >= 0 {
+		r.values[info.slot] = append(r.values[info.slot][:0], value...)
+		r.has[info.slot] = true
+	}
+}
+
+// end adds the series to its shape.
+func (r *reducer) end() {
+	slices.Sort(r.kept)
+	r.kept = slices.Compact(r.kept)
+	r.key = binary.AppendUvarint(r.key[:0], uint64(len(r.name)))
+	r.key = append(r.key, r.name...)
+	for _, id := range r.kept {
+		r.key = binary.LittleEndian.AppendUint32(r.key, uint32(id))
+	}
+	i, ok := r.shapes[string(r.key)]
+	if !ok {
+		i = len(r.out)
+		r.shapes[string(r.key)] = i
+		s := SeriesShape{Name: string(r.name), Values: make([]string, len(r.values))}
+		for _, id := range r.kept {
+			s.Labels = append(s.Labels, r.labels[id].name)
+		}
+		sort.Strings(s.Labels)
+		r.out = append(r.out, s)
+	}
+	s := &r.out[i]
+	for slot, v := range r.values {
+		if !r.has[slot] {
+			v = nil
+		}
+		if !bytes.Equal(v, []byte(s.Values[slot])) {
+			s.Values[slot] = string(v)
+		}
+	}
+	s.Count++
+	s.Last = r.n
+	r.n++
+}
+
+// answer is the shapes of the series read, sorted by their last series.
+func (r *reducer) answer() SeriesAnswer {
+	out := slices.Clone(r.out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Last < out[j].Last })
+	return SeriesAnswer{Shapes: out, Series: r.n}
+}
