@@ -46,8 +46,13 @@ func (c *Client) SeriesShapes(ctx context.Context, match string, start, end time
 		// A read error (the bound, a deadline) is the cause, not the
 		// JSON cut short that it leaves.
 		var read *readError
-		if errors.As(err, &read) {
-			return SeriesAnswer{Warnings: r.warnings}, read.err
+		switch {
+		case errors.As(err, &read) && ctx.Err() != nil:
+			// The transport closed the connection when the context
+			// ended: the context says why.
+			return SeriesAnswer{Warnings: r.warnings}, fmt.Errorf("reading the answer: %w", ctx.Err())
+		case errors.As(err, &read):
+			return SeriesAnswer{Warnings: r.warnings}, fmt.Errorf("reading the answer: %w", read.err)
 		}
 		return SeriesAnswer{Warnings: r.warnings}, answerError(resp.StatusCode, r, err, nil)
 	}

@@ -61,6 +61,9 @@ type SeriesAnswer struct {
 	// reading every series in order decides, when a later series
 	// overrides an earlier one.
 	Shapes []SeriesShape
+	// Values are the labels whose values the shapes hold, in order
+	// (SeriesOptions.Values).
+	Values []string
 	// Series counts the series listed.
 	Series int
 	// Warnings came with the answer.
@@ -209,5 +212,5 @@ func (r *reducer) end() {
 func (r *reducer) answer() SeriesAnswer {
 	out := slices.Clone(r.out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Last < out[j].Last })
-	return SeriesAnswer{Shapes: out, Series: r.n}
+	return SeriesAnswer{Shapes: out, Values: r.opts.Values, Series: r.n}
 }

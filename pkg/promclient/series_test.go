@@ -97,7 +97,7 @@ func TestSeriesDecodeShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := SeriesAnswer{Series: 6000, Shapes: []SeriesShape{
+	want := SeriesAnswer{Series: 6000, Values: []string{"namespace"}, Shapes: []SeriesShape{
 		{Name: "metric_00_total", Labels: []string{"namespace", "pod"}, Values: []string{"ns-9"}, Count: 3000, Last: 5998},
 		{Name: "metric_01_total", Labels: []string{"namespace", "pod"}, Values: []string{"ns-9"}, Count: 3000, Last: 5999},
 	}}
