@@ -1,7 +1,6 @@
 package promclient
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -107,7 +106,11 @@ type reducer struct {
 	labels []labelInfo
 	shapes map[string]int // key -> index in out
 	out    []SeriesShape
-	n      int
+	// last holds, per shape, the values of its last series until
+	// answer makes them strings: a value that changes from series to
+	// series costs no allocation.
+	last [][][]byte
+	n    int
 
 	// the series being read
 	name   []byte
@@ -131,6 +134,7 @@ func (r *reducer) reset() {
 	r.labels = []labelInfo{{name: model.MetricNameLabel, slot: -1}}
 	r.shapes = map[string]int{}
 	r.out = r.out[:0]
+	r.last = r.last[:0]
 	r.n = 0
 }
 
@@ -187,30 +191,34 @@ func (r *reducer) end() {
 	if !ok {
 		i = len(r.out)
 		r.shapes[string(r.key)] = i
-		s := SeriesShape{Name: string(r.name), Values: make([]string, len(r.values))}
+		s := SeriesShape{Name: string(r.name)}
 		for _, id := range r.kept {
 			s.Labels = append(s.Labels, r.labels[id].name)
 		}
 		sort.Strings(s.Labels)
 		r.out = append(r.out, s)
+		r.last = append(r.last, make([][]byte, len(r.values)))
 	}
-	s := &r.out[i]
 	for slot, v := range r.values {
 		if !r.has[slot] {
 			v = nil
 		}
-		if !bytes.Equal(v, []byte(s.Values[slot])) {
-			s.Values[slot] = string(v)
-		}
+		r.last[i][slot] = append(r.last[i][slot][:0], v...)
 	}
-	s.Count++
-	s.Last = r.n
+	r.out[i].Count++
+	r.out[i].Last = r.n
 	r.n++
 }
 
 // answer is the shapes of the series read, sorted by their last series.
 func (r *reducer) answer() SeriesAnswer {
 	out := slices.Clone(r.out)
+	for i := range out {
+		out[i].Values = make([]string, len(r.last[i]))
+		for slot, v := range r.last[i] {
+			out[i].Values[slot] = string(v)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Last < out[j].Last })
 	return SeriesAnswer{Shapes: out, Values: r.opts.Values, Series: r.n}
 }

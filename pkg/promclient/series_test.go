@@ -3,6 +3,7 @@ package promclient
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 	"testing"
@@ -130,7 +131,15 @@ func BenchmarkSeriesDecode100k(b *testing.B) {
 		name string
 		run  func() error
 	}{
-		{"read", func() error { _, err := io.Copy(io.Discard, bytes.NewReader(body)); return err }},
+		{"read", func() error {
+			_, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{bytes.NewReader(body)}, make([]byte, 32<<10))
+			return err
+		}},
+		{"read+hash", func() error {
+			h := maphash.Hash{}
+			_, err := io.CopyBuffer(&h, struct{ io.Reader }{bytes.NewReader(body)}, make([]byte, 32<<10))
+			return err
+		}},
 		{"streaming", func() error {
 			_, _, err := decodeSeries(bytes.NewReader(body), reductions["pods"])
 			return err
