@@ -1,6 +1,7 @@
 package promclient
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -118,6 +119,14 @@ type reducer struct {
 	values [][]byte
 	has    []bool
 	key    []byte
+	// at is the place of the next label in the series; prev the ids of
+	// the last series' labels by place, and prevKey and prevShape its
+	// shape: Prometheus lists the series sorted, so a series' labels are
+	// most often the last one's, and its shape too.
+	at        int
+	prev      []int32
+	prevKey   []byte
+	prevShape int
 }
 
 func newReducer(opts SeriesOptions) *reducer {
@@ -131,8 +140,9 @@ func newReducer(opts SeriesOptions) *reducer {
 // reset forgets the series read so far.
 func (r *reducer) reset() {
 	r.ids = map[string]int32{model.MetricNameLabel: nameID}
-	r.labels = []labelInfo{{name: model.MetricNameLabel, slot: -1}}
+	r.labels = []labelInfo{{name: model.MetricNameLabel, slot: slices.Index(r.opts.Values, model.MetricNameLabel)}}
 	r.shapes = map[string]int{}
+	r.prev, r.prevKey = r.prev[:0], r.prevKey[:0]
 	r.out = r.out[:0]
 	r.last = r.last[:0]
 	r.n = 0
@@ -142,6 +152,24 @@ func (r *reducer) reset() {
 // first time; a name that is not a valid label name is an error, as
 // model.LabelSet's decoding says.
 func (r *reducer) label(name []byte) (int32, error) {
+	at := r.at
+	r.at++
+	if at < len(r.prev) && string(name) == r.labels[r.prev[at]].name {
+		return r.prev[at], nil
+	}
+	id, err := r.lookup(name)
+	if err == nil {
+		if at < len(r.prev) {
+			r.prev[at] = id
+		} else {
+			r.prev = append(r.prev, id)
+		}
+	}
+	return id, err
+}
+
+// lookup is label without the last series' labels.
+func (r *reducer) lookup(name []byte) (int32, error) {
 	if id, ok := r.ids[string(name)]; ok {
 		return id, nil
 	}
@@ -157,6 +185,7 @@ func (r *reducer) label(name []byte) (int32, error) {
 }
 
 func (r *reducer) begin() {
+	r.at = 0
 	r.name = r.name[:0]
 	r.kept = r.kept[:0]
 	clear(r.has)
@@ -164,12 +193,10 @@ func (r *reducer) begin() {
 
 // set records a label of the series; the last of duplicates wins.
 func (r *reducer) set(id int32, value []byte) {
+	info := r.labels[id]
 	if id == nameID {
 		r.name = append(r.name[:0], value...)
-		return
-	}
-	info := r.labels[id]
-	if info.keep {
+	} else if info.keep {
 		r.kept = append(r.kept, id)
 	}
 	if info.slot >= 0 {
@@ -187,7 +214,10 @@ func (r *reducer) end() {
 	for _, id := range r.kept {
 		r.key = binary.LittleEndian.AppendUint32(r.key, uint32(id))
 	}
-	i, ok := r.shapes[string(r.key)]
+	i, ok := r.prevShape, len(r.out) > 0 && bytes.Equal(r.key, r.prevKey)
+	if !ok {
+		i, ok = r.shapes[string(r.key)]
+	}
 	if !ok {
 		i = len(r.out)
 		r.shapes[string(r.key)] = i
@@ -199,6 +229,7 @@ func (r *reducer) end() {
 		r.out = append(r.out, s)
 		r.last = append(r.last, make([][]byte, len(r.values)))
 	}
+	r.prevShape, r.prevKey = i, append(r.prevKey[:0], r.key...)
 	for slot, v := range r.values {
 		if !r.has[slot] {
 			v = nil

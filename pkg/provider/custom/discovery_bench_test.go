@@ -51,12 +51,13 @@ const helmRules = `rules:
 `
 
 // helmSeries is the series answer of S5: pods x names series, half of
-// the names counters and half gauges, labels namespace and pod.
+// the names counters and half gauges, labels namespace and pod, sorted
+// by name first as Prometheus lists them.
 func helmSeries(pods, names int) string {
 	var b strings.Builder
 	b.WriteString(`{"status":"success","data":[`)
-	for p := range pods {
-		for n := range names {
+	for n := range names {
+		for p := range pods {
 			if p+n > 0 {
 				b.WriteByte(',')
 			}
