@@ -297,11 +297,16 @@ func (s *seriesScanner) string() ([]byte, error) {
 	plain := true // no escape, ASCII only
 	for {
 		for s.i < s.n {
-			c := s.buf[s.i]
-			if plainByte[c] {
-				s.i++
-				continue
+			// The plain run, in locals the compiler keeps in registers.
+			buf, i := s.buf[:s.n], s.i
+			for i < len(buf) && plainByte[buf[i]] {
+				i++
 			}
+			s.i = i
+			if i == len(buf) {
+				break
+			}
+			c := buf[i]
 			switch {
 			case c == '"':
 				s.i++
