@@ -1,6 +1,7 @@
 package promclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,23 +38,100 @@ func (c *Client) SeriesShapes(ctx context.Context, match string, start, end time
 	}
 	h := maphash.Hash{}
 	h.SetSeed(bodySeed)
-	a, r, err := scanSeries(io.TeeReader(resp.Body, &h), opts)
+	var body io.Reader = io.TeeReader(resp.Body, &h)
+	if opts.Last != 0 {
+		// Hold the answer's start: an answer that ends within it and
+		// hashes as the last one is not decoded at all.
+		var start held
+		defer start.release()
+		ended, err := start.readFrom(body, unchangedHold)
+		switch {
+		case err != nil:
+			return SeriesAnswer{}, readFailed(ctx, err)
+		case ended && h.Sum64() == opts.Last:
+			return SeriesAnswer{Unchanged: true, Hash: opts.Last}, nil
+		case ended:
+			body = start.reader(nil)
+		default: // longer than held: the rest streams
+			body = start.reader(body)
+		}
+	}
+	a, r, err := scanSeries(body, opts)
 	a.Hash = h.Sum64()
 	if err != nil || r.status != "success" {
 		// A read error (the bound, a deadline) is the cause, not the
 		// JSON cut short that it leaves.
 		var read *readError
-		switch {
-		case errors.As(err, &read) && ctx.Err() != nil:
-			// The transport closed the connection when the context
-			// ended: the context says why.
-			return SeriesAnswer{Warnings: r.warnings}, fmt.Errorf("reading the answer: %w", ctx.Err())
-		case errors.As(err, &read):
-			return SeriesAnswer{Warnings: r.warnings}, fmt.Errorf("reading the answer: %w", read.err)
+		if errors.As(err, &read) {
+			return SeriesAnswer{Warnings: r.warnings}, readFailed(ctx, read.err)
 		}
 		return SeriesAnswer{Warnings: r.warnings}, answerError(resp.StatusCode, r, err, nil)
 	}
 	return a, nil
+}
+
+// unchangedHold is how much of a series answer SeriesShapes holds to
+// tell an unchanged answer without decoding it: about 200,000 series of
+// a pod's labels. A longer answer is decoded as it streams.
+const unchangedHold = 16 << 20
+
+// held is the start of an answer, in pooled chunks: holding it costs
+// no copy as it grows, and no allocation once the pool has the chunks.
+type held struct{ chunks []*[]byte }
+
+const holdChunk = 64 << 10
+
+var holdChunks = sync.Pool{New: func() any {
+	b := make([]byte, holdChunk)
+	return &b
+}}
+
+// readFrom reads r until it ends (ended) or max bytes are held.
+func (h *held) readFrom(r io.Reader, max int) (ended bool, err error) {
+	for len(h.chunks)*holdChunk < max {
+		c := holdChunks.Get().(*[]byte)
+		*c = (*c)[:holdChunk]
+		n, err := io.ReadFull(r, *c)
+		*c = (*c)[:n]
+		h.chunks = append(h.chunks, c)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return true, nil
+		case err != nil:
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// reader reads the held bytes, then rest (when not nil).
+func (h *held) reader(rest io.Reader) io.Reader {
+	readers := make([]io.Reader, 0, len(h.chunks)+1)
+	for _, c := range h.chunks {
+		readers = append(readers, bytes.NewReader(*c))
+	}
+	if rest != nil {
+		readers = append(readers, rest)
+	}
+	return io.MultiReader(readers...)
+}
+
+// release gives the chunks back; the reader must be done.
+func (h *held) release() {
+	for _, c := range h.chunks {
+		holdChunks.Put(c)
+	}
+	h.chunks = nil
+}
+
+// readFailed is the error of an answer whose reading failed: when the
+// context ended, the transport closed the connection, and the context
+// says why.
+func readFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("reading the answer: %w", ctx.Err())
+	}
+	return fmt.Errorf("reading the answer: %w", err)
 }
 
 // bodySeed seeds the hashes of answers: they are compared within a

@@ -19,6 +19,10 @@ type SeriesOptions struct {
 	// Values are the labels whose values are kept: those of the last
 	// series of each shape.
 	Values []string
+	// Last is the Hash of the caller's last answer to the same request
+	// and options, 0 for none: an answer with the same bytes is not
+	// decoded, and comes back Unchanged.
+	Last uint64
 }
 
 // SeriesShape stands for the series of an answer that have one metric
@@ -71,6 +75,9 @@ type SeriesAnswer struct {
 	// Hash is a hash of the answer's bytes, within this process: an
 	// equal hash is, but for a collision, the same answer.
 	Hash uint64
+	// Unchanged says that the answer is SeriesOptions.Last's, to the
+	// byte: it was not decoded, and only Hash is set.
+	Unchanged bool
 }
 
 // ReduceSeries reduces label sets as SeriesShapes reduces an answer's.

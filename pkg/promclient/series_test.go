@@ -2,6 +2,7 @@ package promclient
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -17,6 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/common/model"
+
+	"github.com/podometer/podometer/pkg/promclient/promclienttest"
 )
 
 // seriesBody is a series answer of pods x names series with the labels
@@ -390,6 +394,42 @@ func TestSeriesScanLongStrings(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s: (-generic +scanner):\n%s", name, diff)
+		}
+	}
+}
+
+// TestSeriesShapesUnchanged: an answer with the last one's bytes comes
+// back Unchanged, undecoded; a changed answer, or one longer than what
+// is held, is decoded.
+func TestSeriesShapesUnchanged(t *testing.T) {
+	fake := promclienttest.New(t)
+	small, large := string(seriesBody(3, 2)), string(seriesBody(150_000, 2))
+	fake.Series("small", promclienttest.Answer{Body: small})
+	fake.Series("large", promclienttest.Answer{Body: large})
+	c, err := New(Config{URL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		match          string
+		series         int
+		unchangedSkips bool
+	}{{"small", 6, true}, {"large", 300_000, false}} {
+		first, err := c.SeriesShapes(ctx, tc.match, time.Unix(0, 0), time.Unix(60, 0), SeriesOptions{})
+		if err != nil || first.Series != tc.series || first.Unchanged {
+			t.Fatalf("%s: %d series, unchanged %t, %v", tc.match, first.Series, first.Unchanged, err)
+		}
+		again, err := c.SeriesShapes(ctx, tc.match, time.Unix(0, 0), time.Unix(60, 0), SeriesOptions{Last: first.Hash})
+		if err != nil || again.Hash != first.Hash || again.Unchanged != tc.unchangedSkips {
+			t.Errorf("%s again: hash %x (first %x), unchanged %t, %v; want unchanged %t", tc.match, again.Hash, first.Hash, again.Unchanged, err, tc.unchangedSkips)
+		}
+		if !tc.unchangedSkips && again.Series != tc.series {
+			t.Errorf("%s again: %d series, want %d decoded", tc.match, again.Series, tc.series)
+		}
+		other, err := c.SeriesShapes(ctx, tc.match, time.Unix(0, 0), time.Unix(60, 0), SeriesOptions{Last: first.Hash + 1})
+		if err != nil || other.Unchanged || other.Series != tc.series {
+			t.Errorf("%s against another hash: %d series, unchanged %t, %v; want it decoded", tc.match, other.Series, other.Unchanged, err)
 		}
 	}
 }

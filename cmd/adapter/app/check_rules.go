@@ -192,7 +192,7 @@ func (r *checkReport) discover(ctx context.Context) {
 		rules[i] = rc.rule
 	}
 	now := c.Clock.Now()
-	for _, sa := range custom.ListSeries(ctx, c.Prometheus, c.Clock, rules, now.Add(-c.Window), now, c.Timeout) {
+	for _, sa := range custom.ListSeries(ctx, c.Prometheus, c.Clock, rules, now.Add(-c.Window), now, c.Timeout, nil) {
 		for _, i := range sa.Rules {
 			r.discoverRule(served[i], sa)
 		}

@@ -3,6 +3,7 @@ package custom
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -164,10 +165,22 @@ func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []rule
 		prev[i] = r.results[rule]
 	}
 	r.mu.RUnlock()
+	memo := r.lastAnswers()
+	// An answer is skipped unread only when every rule that shares it
+	// found its metrics in the last one.
+	lastHash := func(query string, sharing []*naming.Rule) uint64 {
+		m := memo[query]
+		for _, rule := range sharing {
+			if _, ok := m.found[rule]; !ok {
+				return 0
+			}
+		}
+		return m.hash
+	}
 	now := r.clock.Now()
 	out := make([]ruleResult, len(rules))
-	for _, sa := range ListSeries(ctx, r.prom, r.clock, rules, now.Add(-r.window), now, r.timeout) {
-		last := r.lastAnswer(rules[sa.Rules[0]].SeriesQuery())
+	for _, sa := range ListSeries(ctx, r.prom, r.clock, rules, now.Add(-r.window), now, r.timeout, lastHash) {
+		last := memo[rules[sa.Rules[0]].SeriesQuery()]
 		for _, i := range sa.Rules {
 			out[i] = r.discoverRule(rules[i], sa, prev[i], last, now)
 		}
@@ -185,10 +198,11 @@ type seriesMemo struct {
 	found map[*naming.Rule]RuleMetrics
 }
 
-func (r *Registry) lastAnswer(query string) seriesMemo {
+// lastAnswers is a copy of the last answers, by seriesQuery.
+func (r *Registry) lastAnswers() map[string]seriesMemo {
 	r.memoMu.Lock()
 	defer r.memoMu.Unlock()
-	return r.memo[query]
+	return maps.Clone(r.memo)
 }
 
 // remember keeps what the rules sharing a seriesQuery found in its answer.
