@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCadvisorDecode -fuzztime $(FUZZTIME) ./pkg/scrape/
 	$(GO) test -run '^$$' -fuzz FuzzMatchers -fuzztime $(FUZZTIME) ./pkg/naming/
 	$(GO) test -run '^$$' -fuzz FuzzFastVector -fuzztime $(FUZZTIME) ./pkg/promclient/
+	$(GO) test -run '^$$' -fuzz FuzzSeriesDecode -fuzztime $(FUZZTIME) ./pkg/promclient/
 
 ## bench: Podometer beside metrics-server (pinned, built into the cache) on a kubelet farm: scrape
 ## cost (also with /stats/summary and /metrics/cadvisor), list latency, custom metrics against

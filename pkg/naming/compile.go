@@ -228,6 +228,25 @@ func (r *Rule) Match(series model.LabelSet) (Match, bool) {
 	return m, true
 }
 
+// NeedsLabel tells whether Match's answer can depend on a series having
+// the label name: the rule's namespace label, or (for rules) a label
+// that maps to a resource. Discovery keeps these names of each series
+// and drops the others.
+func (r *Rule) NeedsLabel(name model.LabelName) bool {
+	if name == r.nsLabel && name != "" {
+		return true
+	}
+	if r.spec.external {
+		return false
+	}
+	_, ok := r.res.resourceForLabel(name)
+	return ok
+}
+
+// NamespaceLabel is the label that holds namespace names; "" when the
+// rule maps none.
+func (r *Rule) NamespaceLabel() model.LabelName { return r.nsLabel }
+
 // counterRateName names the rate of a counter (name.counterToRate).
 func counterRateName(n string) string {
 	if base, ok := strings.CutSuffix(n, "_seconds_total"); ok && base != "" {

@@ -55,7 +55,13 @@ func decodeQueryResponse(body []byte) (queryResponse, error) {
 		decoders.Put(d)
 	}()
 	d.reset(body)
-	r, result, err := readEnvelope(d)
+	var r queryResponse
+	var result []byte
+	err := readEnvelope(d, &r, func() error {
+		var err error
+		result, err = readQueryData(d, &r)
+		return err
+	})
 	if err != nil {
 		return r, fmt.Errorf("decoding the answer: %w", err)
 	}
@@ -74,10 +80,10 @@ func decodeQueryResponse(body []byte) (queryResponse, error) {
 	return r, nil
 }
 
-// readEnvelope reads the answer. A result whose type is not known yet
-// when it streams by is returned raw.
-func readEnvelope(d *decoder) (r queryResponse, result []byte, err error) {
-	err = readObject(d, func(field jsontext.Token) error {
+// readEnvelope reads an answer's status, error and warnings into r, and
+// its data with data, which reads one value.
+func readEnvelope(d *decoder, r *queryResponse, data func() error) error {
+	return readObject(d, func(field jsontext.Token) error {
 		var err error
 		switch field.String() {
 		case "status":
@@ -87,38 +93,45 @@ func readEnvelope(d *decoder) (r queryResponse, result []byte, err error) {
 		case "error":
 			r.errorMsg, err = readString(d)
 		case "warnings":
+			r.warnings = r.warnings[:0] // the last of duplicates wins
 			err = readArray(d, func() error {
 				w, err := readString(d)
 				r.warnings = append(r.warnings, w)
 				return err
 			})
 		case "data":
-			err = readObject(d, func(field jsontext.Token) error {
-				var err error
-				switch field.String() {
-				case "resultType":
-					r.resultType, err = readString(d)
-				case "result":
-					if r.resultType == "vector" || r.resultType == "scalar" {
-						// Prometheus writes resultType first, and the
-						// result is read as it streams by.
-						r.value, err = readResult(d, r.resultType)
-						break
-					}
-					var raw jsontext.Value
-					raw, err = d.ReadValue()
-					result = bytes.Clone(raw)
-				default:
-					err = d.SkipValue()
-				}
-				return err
-			})
+			err = data()
 		default:
 			err = d.SkipValue()
 		}
 		return err
 	})
-	return r, result, err
+}
+
+// readQueryData reads an instant query's data. A result whose type is
+// not known yet when it streams by is returned raw.
+func readQueryData(d *decoder, r *queryResponse) (result []byte, err error) {
+	err = readObject(d, func(field jsontext.Token) error {
+		var err error
+		switch field.String() {
+		case "resultType":
+			r.resultType, err = readString(d)
+		case "result":
+			if r.resultType == "vector" || r.resultType == "scalar" {
+				// Prometheus writes resultType first, and the
+				// result is read as it streams by.
+				r.value, err = readResult(d, r.resultType)
+				break
+			}
+			var raw jsontext.Value
+			raw, err = d.ReadValue()
+			result = bytes.Clone(raw)
+		default:
+			err = d.SkipValue()
+		}
+		return err
+	})
+	return result, err
 }
 
 // readResult reads a vector or a scalar.

@@ -54,7 +54,7 @@ func TestHostileHugeAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, call := range calls {
-		if name == "series" {
+		if name == "series" || name == "seriesShapes" {
 			continue
 		}
 		var n int
@@ -101,5 +101,42 @@ func TestHostileMillionSeries(t *testing.T) {
 	}
 	if took > 5*time.Second {
 		t.Errorf("took %s, want under 5s", took)
+	}
+}
+
+// TestHostileMillionSeriesStreams: SeriesShapes reads a million series
+// (about 190 MB) as they stream: at the default bound it fails as the
+// whole answer does, and under a bound that lets it through it decodes
+// them all; either way it allocates next to nothing, for a million
+// series of one metric name reduce to one shape.
+func TestHostileMillionSeriesStreams(t *testing.T) {
+	_, h := hostileBackend(t)
+	h.Set(t, hostile.ManySeries)
+	for _, bound := range []int64{0, 1 << 30} {
+		c, err := promclient.New(promclient.Config{URL: h.URL, MaxAnswerBytes: bound})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a promclient.SeriesAnswer
+		start := time.Now()
+		alloc, _ := allocated(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			a, err = c.SeriesShapes(ctx, `up{pod!=""}`, time.Unix(0, 0), time.Unix(60, 0), promclient.SeriesOptions{Values: []string{"namespace"}})
+		})
+		took := time.Since(start)
+		t.Logf("a million series, bound %d MiB: %d series, %d shapes, allocated %d KiB, %s", bound>>20, a.Series, len(a.Shapes), alloc>>10, took)
+		var tooLarge *promclient.AnswerTooLargeError
+		switch {
+		case bound == 0 && !errors.As(err, &tooLarge):
+			t.Errorf("default bound: %v, want an AnswerTooLargeError", err)
+		case bound > 0 && (err != nil || a.Series < 1_000_000 || len(a.Shapes) != 1):
+			t.Errorf("1 GiB bound: %d series in %d shapes, %v; want a million in one", a.Series, len(a.Shapes), err)
+		}
+		// Measured: under 300 KiB; the fake server's blocks are not
+		// counted apart, so the bound leaves room for them.
+		if alloc > 16<<20 {
+			t.Errorf("bound %d MiB: allocated %d MiB, want under 16", bound>>20, alloc>>20)
+		}
 	}
 }

@@ -33,7 +33,8 @@ func hostileBackend(t *testing.T) (*promclient.Client, *hostile.Server) {
 	return c, h
 }
 
-// calls are the three requests Podometer sends, each returning the
+// calls are the requests Podometer sends (series: client_golang's, which
+// `podometer check --from-prometheus-adapter` and the tests still use), each returning the
 // number of samples or series it read.
 var calls = map[string]func(context.Context, *promclient.Client) (int, error){
 	"query": func(ctx context.Context, c *promclient.Client) (int, error) {
@@ -46,6 +47,10 @@ var calls = map[string]func(context.Context, *promclient.Client) (int, error){
 	"queryLabels": func(ctx context.Context, c *promclient.Client) (int, error) {
 		s, _, err := c.QueryLabels(ctx, "up", nil, "pod")
 		return len(s), err
+	},
+	"seriesShapes": func(ctx context.Context, c *promclient.Client) (int, error) {
+		a, err := c.SeriesShapes(ctx, `up{pod!=""}`, time.Unix(0, 0), time.Unix(60, 0), promclient.SeriesOptions{})
+		return a.Series, err
 	},
 	"series": func(ctx context.Context, c *promclient.Client) (int, error) {
 		s, _, _, err := c.Series(ctx, []string{`up{pod!=""}`}, time.Unix(0, 0), time.Unix(60, 0))

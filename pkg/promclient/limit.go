@@ -9,9 +9,10 @@ import (
 )
 
 // DefaultMaxAnswerBytes bounds an answer of Prometheus unless
-// Config.MaxAnswerBytes says otherwise. An answer is read whole before it
-// is decoded, so the bound is what one answer may cost in memory before
-// decoding: 64 MiB is about 300,000 series of a discovery (at about 200
+// Config.MaxAnswerBytes says otherwise. A query's answer is read whole
+// before it is decoded, so the bound is what one answer may cost in
+// memory before decoding (a series answer streams, and costs the shapes
+// it reduces to; the bound then bounds the time it takes): 64 MiB is about 300,000 series of a discovery (at about 200
 // bytes a series) or 600,000 samples of a query, far beyond what one rule
 // of a 5,000-pod cluster returns, and a million-series answer of a
 // runaway seriesQuery (about 200 MB, 1.3 GiB to decode) fails fast

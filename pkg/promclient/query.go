@@ -113,7 +113,7 @@ func LabelsOf(v model.Value, names []string) []LabeledSample {
 func (c *Client) instant(ctx context.Context, query string, ts time.Time, decode func([]byte) (queryResponse, error)) (queryResponse, error) {
 	args := url.Values{"query": {query}}
 	if !ts.IsZero() {
-		args.Set("time", strconv.FormatFloat(float64(ts.UnixNano())/1e9, 'f', -1, 64))
+		args.Set("time", formatTime(ts))
 	}
 	u := c.raw.URL("/api/v1/query", nil)
 	buf := bodyBuffers.Get().(*bytes.Buffer)
@@ -133,11 +133,19 @@ func (c *Client) instant(ctx context.Context, query string, ts time.Time, decode
 		return queryResponse{}, err
 	}
 	r, perr := decode(body)
-	switch {
-	case perr == nil && r.status == "success" && resp.StatusCode/100 == 2 && r.value != nil:
+	if perr == nil && r.status == "success" && resp.StatusCode/100 == 2 {
+		if r.value == nil {
+			return r, &OtherResultError{Type: r.resultType}
+		}
 		return r, nil
-	case perr == nil && r.status == "success" && resp.StatusCode/100 == 2:
-		return r, &OtherResultError{Type: r.resultType}
+	}
+	return r, answerError(resp.StatusCode, r, perr, body)
+}
+
+// answerError is the error of an answer that is not a success: its
+// status and body, as client_golang reports them.
+func answerError(code int, r queryResponse, perr error, body []byte) error {
+	switch {
 	case perr == nil && r.status == "error":
 		// Also on a 503, where client_golang only says "server error":
 		// Prometheus answers a query that ran out of time with a 503 and
@@ -146,20 +154,25 @@ func (c *Client) instant(ctx context.Context, query string, ts time.Time, decode
 		if errType == "" {
 			errType = promv1.ErrClient
 		}
-		return r, &promv1.Error{Type: errType, Msg: r.errorMsg}
-	case resp.StatusCode/100 != 2:
-		errType, msg := promv1.ErrBadResponse, fmt.Sprintf("bad response code %d", resp.StatusCode)
-		switch resp.StatusCode / 100 {
+		return &promv1.Error{Type: errType, Msg: r.errorMsg}
+	case code/100 != 2:
+		errType, msg := promv1.ErrBadResponse, fmt.Sprintf("bad response code %d", code)
+		switch code / 100 {
 		case 4:
-			errType, msg = promv1.ErrClient, fmt.Sprintf("client error: %d", resp.StatusCode)
+			errType, msg = promv1.ErrClient, fmt.Sprintf("client error: %d", code)
 		case 5:
-			errType, msg = promv1.ErrServer, fmt.Sprintf("server error: %d", resp.StatusCode)
+			errType, msg = promv1.ErrServer, fmt.Sprintf("server error: %d", code)
 		}
-		return queryResponse{}, &promv1.Error{Type: errType, Msg: msg, Detail: string(body)}
+		return &promv1.Error{Type: errType, Msg: msg, Detail: string(body)}
 	case perr != nil:
-		return queryResponse{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: perr.Error()}
+		return &promv1.Error{Type: promv1.ErrBadResponse, Msg: perr.Error()}
 	}
-	return queryResponse{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unknown status %q", r.status)}
+	return &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unknown status %q", r.status)}
+}
+
+// formatTime writes a time as the HTTP API reads it: Unix seconds.
+func formatTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
 }
 
 // post sends args as a form, reading the answer into buf; the verb

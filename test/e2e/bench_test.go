@@ -190,7 +190,12 @@ func inProcessProvider(b *testing.B, ctx context.Context) *custom.Provider {
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	reg, err := custom.NewRegistry(custom.RegistryConfig{Prometheus: prometheusInst.API(), Rules: compiled.Rules, Interval: time.Hour, Window: time.Hour, Timeout: 30 * time.Second})
+	// Podometer's own client, as the server builds it.
+	prom, err := promclient.New(promclient.Config{URL: prometheusInst.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := custom.NewRegistry(custom.RegistryConfig{Prometheus: prom, Rules: compiled.Rules, Interval: time.Hour, Window: time.Hour, Timeout: 30 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,11 +206,6 @@ func inProcessProvider(b *testing.B, ctx context.Context) *custom.Provider {
 	}
 	cache := objects.New(metadatainformer.NewSharedInformerFactory(metaClient, 0), mapper)
 	go func() { _ = cache.Start(ctx) }()
-	// Podometer's own client, as the server builds it.
-	prom, err := promclient.New(promclient.Config{URL: prometheusInst.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
 	return custom.NewProvider(custom.ProviderConfig{
 		Registry: reg, Prometheus: prom, Objects: cache, Mapper: mapper,
 		Timeout: 30 * time.Second, Backend: prometheusInst.URL(),

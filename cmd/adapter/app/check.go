@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -20,6 +18,7 @@ import (
 	"github.com/podometer/podometer/cmd/adapter/app/options"
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
+	"github.com/podometer/podometer/pkg/provider/custom"
 	"github.com/podometer/podometer/pkg/server"
 )
 
@@ -116,14 +115,6 @@ func (o *checkOptions) Validate() []error {
 	return errs
 }
 
-// seriesAPI is the part of the Prometheus HTTP API check uses;
-// promv1.API implements it.
-type seriesAPI interface {
-	Series(ctx context.Context, matches []string, startTime, endTime time.Time, opts ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error)
-}
-
-var _ seriesAPI = promv1.API(nil)
-
 // checkConfig is what a check runs with.
 type checkConfig struct {
 	// RulesFile is the path of the rules file.
@@ -134,7 +125,7 @@ type checkConfig struct {
 	Resources string
 	Offline   bool
 	// Prometheus discovers series; nil to check offline. Backend names it.
-	Prometheus seriesAPI
+	Prometheus custom.SeriesLister
 	Backend    string
 	// Window is how far back discovery looks; Timeout bounds one rule's
 	// discovery.

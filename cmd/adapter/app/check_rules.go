@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -182,18 +181,24 @@ func (r *checkReport) byRule(rule *naming.Rule) *ruleCheck {
 	return nil
 }
 
-// discover runs each rule's discovery once, the rules concurrently as the
-// server does, then decides which rule serves each metric with the
-// server's precedence.
+// discover runs each rule's discovery once with the server's code (one
+// series request per distinct seriesQuery, shared by its rules), then
+// decides which rule serves each metric with the server's precedence.
 func (r *checkReport) discover(ctx context.Context) {
-	rules := r.servedRules()
-	var wg sync.WaitGroup
-	for _, rc := range rules {
-		wg.Go(func() { r.discoverRule(ctx, rc) })
+	c := r.config
+	served := r.servedRules()
+	rules := make([]*naming.Rule, len(served))
+	for i, rc := range served {
+		rules[i] = rc.rule
 	}
-	wg.Wait()
+	now := c.Clock.Now()
+	for _, sa := range custom.ListSeries(ctx, c.Prometheus, c.Clock, rules, now.Add(-c.Window), now, c.Timeout, nil) {
+		for _, i := range sa.Rules {
+			r.discoverRule(served[i], sa)
+		}
+	}
 	var found []custom.RuleMetrics
-	for _, rc := range rules {
+	for _, rc := range served {
 		if rc.found != nil {
 			found = append(found, *rc.found)
 		}
@@ -205,23 +210,19 @@ func (r *checkReport) discover(ctx context.Context) {
 	}
 }
 
-// discoverRule asks Prometheus for the rule's series over the server's
-// window and matches them with the server's discovery.
-func (r *checkReport) discoverRule(ctx context.Context, rc *ruleCheck) {
+// discoverRule matches the answer of the rule's seriesQuery with the
+// server's discovery.
+func (r *checkReport) discoverRule(rc *ruleCheck, sa custom.SeriesAnswer) {
 	c := r.config
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	now := c.Clock.Now()
-	series, warnings, _, err := c.Prometheus.Series(ctx, []string{rc.rule.SeriesQuery()}, now.Add(-c.Window), now)
-	if len(warnings) > 0 {
-		klog.InfoS("Prometheus warned about a discovery query", "rule", rc.rule.ID(), "warnings", warnings)
+	if len(sa.Answer.Warnings) > 0 {
+		klog.InfoS("Prometheus warned about a discovery query", "rule", rc.rule.ID(), "warnings", sa.Answer.Warnings)
 	}
-	if err != nil {
-		rc.discoveryErr = fmt.Errorf("%s: discovering the series of %s at %s: %w", rc.name(), rc.rule.SeriesQuery(), c.Backend, err)
+	if sa.Err != nil {
+		rc.discoveryErr = fmt.Errorf("%s: discovering the series of %s at %s: %w", rc.name(), rc.rule.SeriesQuery(), c.Backend, sa.Err)
 		rc.errors = append(rc.errors, rc.discoveryErr)
 		return
 	}
-	f := custom.MatchSeries(rc.rule, series)
+	f := custom.MatchShapes(rc.rule, sa.Answer)
 	rc.found = &f
 	for _, msg := range conflicts(f) {
 		rc.warnings = append(rc.warnings, fmt.Errorf("%s: %s", rc.name(), msg))

@@ -3,6 +3,7 @@ package custom
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -17,16 +18,17 @@ import (
 
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/periodic"
+	"github.com/podometer/podometer/pkg/promclient"
 )
 
-// Prometheus is the part of the Prometheus HTTP API Podometer uses;
-// promv1.API implements it.
+// Prometheus is the part of the Prometheus HTTP API discovery uses;
+// *promclient.Client implements it.
 type Prometheus interface {
 	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
-	Series(ctx context.Context, matches []string, startTime, endTime time.Time, opts ...promv1.Option) ([]model.LabelSet, promv1.Warnings, promv1.Infos, error)
+	SeriesLister
 }
 
-var _ Prometheus = promv1.API(nil)
+var _ Prometheus = (*promclient.Client)(nil)
 
 // ruleResult is what one rule discovered.
 type ruleResult struct {
@@ -45,6 +47,11 @@ type Registry struct {
 	backend  string
 	clock    clock.WithTicker
 	metrics  *discoveryMetrics
+
+	// memo is, per seriesQuery, its last answer's hash and what its
+	// rules found in it.
+	memoMu sync.Mutex
+	memo   map[string]seriesMemo
 
 	mu      sync.RWMutex
 	results map[*naming.Rule]ruleResult
@@ -128,6 +135,7 @@ func (r *Registry) Replace(ctx context.Context, rules []*naming.Rule) {
 		}
 	}
 	r.rules = rules
+	r.forgetAnswers(rules)
 	r.results = make(map[*naming.Rule]ruleResult, len(rules))
 	for i, rule := range rules {
 		r.results[rule] = results[i]
@@ -145,9 +153,11 @@ func (r *Registry) expose() {
 	r.served = Precedence(all)
 }
 
-// discoverAll discovers rules concurrently; the results are in rule order.
-// A rule that fails keeps what it found before, if it was discovered
-// before.
+// discoverAll discovers rules, with one series request per distinct
+// seriesQuery, shared by the rules that use it; the results are in rule
+// order. A rule that fails keeps what it found before, if it was
+// discovered before. An answer equal to its seriesQuery's last is not
+// matched again: its rules' last results stand.
 func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []ruleResult {
 	r.mu.RLock()
 	prev := make([]ruleResult, len(rules))
@@ -155,21 +165,76 @@ func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []rule
 		prev[i] = r.results[rule]
 	}
 	r.mu.RUnlock()
-	out := make([]ruleResult, len(rules))
-	var wg sync.WaitGroup
-	for i, rule := range rules {
-		wg.Go(func() { out[i] = r.discoverRule(ctx, rule, prev[i]) })
+	memo := r.lastAnswers()
+	// An answer is skipped unread only when every rule that shares it
+	// found its metrics in the last one.
+	lastHash := func(query string, sharing []*naming.Rule) uint64 {
+		m := memo[query]
+		for _, rule := range sharing {
+			if _, ok := m.found[rule]; !ok {
+				return 0
+			}
+		}
+		return m.hash
 	}
-	wg.Wait()
+	now := r.clock.Now()
+	out := make([]ruleResult, len(rules))
+	for _, sa := range ListSeries(ctx, r.prom, r.clock, rules, now.Add(-r.window), now, r.timeout, lastHash) {
+		last := memo[rules[sa.Rules[0]].SeriesQuery()]
+		for _, i := range sa.Rules {
+			out[i] = r.discoverRule(rules[i], sa, prev[i], last, now)
+		}
+		if sa.Err == nil && len(partialWarnings(sa.Answer.Warnings)) == 0 {
+			r.remember(rules[sa.Rules[0]].SeriesQuery(), sa.Answer.Hash, sa.Rules, rules, out)
+		}
+	}
 	return out
 }
 
-func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev ruleResult) ruleResult {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	now := r.clock.Now()
-	series, warnings, _, err := r.prom.Series(ctx, []string{rule.SeriesQuery()}, now.Add(-r.window), now)
-	r.metrics.duration.WithLabelValues(rule.ID()).Observe(r.clock.Since(now).Seconds())
+// seriesMemo is the last answer of a seriesQuery: its hash, and what
+// each rule that shares it found in it.
+type seriesMemo struct {
+	hash  uint64
+	found map[*naming.Rule]RuleMetrics
+}
+
+// lastAnswers is a copy of the last answers, by seriesQuery.
+func (r *Registry) lastAnswers() map[string]seriesMemo {
+	r.memoMu.Lock()
+	defer r.memoMu.Unlock()
+	return maps.Clone(r.memo)
+}
+
+// remember keeps what the rules sharing a seriesQuery found in its answer.
+func (r *Registry) remember(query string, hash uint64, idx []int, rules []*naming.Rule, out []ruleResult) {
+	m := seriesMemo{hash: hash, found: make(map[*naming.Rule]RuleMetrics, len(idx))}
+	for _, i := range idx {
+		m.found[rules[i]] = out[i].metrics
+	}
+	r.memoMu.Lock()
+	defer r.memoMu.Unlock()
+	if r.memo == nil {
+		r.memo = map[string]seriesMemo{}
+	}
+	r.memo[query] = m
+}
+
+// forgetAnswers drops the last answers of the seriesQueries no rule
+// sends any more.
+func (r *Registry) forgetAnswers(rules []*naming.Rule) {
+	r.memoMu.Lock()
+	defer r.memoMu.Unlock()
+	for q := range r.memo {
+		if !slices.ContainsFunc(rules, func(rule *naming.Rule) bool { return rule.SeriesQuery() == q }) {
+			delete(r.memo, q)
+		}
+	}
+}
+
+// discoverRule is what a rule found in its seriesQuery's answer sa.
+func (r *Registry) discoverRule(rule *naming.Rule, sa SeriesAnswer, prev ruleResult, last seriesMemo, now time.Time) ruleResult {
+	r.metrics.duration.WithLabelValues(rule.ID()).Observe(sa.Took.Seconds())
+	err, warnings := sa.Err, sa.Answer.Warnings
 	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
 		// Thanos with a store missing, a remote read that failed: the
 		// series listed may be a part of them, and a metric left out
@@ -184,9 +249,13 @@ func (r *Registry) discoverRule(ctx context.Context, rule *naming.Rule, prev rul
 		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "backend", r.backend, "seriesQuery", rule.SeriesQuery())
 		return prev
 	}
-	res := ruleResult{metrics: MatchSeries(rule, series), at: now}
+	found, unchanged := last.found[rule]
+	if !unchanged || last.hash != sa.Answer.Hash {
+		found = MatchShapes(rule, sa.Answer)
+	}
+	res := ruleResult{metrics: found, at: now}
 	r.metrics.series.WithLabelValues(rule.ID()).Set(float64(len(res.metrics.Metrics)))
-	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", len(series), "metrics", len(res.metrics.Metrics))
+	klog.V(2).InfoS("Discovered metrics", "rule", rule.ID(), "series", sa.Answer.Series, "metrics", len(res.metrics.Metrics), "unchanged", unchanged)
 	return res
 }
 

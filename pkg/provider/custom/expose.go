@@ -10,15 +10,13 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
 )
 
 // Discovery in two pure steps, which the Registry and podometer check
 // both run: MatchSeries turns one rule's discovered series into the
 // metrics the rule exposes, and Precedence decides, across rules, which
 // rule serves each metric.
-
-// namespacesResource is the resource whose label holds namespaces.
-var namespacesResource = schema.GroupResource{Resource: "namespaces"}
 
 // MetricKey names a metric as requests do: a custom metric by its
 // resource, scope and name; an external metric by its name alone, with
@@ -67,14 +65,19 @@ type RuleMetrics struct {
 
 // MatchSeries passes every series to rule.Match and lists the metrics
 // they expose. Several series may give one metric (several names that
-// name.as maps alike): the last listed gives its Series.
+// name.as maps alike): the last listed gives its Series. It reduces the
+// series as discovery reduces an answer, and matches the shapes.
 func MatchSeries(rule *naming.Rule, series []model.LabelSet) RuleMetrics {
-	nsLabel, err := rule.LabelFor(namespacesResource)
-	if err != nil {
-		nsLabel = ""
-	}
+	return MatchShapes(rule, promclient.ReduceSeries(series, SeriesOptionsFor([]*naming.Rule{rule})))
+}
+
+// MatchShapes is MatchSeries over an answer reduced with the
+// SeriesOptions of rules including rule. The shapes come in the order of their last series, so the
+// last shape that gives a metric is the last series that gives it.
+func MatchShapes(rule *naming.Rule, a promclient.SeriesAnswer) RuleMetrics {
+	nsLabel := rule.NamespaceLabel()
 	byKey := map[MetricKey]int{} // index in out.Metrics
-	out := RuleMetrics{Rule: rule, Series: len(series)}
+	out := RuleMetrics{Rule: rule, Series: a.Series}
 	expose := func(m naming.Match, res naming.Resource, ls model.LabelSet) {
 		e := Exposed{Rule: rule, Metric: m.Metric, Resource: res, Series: m.Series}
 		if nsLabel != "" {
@@ -92,7 +95,8 @@ func MatchSeries(rule *naming.Rule, series []model.LabelSet) RuleMetrics {
 		}
 		out.Metrics[i] = e
 	}
-	for _, ls := range series {
+	for _, shape := range a.Shapes {
+		ls := shape.LabelSet(a.Values)
 		m, ok := rule.Match(ls)
 		switch {
 		case !ok:
