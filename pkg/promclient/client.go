@@ -63,6 +63,9 @@ type Config struct {
 	// MaxAnswerBytes bounds the body of an answer;
 	// DefaultMaxAnswerBytes when 0.
 	MaxAnswerBytes int64
+	// MaxSeriesAnswerBytes bounds the body of a series answer, which
+	// streams; DefaultMaxSeriesAnswerBytes when 0.
+	MaxSeriesAnswerBytes int64
 }
 
 // New returns a Prometheus API client for c. Each query's deadline is its
@@ -76,7 +79,11 @@ func New(c Config) (*Client, error) {
 	if limit <= 0 {
 		limit = DefaultMaxAnswerBytes
 	}
-	rt = &limitRoundTripper{next: rt, limit: limit}
+	series := c.MaxSeriesAnswerBytes
+	if series <= 0 {
+		series = DefaultMaxSeriesAnswerBytes
+	}
+	rt = &limitRoundTripper{next: rt, limit: limit, series: series}
 	client, err := api.NewClient(api.Config{Address: c.URL, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", c.URL, err)

@@ -52,10 +52,6 @@ var calls = map[string]func(context.Context, *promclient.Client) (int, error){
 		a, err := c.SeriesShapes(ctx, `up{pod!=""}`, time.Unix(0, 0), time.Unix(60, 0), promclient.SeriesOptions{})
 		return a.Series, err
 	},
-	"series": func(ctx context.Context, c *promclient.Client) (int, error) {
-		s, _, _, err := c.Series(ctx, []string{`up{pod!=""}`}, time.Unix(0, 0), time.Unix(60, 0))
-		return len(s), err
-	},
 }
 
 // TestHostileFailsFast: every fault of the backend is an error within

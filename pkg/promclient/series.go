@@ -56,7 +56,7 @@ func (c *Client) SeriesShapes(ctx context.Context, match string, start, end time
 			body = start.reader(body)
 		}
 	}
-	a, r, err := scanSeries(body, opts)
+	a, r, err := decodeSeries(body, opts)
 	a.Hash = h.Sum64()
 	if err != nil || r.status != "success" {
 		// A read error (the bound, a deadline) is the cause, not the

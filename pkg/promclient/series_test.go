@@ -3,7 +3,6 @@ package promclient
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -12,10 +11,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/common/model"
@@ -116,10 +113,10 @@ func FuzzSeriesDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		status, sets, warnings, genericErr := genericSeries(body)
 		for name, opts := range reductions {
-			got, r, err := scanSeries(bytes.NewReader(body), opts)
+			got, r, err := decodeSeries(bytes.NewReader(body), opts)
 			// Read a byte at a time, the answer crosses the buffer's end
 			// everywhere.
-			slow, _, slowErr := scanSeries(iotest.OneByteReader(bytes.NewReader(body)), opts)
+			slow, _, slowErr := decodeSeries(iotest.OneByteReader(bytes.NewReader(body)), opts)
 			if (slowErr != nil) != (err != nil) {
 				t.Fatalf("%s: error %v read whole, %v a byte at a time: %q", name, err, slowErr, body)
 			}
@@ -147,7 +144,7 @@ func FuzzSeriesDecode(f *testing.F) {
 // TestSeriesDecodeShapes: 6,000 series of 2 names reduce to 2 shapes
 // with a pods rule's labels, the namespace of the last series of each.
 func TestSeriesDecodeShapes(t *testing.T) {
-	got, _, err := scanSeries(bytes.NewReader(seriesBody(3000, 2)), reductions["pods"])
+	got, _, err := decodeSeries(bytes.NewReader(seriesBody(3000, 2)), reductions["pods"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,11 +161,11 @@ func TestSeriesDecodeShapes(t *testing.T) {
 func TestSeriesDecodeMalformed(t *testing.T) {
 	body := seriesBody(5, 3)
 	for i := range len(body) - 1 {
-		if _, _, err := scanSeries(bytes.NewReader(body[:i]), reductions["pods"]); err == nil {
+		if _, _, err := decodeSeries(bytes.NewReader(body[:i]), reductions["pods"]); err == nil {
 			t.Fatalf("an answer cut at byte %d decoded: %q", i, body[:i])
 		}
 	}
-	_, _, err := scanSeries(bytes.NewReader(body[:len(body)/2]), SeriesOptions{})
+	_, _, err := decodeSeries(bytes.NewReader(body[:len(body)/2]), SeriesOptions{})
 	if err == nil || !strings.Contains(err.Error(), "unexpected end of JSON input") {
 		t.Errorf("a cut answer: %v, want unexpected end of JSON input", err)
 	}
@@ -193,11 +190,7 @@ func BenchmarkSeriesDecode100k(b *testing.B) {
 			_, err := io.CopyBuffer(&h, struct{ io.Reader }{bytes.NewReader(body)}, make([]byte, 32<<10))
 			return err
 		}},
-		{"scanner", func() error {
-			_, _, err := scanSeries(bytes.NewReader(body), reductions["pods"])
-			return err
-		}},
-		{"tokens", func() error {
+		{"decode", func() error {
 			_, _, err := decodeSeries(bytes.NewReader(body), reductions["pods"])
 			return err
 		}},
@@ -215,185 +208,24 @@ func BenchmarkSeriesDecode100k(b *testing.B) {
 	}
 }
 
-// errReader marks its reader's errors as readErrors.
-type errReader struct{ r io.Reader }
-
-func (e errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &readError{err: err}
-	}
-	return n, err
-}
-
-// decodeSeries is scanSeries through jsontext's tokens, the streaming
-// decoder scanSeries is measured against (BenchmarkSeriesDecode100k). It
-// reads a series answer from body as it streams, reducing
-// each series as it goes. It decodes as encoding/json decodes the answer
-// into client_golang's envelope with []model.LabelSet: a syntax error
-// anywhere comes first, then the first value of a wrong type.
-func decodeSeries(body io.Reader, opts SeriesOptions) (SeriesAnswer, queryResponse, error) {
-	d := decoders.Get().(*decoder)
-	defer func() {
-		d.reset(nil)
-		decoders.Put(d)
-	}()
-	d.Reset(errReader{body}, decodeOptions...)
-	sr := &seriesReader{d: d, r: newReducer(opts)}
-	var r queryResponse
-	err := readEnvelope(d, &r, sr.data)
-	if err == nil {
-		if _, end := d.ReadToken(); end != io.EOF {
-			err = fmt.Errorf("after the answer: %w", end)
-		}
-	}
-	if err == nil {
-		err = sr.typeErr
-	}
-	if err != nil {
-		return SeriesAnswer{}, r, seriesError(err)
-	}
-	a := sr.r.answer()
-	a.Warnings = r.warnings
-	return a, r, nil
-}
-
-// seriesError names a truncated answer as encoding/json does.
-func seriesError(err error) error {
-	var read *readError
-	switch {
-	case errors.As(err, &read):
-		return read
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("unexpected end of JSON input: %w", err)
-	}
-	return err
-}
-
-// seriesReader reads the data of a series answer.
-type seriesReader struct {
-	d *decoder
-	r *reducer
-	// typeErr is the first value of a wrong type; reading goes on, for
-	// a syntax error after it would come first.
-	typeErr error
-	value   []byte // an unquoted string
-}
-
-// wrongType records a value of a wrong type and skips it.
-func (s *seriesReader) wrongType(what string) error {
-	kind := s.d.PeekKind()
-	if s.typeErr == nil {
-		s.typeErr = fmt.Errorf("a %v where %s belongs", kind, what)
-	}
-	return s.d.SkipValue()
-}
-
-// data reads the series list; the last of duplicate lists wins.
-func (s *seriesReader) data() error {
-	s.r.reset()
-	switch s.d.PeekKind() {
-	case 'n':
-		_, err := s.d.ReadToken()
-		return err
-	case '[':
-	default:
-		return s.wrongType("the list of series")
-	}
-	if _, err := s.d.ReadToken(); err != nil {
-		return err
-	}
-	for s.d.PeekKind() != ']' {
-		if err := s.series(); err != nil {
-			return err
-		}
-	}
-	_, err := s.d.ReadToken()
-	return err
-}
-
-// series reads one label set; null is a set without labels.
-func (s *seriesReader) series() error {
-	switch s.d.PeekKind() {
-	case 'n':
-		s.r.begin()
-		s.r.end()
-		_, err := s.d.ReadToken()
-		return err
-	case '{':
-	default:
-		return s.wrongType("a label set")
-	}
-	if _, err := s.d.ReadToken(); err != nil {
-		return err
-	}
-	s.r.begin()
-	for s.d.PeekKind() != '}' {
-		name, err := s.d.ReadValue()
-		if err != nil {
-			return err
-		}
-		id, nameErr := s.r.label(s.unquote(name))
-		if nameErr != nil && s.typeErr == nil {
-			s.typeErr = nameErr
-		}
-		switch s.d.PeekKind() {
-		case '"':
-			v, err := s.d.ReadValue()
-			if err != nil {
-				return err
-			}
-			if nameErr == nil {
-				s.r.set(id, s.unquote(v))
-			}
-		case 'n': // null leaves the value empty
-			if _, err := s.d.ReadToken(); err != nil {
-				return err
-			}
-			if nameErr == nil {
-				s.r.set(id, nil)
-			}
-		default:
-			if err := s.wrongType("a label value"); err != nil {
-				return err
-			}
-		}
-	}
-	s.r.end()
-	_, err := s.d.ReadToken()
-	return err
-}
-
-// unquote gives a string's contents, valid until the next call. Invalid
-// UTF-8 reads as U+FFFD, as encoding/json reads it.
-func (s *seriesReader) unquote(raw jsontext.Value) []byte {
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return inner
-	}
-	// The decoder checked the string's syntax: AppendUnquote's only
-	// error left is invalid UTF-8, which it has replaced.
-	s.value, _ = jsontext.AppendUnquote(s.value[:0], raw)
-	return s.value
-}
-
-// TestSeriesScanLongStrings: strings longer than the scanner's buffer,
+// TestSeriesDecodeLongStrings: strings longer than the decoder's buffer,
 // with escapes across its end, read as the generic decoding reads them.
-func TestSeriesScanLongStrings(t *testing.T) {
-	long := strings.Repeat(`ab\"\u00e9`, scanBufferSize/3)
-	body := []byte(`{"status":"success","data":[{"__name__":"m","namespace":"` + long + `","pod":"p"},{"__name__":"m","namespace":"x` + long[:10*(scanBufferSize/10+1)] + `x"}]}`)
+func TestSeriesDecodeLongStrings(t *testing.T) {
+	const size = 32 << 10
+	long := strings.Repeat(`ab\"\u00e9`, size/3)
+	body := []byte(`{"status":"success","data":[{"__name__":"m","namespace":"` + long + `","pod":"p"},{"__name__":"m","namespace":"x` + long[:10*(size/10+1)] + `x"}]}`)
 	_, sets, _, err := genericSeries(body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := ReduceSeries(sets, reductions["pods"])
 	for name, r := range map[string]io.Reader{"whole": bytes.NewReader(body), "a byte at a time": iotest.OneByteReader(bytes.NewReader(body)), "halves": iotest.HalfReader(bytes.NewReader(body))} {
-		got, _, err := scanSeries(r, reductions["pods"])
+		got, _, err := decodeSeries(r, reductions["pods"])
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("%s: (-generic +scanner):\n%s", name, diff)
+			t.Errorf("%s: (-generic +streaming):\n%s", name, diff)
 		}
 	}
 }

@@ -37,7 +37,7 @@ externalRules:
 var queueInfo = provider.ExternalMetricInfo{Metric: "queue_length"}
 
 // hostileProvider is a provider of hostileRules behind a hostile
-// Prometheus, with the query timeout timeout and answers bounded at
+// Prometheus, with the query timeout timeout and answers (series answers too) bounded at
 // maxAnswer bytes (0 for the default), discovered while it was healthy: pods a to d have a rate
 // of 1 to 4, queues q1 and q2 a length of 10 and 20.
 func hostileProvider(t *testing.T, timeout time.Duration, maxAnswer int64) (*Provider, *hostile.Server, *promclienttest.Server) {
@@ -54,7 +54,7 @@ func hostileProvider(t *testing.T, timeout time.Duration, maxAnswer int64) (*Pro
 		{Metric: model.Metric{"queue": "q2"}, Value: 20, Timestamp: model.TimeFromUnixNano(now.UnixNano())},
 	}})
 	h := hostile.New(t, fake)
-	prom, err := promclient.New(promclient.Config{URL: h.URL, MaxAnswerBytes: maxAnswer})
+	prom, err := promclient.New(promclient.Config{URL: h.URL, MaxAnswerBytes: maxAnswer, MaxSeriesAnswerBytes: maxAnswer})
 	if err != nil {
 		t.Fatal(err)
 	}
