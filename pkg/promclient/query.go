@@ -139,7 +139,7 @@ func (c *Client) instant(ctx context.Context, query string, ts time.Time, decode
 		}
 		return r, nil
 	}
-	return r, answerError(resp.StatusCode, r, perr, body)
+	return r, withRetryAfter(resp, answerError(resp.StatusCode, r, perr, body))
 }
 
 // answerError is the error of an answer that is not a success: its

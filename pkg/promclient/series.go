@@ -34,7 +34,7 @@ func (c *Client) SeriesShapes(ctx context.Context, match string, start, end time
 			return SeriesAnswer{}, fmt.Errorf("reading the answer: %w", err)
 		}
 		r, perr := decodeQueryResponse(body)
-		return SeriesAnswer{Warnings: r.warnings}, answerError(resp.StatusCode, r, perr, body)
+		return SeriesAnswer{Warnings: r.warnings}, withRetryAfter(resp, answerError(resp.StatusCode, r, perr, body))
 	}
 	h := maphash.Hash{}
 	h.SetSeed(bodySeed)

@@ -2,6 +2,7 @@ package custom
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -116,8 +117,8 @@ func TestHostileRequestsFailFast(t *testing.T) {
 	}{
 		{"down", hostile.Down, apierrors.IsServiceUnavailable, "connection refused"},
 		{"slow", hostile.Slow, apierrors.IsTimeout, "did not answer the query of rule"},
-		{"429", hostile.Throttled, apierrors.IsServiceUnavailable, "429"},
-		{"503", hostile.Unavailable, apierrors.IsServiceUnavailable, "503"},
+		{"429", hostile.Throttled, apierrors.IsServiceUnavailable, "answered 429 Too Many Requests and asked to retry after 7s"},
+		{"503", hostile.Unavailable, apierrors.IsServiceUnavailable, "answered 503 Service Unavailable and asked to retry after 7s"},
 		{"malformed", hostile.Malformed, apierrors.IsServiceUnavailable, "unexpected EOF"},
 	} {
 		h.Set(t, tc.fault)
@@ -132,6 +133,10 @@ func TestHostileRequestsFailFast(t *testing.T) {
 				t.Errorf("%s, %s: %q does not name the backend %s and the cause %q", tc.name, name, msg, h.URL, tc.cause)
 			case n != 0:
 				t.Errorf("%s, %s: %d values served from a broken answer", tc.name, name, n)
+			case retryAfter(err) > 0:
+				// client-go would retry it ten times: the HPA would
+				// wait ten timeouts instead of failing fast.
+				t.Errorf("%s, %s: the status asks to retry after %ds", tc.name, name, retryAfter(err))
 			}
 			if took > hostile.FailFast {
 				t.Errorf("%s, %s: failed after %s, want within %s", tc.name, name, took, hostile.FailFast)
@@ -175,4 +180,14 @@ func TestHostilePartialAnswer(t *testing.T) {
 			t.Errorf("healthy again, %s: %d served, %v; want %d", name, n, err, healthyCounts[name])
 		}
 	}
+}
+
+// retryAfter is the Retry-After that k8s.io/apiserver would write for
+// err's status.
+func retryAfter(err error) int32 {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil {
+		return 0
+	}
+	return status.Status().Details.RetryAfterSeconds
 }

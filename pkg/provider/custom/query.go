@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/podometer/podometer/pkg/apijson"
@@ -146,18 +148,33 @@ func finite(v model.SampleValue) bool {
 func (p *Provider) backendError(ctx context.Context, rule *naming.Rule, q naming.Query, err error) error {
 	klog.ErrorS(err, "Prometheus query failed", "rule", rule.ID(), "backend", p.backend, "query", q.Expr)
 	var promErr *promv1.Error
+	var retry *promclient.RetryAfterError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return apierrors.NewTimeoutError(fmt.Sprintf("Prometheus at %s did not answer the query of rule %s in time", p.backend, rule.ID()), 1)
+		return failFast(http.StatusGatewayTimeout, metav1.StatusReasonTimeout, fmt.Sprintf("Prometheus at %s did not answer the query of rule %s in time", p.backend, rule.ID()))
 	case errors.As(err, &promErr) && promErr.Type == promv1.ErrBadData:
 		return apierrors.NewInternalError(fmt.Errorf("Prometheus at %s rejected the query of rule %s: %s", p.backend, rule.ID(), promErr.Msg))
 	case errors.As(err, new(*PartialError)):
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("Prometheus at %s answered the query of rule %s in part only: %v", p.backend, rule.ID(), err))
+		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s answered the query of rule %s in part only: %v", p.backend, rule.ID(), err))
 	case errors.As(err, &promErr) && promErr.Type == promv1.ErrTimeout:
-		return apierrors.NewTimeoutError(fmt.Sprintf("Prometheus at %s timed out on the query of rule %s", p.backend, rule.ID()), 1)
+		return failFast(http.StatusGatewayTimeout, metav1.StatusReasonTimeout, fmt.Sprintf("Prometheus at %s timed out on the query of rule %s", p.backend, rule.ID()))
+	case errors.As(err, &retry):
+		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s answered %s and asked to retry after %s (rule %s)", p.backend, retry.Status(), retry.After, rule.ID()))
 	default:
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("Prometheus at %s is unavailable (rule %s): %v", p.backend, rule.ID(), err))
+		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s is unavailable (rule %s): %v", p.backend, rule.ID(), err))
 	}
+}
+
+// failFast is an API status without Retry-After. k8s.io/apiserver writes
+// a status's RetryAfterSeconds as a Retry-After header (apierrors'
+// NewTimeoutError sets one), and client-go retries a 5xx or 429 that
+// carries one up to ten times: the HPA would wait ten query timeouts
+// for a figure that is not coming. It gets the failure at once, and
+// asks again at its next sync.
+func failFast(code int32, reason metav1.StatusReason, msg string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: code, Reason: reason, Message: msg,
+	}}
 }
 
 // selectorError maps a selector that cannot be expressed in PromQL to a
