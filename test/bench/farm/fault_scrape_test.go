@@ -160,9 +160,12 @@ func TestPodometerClientAgainstFaults(t *testing.T) {
 		{fault: Fault{Kind: FaultGarbage}, want: same(scrape.ReasonMalformed)},
 		{fault: Fault{Kind: FaultHugeBody}, want: same(scrape.ReasonTooLarge)},
 		{fault: Fault{Kind: FaultManySeries}, want: same(scrape.ReasonTooLarge)},
+		// Was accepted on /metrics/cadvisor, every pod's figures doubled,
+		// before its decoder found repeated series.
 		{fault: Fault{Kind: FaultDuplicate}, want: map[Endpoint]string{
 			EndpointResource: scrape.ReasonPartial,
 			EndpointSummary:  scrape.ReasonPartial,
+			EndpointCadvisor: scrape.ReasonPartial,
 		}, keepNode: map[Endpoint]bool{EndpointSummary: true}}, // the fault lists the pods twice, not the node
 		{fault: Fault{Kind: FaultNaN}, want: map[Endpoint]string{
 			EndpointResource: scrape.ReasonPartial, EndpointSummary: scrape.ReasonMalformed, EndpointCadvisor: scrape.ReasonPartial,
