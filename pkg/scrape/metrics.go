@@ -2,6 +2,8 @@ package scrape
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -14,11 +16,15 @@ import (
 const (
 	ReasonTimeout    = "timeout"
 	ReasonConnection = "connection"
-	ReasonStatus     = "http_status"
-	ReasonTooLarge   = "body_too_large"
-	ReasonMalformed  = "malformed"
-	ReasonPartial    = "rejected_samples"
-	ReasonOther      = "other"
+	// ReasonTLS is a kubelet serving certificate Podometer does not
+	// trust (unknown authority, expired or not yet valid, not for the
+	// address scraped), or a TLS handshake that failed otherwise.
+	ReasonTLS       = "tls"
+	ReasonStatus    = "http_status"
+	ReasonTooLarge  = "body_too_large"
+	ReasonMalformed = "malformed"
+	ReasonPartial   = "rejected_samples"
+	ReasonOther     = "other"
 )
 
 // Metrics observes scrapes for Podometer's own /metrics, by kubelet
@@ -68,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Endpoint(ep Endpoint) *EndpointMetrics {
 	// Every reason is exported from the start, at 0, so that a rate or an
 	// increase over it sees the first failure.
-	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
+	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonTLS, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
 		m.failures.WithLabelValues(ep.Name, r)
 	}
 	return &EndpointMetrics{m: m, endpoint: ep.Name}
@@ -107,6 +113,8 @@ func FailureReason(err error) string {
 		return ReasonMalformed
 	case errors.As(err, &status):
 		return ReasonStatus
+	case isTLSFailure(err):
+		return ReasonTLS
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -120,4 +128,24 @@ func FailureReason(err error) string {
 		return ReasonConnection
 	}
 	return ReasonOther
+}
+
+// isTLSFailure tells whether err (through url.Error and net.OpError
+// wrapping) is a refused kubelet certificate or a failed TLS handshake:
+// the certificate's verification (tls.CertificateVerificationError and
+// the x509 errors it wraps), an alert the kubelet sent (it refused our
+// client certificate, say), or an answer that is not TLS. Checked before
+// net.Error, which url.Error implements: these are no connection
+// failures, and retrying will not cure them.
+func isTLSFailure(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		hostname  x509.HostnameError
+		alert     tls.AlertError
+		record    tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &invalid) ||
+		errors.As(err, &hostname) || errors.As(err, &alert) || errors.As(err, &record)
 }

@@ -225,10 +225,10 @@ func TestPodometerClientRefusesBadCertificates(t *testing.T) {
 			if !errors.As(err, &verify) {
 				t.Errorf("%s/%s: err %v, want a refused certificate", fault, endpointName(ep), err)
 			}
-			// Counted as a connection failure: there is no reason of
-			// its own for TLS (the log line says which check failed).
-			if got := scrape.FailureReason(err); got != scrape.ReasonConnection {
-				t.Errorf("%s/%s: reason %s, want %s", fault, endpointName(ep), got, scrape.ReasonConnection)
+			// Was ReasonConnection before FailureReason knew TLS
+			// failures (the log line says which check failed).
+			if got := scrape.FailureReason(err); got != scrape.ReasonTLS {
+				t.Errorf("%s/%s: reason %s, want %s", fault, endpointName(ep), got, scrape.ReasonTLS)
 			}
 			checkHealthy(t, fault.String(), f, clients[ep], ep)
 		}
