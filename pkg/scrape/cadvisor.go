@@ -82,7 +82,7 @@ func NewCadvisorDecoder(families *regexp.Regexp) *CadvisorDecoder {
 // series', scrapeTime standing in for a series without one.
 //
 // Decode returns a *FormatError, and adds nothing to b, when the body is not
-// valid text exposition; a *PartialError, with b filled from the rest, when
+// valid text exposition or is empty (blank); a *PartialError, with b filled from the rest, when
 // a value was dropped for a NaN, infinite or negative sample; other errors
 // come from r.
 func (d *CadvisorDecoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batch) error {
@@ -134,6 +134,9 @@ func (st *cadvisorState) trim() {
 
 // decode fills b from body.
 func (st *cadvisorState) decode(body []byte, scrapeTime time.Time, b *usage.Batch) error {
+	if err := checkNotEmpty(body); err != nil {
+		return err
+	}
 	st.acc.reset(scrapeTime)
 	err := st.parse(body)
 	if errors.Is(err, errFallback) {

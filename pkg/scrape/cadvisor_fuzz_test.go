@@ -75,6 +75,9 @@ func checkCadvisorMatchesExpfmt(t *testing.T, re string, body []byte, b *usage.B
 	case err != nil:
 		t.Fatalf("Decode() = %v, want nil, a *FormatError or a *PartialError", err)
 	}
+	if len(bytes.TrimSpace(body)) == 0 && fe == nil {
+		t.Fatalf("Decode() = %v on a blank body, want a *FormatError", err)
+	}
 	want, dropped, ok := cadvisorReference(regexp.MustCompile(re), body, decodeScrapeTime)
 	if !ok {
 		return // expfmt rejects the body: the decoder may read less of it
@@ -155,6 +158,9 @@ func cadvisorReference(re *regexp.Regexp, body []byte, scrapeTime time.Time) (wa
 			ok = false
 		}
 	}()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil, false // no kubelet answers nothing: rejected
+	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {

@@ -277,6 +277,14 @@ func TestCadvisorDecodeSeries(t *testing.T) {
 		body:   series("container_memory_rss", "", cgSystemd, "", "1") + "# TYPE container_memory_rss gauge\n",
 		format: true,
 	}, {
+		name:   "an empty body",
+		body:   "",
+		format: true,
+	}, {
+		name:   "a blank body",
+		body:   "\n \t\n",
+		format: true,
+	}, {
 		name:   "no newline at the end",
 		body:   strings.TrimSuffix(series("container_memory_rss", "", cgSystemd, "", "1"), "\n"),
 		format: true,
