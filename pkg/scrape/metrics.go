@@ -74,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Endpoint(ep Endpoint) *EndpointMetrics {
 	// Every reason is exported from the start, at 0, so that a rate or an
 	// increase over it sees the first failure.
-	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonTLS, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
+	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonTLS, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonTimestamp, ReasonOther} {
 		m.failures.WithLabelValues(ep.Name, r)
 	}
 	return &EndpointMetrics{m: m, endpoint: ep.Name}
@@ -86,7 +86,8 @@ func (e *EndpointMetrics) ObserveScrape(_ string, d time.Duration, err error) {
 	if err != nil {
 		reason := FailureReason(err)
 		e.m.failures.WithLabelValues(e.endpoint, reason).Inc()
-		if reason != ReasonPartial {
+		// Rejected samples leave the rest of the answer stored.
+		if reason != ReasonPartial && reason != ReasonTimestamp {
 			outcome = "failure"
 		}
 	}
@@ -96,15 +97,20 @@ func (e *EndpointMetrics) ObserveScrape(_ string, d time.Duration, err error) {
 // ObserveLoops records the number of running scrape loops.
 func (e *EndpointMetrics) ObserveLoops(n int) { e.m.loops.WithLabelValues(e.endpoint).Set(float64(n)) }
 
-// FailureReason classifies a scrape error.
+// FailureReason classifies a scrape error. Samples stamped far from their
+// arrival outrank other rejected samples of the same scrape: a wrong
+// clock is the worse news.
 func FailureReason(err error) string {
 	var (
+		stamps  *TimestampError
 		partial *PartialError
 		format  *FormatError
 		status  *StatusError
 		netErr  net.Error
 	)
 	switch {
+	case errors.As(err, &stamps):
+		return ReasonTimestamp
 	case errors.As(err, &partial):
 		return ReasonPartial
 	case errors.Is(err, ErrBodyTooLarge):

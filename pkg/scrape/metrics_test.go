@@ -23,6 +23,8 @@ func TestFailureReason(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("decoding x: %w", &PartialError{}), ReasonPartial},
+		{&TimestampError{Rejected: 1}, ReasonTimestamp},
+		{errors.Join(&TimestampError{Rejected: 1}, &PartialError{}), ReasonTimestamp},
 		{fmt.Errorf("decoding x: %w", &FormatError{Line: 1, Msg: "bad"}), ReasonMalformed},
 		{fmt.Errorf("reading x: %w", ErrBodyTooLarge), ReasonTooLarge},
 		{&StatusError{Code: 403}, ReasonStatus},
@@ -61,6 +63,7 @@ func TestMetrics(t *testing.T) {
 	m.ObserveScrape("n1", 20*time.Millisecond, nil)
 	m.ObserveScrape("n2", 4*time.Second, fmt.Errorf("requesting: %w", context.DeadlineExceeded))
 	m.ObserveScrape("n3", 30*time.Millisecond, &PartialError{})
+	m.ObserveScrape("n4", 30*time.Millisecond, errors.Join(&TimestampError{Rejected: 1}, &PartialError{}))
 	want := `
 # HELP podometer_scrape_failures_total Kubelet scrapes that failed or rejected samples, by endpoint and reason.
 # TYPE podometer_scrape_failures_total counter
@@ -72,6 +75,7 @@ podometer_scrape_failures_total{endpoint="resource",reason="other"} 0
 podometer_scrape_failures_total{endpoint="resource",reason="rejected_samples"} 1
 podometer_scrape_failures_total{endpoint="resource",reason="tls"} 0
 podometer_scrape_failures_total{endpoint="resource",reason="timeout"} 1
+podometer_scrape_failures_total{endpoint="resource",reason="timestamp"} 1
 podometer_scrape_failures_total{endpoint="summary",reason="body_too_large"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="connection"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="http_status"} 0
@@ -80,6 +84,7 @@ podometer_scrape_failures_total{endpoint="summary",reason="other"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="rejected_samples"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="tls"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="timeout"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="timestamp"} 0
 # HELP podometer_scrape_nodes Nodes with a running scrape loop, by endpoint.
 # TYPE podometer_scrape_nodes gauge
 podometer_scrape_nodes{endpoint="resource"} 3
