@@ -24,6 +24,11 @@ const (
 	ReasonTooLarge  = "body_too_large"
 	ReasonMalformed = "malformed"
 	ReasonPartial   = "rejected_samples"
+	// ReasonTimestamp is a scrape with samples stamped too far from the
+	// time its answer arrived (StampBound, TimestampError): a kubelet
+	// whose clock is wrong, or a cache in between serving an old answer.
+	// They are left out; the rest of the answer is stored.
+	ReasonTimestamp = "timestamp"
 	ReasonOther     = "other"
 )
 

@@ -18,11 +18,6 @@ import (
 	"github.com/podometer/podometer/pkg/usage"
 )
 
-// ReasonTimestamp is a scrape whose samples were stamped too far from
-// the time its answer arrived (see StampBound): a kubelet whose clock is
-// wrong, or a cache in between serving an old answer.
-const ReasonTimestamp = "timestamp"
-
 // stampResolutions is how many metric resolutions a sample's timestamp
 // may be from its answer's arrival: a figure is served for three
 // resolutions after its node's last scrape (server.MaxAge), and must be
