@@ -105,7 +105,8 @@ func (e *SampleError) Error() string {
 // node.
 //
 // The cAdvisor decoder drops only the pod's value that a NaN, infinite or
-// negative series would have counted in (SampleError.Dropped says which).
+// negative series, or a series listed twice, would have counted in
+// (SampleError.Dropped says which).
 type PartialError struct {
 	// Endpoint names the body as FormatError.Endpoint does.
 	Endpoint string
