@@ -6,7 +6,9 @@
 // answer arrived by its clock; and because it already counts each
 // failure under its reason and logs a node when it starts failing or
 // fails differently (nodeHealth). A store could drop such samples too,
-// but could neither count nor log them.
+// but could neither count nor log them. The stores keep the other half of
+// the rule, as they alone keep the previous sample of a series: no rate
+// between two samples whose times moved otherwise than their arrivals.
 
 package scrape
 
