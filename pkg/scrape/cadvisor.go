@@ -78,13 +78,15 @@ func NewCadvisorDecoder(families *regexp.Regexp) *CadvisorDecoder {
 // the pod's cgroup as id), summed over the other labels; for network
 // families, its sandbox's series summed over interfaces, or the pod
 // cgroup's when there is no sandbox series. Container series are never
-// added, so nothing is counted twice. Its timestamp is the latest of the
-// series', scrapeTime standing in for a series without one.
+// added, so nothing is counted twice; nor is a series the body lists twice
+// (the same family and labels), which drops the pod's value. Its timestamp
+// is the latest of the series', scrapeTime standing in for a series
+// without one.
 //
-// Decode returns a *FormatError, and adds nothing to b, when the body is not
-// valid text exposition; a *PartialError, with b filled from the rest, when
-// a value was dropped for a NaN, infinite or negative sample; other errors
-// come from r.
+// Decode returns a *FormatError, and adds nothing to b, when the body is
+// not valid text exposition or is empty (blank); a *PartialError, with b
+// filled from the rest, when a value was dropped for a NaN, infinite or
+// negative sample or a series listed twice; other errors come from r.
 func (d *CadvisorDecoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batch) error {
 	st, _ := d.pool.Get().(*cadvisorState)
 	if st == nil {
@@ -134,6 +136,9 @@ func (st *cadvisorState) trim() {
 
 // decode fills b from body.
 func (st *cadvisorState) decode(body []byte, scrapeTime time.Time, b *usage.Batch) error {
+	if err := checkNotEmpty(body); err != nil {
+		return err
+	}
 	st.acc.reset(scrapeTime)
 	err := st.parse(body)
 	if errors.Is(err, errFallback) {

@@ -29,6 +29,11 @@ type podAccumulator struct {
 	// order is scratch space of build.
 	order []int32
 
+	// labels hashes label sets; seen holds those of the parts with more
+	// than one series (see repeated).
+	labels labelSetHash
+	seen   map[seriesKey]struct{}
+
 	errs    []*SampleError
 	omitted int
 }
@@ -53,6 +58,8 @@ type seriesSum struct {
 	n, good int32
 	// bad is the first rejected series, which drops the sum.
 	bad *SampleError
+	// first are the labels of the first series, until a second one.
+	first seriesLabels
 }
 
 func newPodAccumulator() podAccumulator {
@@ -60,6 +67,8 @@ func newPodAccumulator() podAccumulator {
 		podIndex: make(map[string]int32),
 		sumIndex: make(map[sumKey]int32),
 		intern:   make(map[string]string),
+		labels:   newLabelSetHash(),
+		seen:     make(map[seriesKey]struct{}),
 	}
 }
 
@@ -71,6 +80,7 @@ func (acc *podAccumulator) reset(scrapeTime time.Time) {
 	clear(acc.sums) // let go of the families and errors of the last body
 	acc.sums = acc.sums[:0]
 	clear(acc.sumIndex)
+	clear(acc.seen)
 	acc.errs, acc.omitted = nil, 0
 }
 
@@ -78,6 +88,9 @@ func (acc *podAccumulator) reset(scrapeTime time.Time) {
 func (acc *podAccumulator) trim() {
 	if len(acc.intern) > maxInterned {
 		acc.intern = make(map[string]string)
+	}
+	if len(acc.seen) > maxInterned {
+		acc.seen = make(map[seriesKey]struct{})
 	}
 	if len(acc.podIndex) > maxInterned || len(acc.sumIndex) > maxInterned {
 		acc.podIndex = make(map[string]int32)
@@ -88,8 +101,10 @@ func (acc *podAccumulator) trim() {
 	acc.errs = nil
 }
 
-// add records a sample of family f of the pod's series of role.
-func (acc *podAccumulator) add(f *cadFamily, kind usage.NativeKind, namespace, pod, container []byte, role seriesRole, v float64, ts time.Time, line int) {
+// add records a sample of family f of the pod's series of role. A series
+// whose labels the pod's part already had (the same family and label set)
+// drops the part's sum, as a NaN does: summed, it would count twice.
+func (acc *podAccumulator) add(f *cadFamily, kind usage.NativeKind, namespace, pod, container []byte, role seriesRole, labels seriesLabels, v float64, ts time.Time, line int) {
 	pi := acc.pod(namespace, pod)
 	k := sumKey{pod: pi, fam: f.id}
 	si, ok := acc.sumIndex[k]
@@ -99,8 +114,15 @@ func (acc *podAccumulator) add(f *cadFamily, kind usage.NativeKind, namespace, p
 		acc.sumIndex[k] = si
 	}
 	part := &acc.sums[si].parts[role-1]
+	reason := ""
+	if acc.repeated(si, role, part, labels) {
+		reason = "duplicate series: the same labels as an earlier one"
+	}
 	part.n++
-	if reason := badValue(v); reason != "" {
+	if reason == "" {
+		reason = badValue(v)
+	}
+	if reason != "" {
 		if part.bad == nil {
 			ref := acc.pods[pi]
 			part.bad = &SampleError{Metric: f.name, Line: line, Namespace: ref.Namespace, Pod: ref.Name,

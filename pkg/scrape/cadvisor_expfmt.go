@@ -60,6 +60,10 @@ func (st *cadvisorState) parseExpfmt(body []byte) (err error) {
 			if role == roleOther {
 				continue
 			}
+			var labels seriesLabels
+			for _, l := range m.GetLabel() {
+				labels.hash += st.acc.labels.pairString(l.GetName(), l.GetValue())
+			}
 			var v float64
 			switch typ {
 			case typeCounter:
@@ -73,7 +77,7 @@ func (st *cadvisorState) parseExpfmt(body []byte) (err error) {
 			if m.TimestampMs != nil {
 				ts = time.UnixMilli(m.GetTimestampMs())
 			}
-			st.acc.add(f, kind, []byte(namespace), []byte(pod), []byte(container), role, v, ts, 0)
+			st.acc.add(f, kind, []byte(namespace), []byte(pod), []byte(container), role, labels, v, ts, 0)
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func FuzzCadvisorDecode(f *testing.F) {
 		series("container_x_total", "", cgSystemd, "", "1") + series("container_x", "", cgSystemd, "", "NaN")))
 	f.Add([]byte(series("container_network_receive_bytes_total", "POD", cgCgroupfsCtr, `interface="eth0"`, "4 1764000001000") +
 		series("container_network_receive_bytes_total", "", cgCgroupfs, `interface="eth0"`, "-1")))
+	// A series listed twice, in another label order the second time.
+	f.Add([]byte(series("container_fs_usage_bytes", "", cgSystemd, `device="a"`, "1") +
+		`container_fs_usage_bytes{device="a",pod="p",namespace="ns",id="` + cgSystemd + `",container=""} 1` + "\n"))
 	// Every family a wanted name could be: the fuzzer finds more
 	// rules to break with a wide regexp.
 	d := NewCadvisorDecoder(regexp.MustCompile(fuzzCadvisorSeries))
@@ -70,6 +74,9 @@ func checkCadvisorMatchesExpfmt(t *testing.T, re string, body []byte, b *usage.B
 		_ = pe.Error()
 	case err != nil:
 		t.Fatalf("Decode() = %v, want nil, a *FormatError or a *PartialError", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 && fe == nil {
+		t.Fatalf("Decode() = %v on a blank body, want a *FormatError", err)
 	}
 	want, dropped, ok := cadvisorReference(regexp.MustCompile(re), body, decodeScrapeTime)
 	if !ok {
@@ -105,10 +112,21 @@ type refSeries struct {
 	n     int
 	bad   bool
 	dated bool
+	// labelSets are the series added, by their labels: one listed twice
+	// drops the sum.
+	labelSets map[string]bool
 }
 
-func (s *refSeries) add(v float64, ts time.Time) {
+func (s *refSeries) add(labelSet string, v float64, ts time.Time) {
 	s.n++
+	if s.labelSets == nil {
+		s.labelSets = map[string]bool{}
+	}
+	if s.labelSets[labelSet] {
+		s.bad = true
+		return
+	}
+	s.labelSets[labelSet] = true
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		s.bad = true
 		return
@@ -140,6 +158,9 @@ func cadvisorReference(re *regexp.Regexp, body []byte, scrapeTime time.Time) (wa
 			ok = false
 		}
 	}()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil, false // no kubelet answers nothing: rejected
+	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
@@ -166,9 +187,15 @@ func cadvisorReference(re *regexp.Regexp, body []byte, scrapeTime time.Time) (wa
 		}
 		for _, m := range mf.GetMetric() {
 			labels := map[string]string{}
+			var pairs []string
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
+				if l.GetValue() != "" { // an empty value is no label
+					pairs = append(pairs, strconv.Quote(l.GetName())+"="+strconv.Quote(l.GetValue()))
+				}
 			}
+			slices.Sort(pairs)
+			labelSet := strings.Join(pairs, ",")
 			ref := usage.PodRef{Namespace: labels["namespace"], Name: labels["pod"]}
 			if ref.Namespace == "" || ref.Name == "" {
 				continue
@@ -193,9 +220,9 @@ func cadvisorReference(re *regexp.Regexp, body []byte, scrapeTime time.Time) (wa
 			}
 			switch {
 			case ctr == "" && refPodCgroup.MatchString(last):
-				fam.pod.add(v, ts)
+				fam.pod.add(labelSet, v, ts)
 			case (ctr == "" || ctr == "POD") && refPodCgroup.MatchString(parent):
-				fam.sandbox.add(v, ts)
+				fam.sandbox.add(labelSet, v, ts)
 			default:
 				continue
 			}

@@ -57,7 +57,9 @@ func (st *cadvisorState) parseSample(line []byte, i, n int) error {
 	}
 	k := skipBlank(line, j)
 	var lab sampleLabels
+	labelsAt := -1
 	if k < len(line) && line[k] == '{' {
+		labelsAt = k + 1
 		if k, err = st.lex.parseLabels(line, k+1, n, f.name, true, &lab); err != nil {
 			return err
 		}
@@ -89,6 +91,10 @@ func (st *cadvisorState) parseSample(line []byte, i, n int) error {
 	if lab.escPod {
 		pod = st.lex.unescape(pod)
 	}
-	st.acc.add(f, f.kind(f.typ), namespace, pod, container, role, v, ts, n)
+	var labels seriesLabels
+	if labelsAt >= 0 {
+		labels.raw = line[labelsAt:]
+	}
+	st.acc.add(f, f.kind(f.typ), namespace, pod, container, role, labels, v, ts, n)
 	return nil
 }

@@ -218,6 +218,46 @@ func TestCadvisorDecodeSeries(t *testing.T) {
 		want: []usage.NativeSample{nat("memory_cache", usage.Gauge, 4, ms)},
 		errs: []string{"container_memory_rss", "container_fs_usage_bytes"},
 	}, {
+		name: "a series listed twice drops the pod's value, the others stay",
+		body: series("container_memory_rss", "", cgSystemd, "", "3"+ts) +
+			series("container_memory_rss", "", cgSystemd, "", "3"+ts) +
+			series("container_memory_cache", "", cgSystemd, "", "4"+ts),
+		want: []usage.NativeSample{nat("memory_cache", usage.Gauge, 4, ms)},
+		errs: []string{"container_memory_rss"},
+	}, {
+		name: "a series listed twice in another label order, spacing and empty labels",
+		body: series("container_cpu_usage_seconds_total", "", cgSystemd, `cpu="total"`, "10"+ts) +
+			`container_cpu_usage_seconds_total{ pod="p" , namespace="ns",cpu="total",id="` + cgSystemd + `",container=""} 10` + ts + "\n",
+		errs: []string{"container_cpu_usage_seconds_total"},
+	}, {
+		name: "a sandbox series listed twice drops the network value",
+		body: series("container_network_receive_bytes_total", "", cgSystemdSbx, `interface="eth0"`, "7"+ts) +
+			series("container_network_receive_bytes_total", "", cgSystemdSbx, `interface="net1"`, "3"+ts) +
+			series("container_network_receive_bytes_total", "", cgSystemdSbx, `interface="eth0"`, "7"+ts),
+		errs: []string{"container_network_receive_bytes_total"},
+	}, {
+		name: "series that differ in one label are no duplicates",
+		body: series("container_fs_usage_bytes", "", cgSystemd, `device="a"`, "1"+ts) +
+			series("container_fs_usage_bytes", "", cgSystemd, `device="b"`, "1"+ts) +
+			series("container_fs_usage_bytes", "", cgSystemd, `device="a\\"`, "1"+ts) +
+			series("container_fs_usage_bytes", "", cgSystemd, `dev="a"`, "1"+ts) +
+			series("container_fs_usage_bytes", "", cgSystemd, `a="device"`, "1"+ts),
+		want: []usage.NativeSample{nat("fs_usage_bytes", usage.Gauge, 5, ms)},
+	}, {
+		name: "a series listed twice, read by expfmt",
+		body: "{\"machine.cores\"} 8\n" +
+			series("container_memory_rss", "", cgSystemd, "", "3"+ts) +
+			`container_memory_rss{pod="p",namespace="ns",id="` + cgSystemd + `",container="",image="",name=""} 3` + ts + "\n" +
+			series("container_memory_cache", "", cgSystemd, "", "4"+ts),
+		want: []usage.NativeSample{nat("memory_cache", usage.Gauge, 4, ms)},
+		errs: []string{"container_memory_rss"},
+	}, {
+		name: "a container's series listed twice counts for nothing",
+		body: series("container_memory_rss", "app", cgSystemdCtr, "", "5"+ts) +
+			series("container_memory_rss", "app", cgSystemdCtr, "", "5"+ts) +
+			series("container_memory_rss", "", cgSystemd, "", "6"+ts),
+		want: []usage.NativeSample{nat("memory_rss", usage.Gauge, 6, ms)},
+	}, {
 		name: "a bad value of a series that does not count is ignored",
 		body: series("container_memory_rss", "app", cgSystemdCtr, "", "+Inf"+ts) +
 			series("container_network_receive_bytes_total", "", cgSystemd, `interface="eth0"`, "-5"+ts) +
@@ -235,6 +275,14 @@ func TestCadvisorDecodeSeries(t *testing.T) {
 	}, {
 		name:   "a TYPE after samples",
 		body:   series("container_memory_rss", "", cgSystemd, "", "1") + "# TYPE container_memory_rss gauge\n",
+		format: true,
+	}, {
+		name:   "an empty body",
+		body:   "",
+		format: true,
+	}, {
+		name:   "a blank body",
+		body:   "\n \t\n",
 		format: true,
 	}, {
 		name:   "no newline at the end",

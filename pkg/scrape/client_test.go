@@ -171,3 +171,28 @@ func TestClientTimeout(t *testing.T) {
 		t.Fatal("Fetch from a hanging kubelet did not time out")
 	}
 }
+
+// TestClientEmptyAnswer: a 200 with an empty or blank body is no node
+// without pods but a malformed answer, on every endpoint.
+func TestClientEmptyAnswer(t *testing.T) {
+	srv, caFile := kubelet(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/blank" {
+			_, _ = w.Write([]byte("\n \n"))
+		}
+	})
+	base := newTestClient(t, &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}})
+	clients := map[string]*Client{
+		"resource": base,
+		"summary":  base.WithDecoder(SummaryEndpoint, NewSummaryDecoder(SummaryOptions{Resource: true}), 0),
+		"cadvisor": base.WithDecoder(CadvisorEndpoint, NewCadvisorDecoder(nil), DefaultCadvisorMaxBodyBytes),
+	}
+	for name, c := range clients {
+		for _, path := range []string{"/empty", "/blank"} {
+			var b usage.Batch
+			err := c.Fetch(context.Background(), Target{Node: "n1", URL: srv.URL + path}, &b)
+			if got := FailureReason(err); got != ReasonMalformed || !strings.Contains(err.Error(), "the kubelet answered an empty body") {
+				t.Errorf("%s%s: %v (reason %s), want a malformed answer saying the body is empty", name, path, err, got)
+			}
+		}
+	}
+}

@@ -76,8 +76,9 @@ func NewDecoder() *Decoder {
 // which the body first names them.
 //
 // Decode returns a *FormatError, and adds nothing to b, when the body is not
-// valid text exposition; a *PartialError, with b filled from the good
-// samples, when some samples were rejected; other errors come from r.
+// valid text exposition or is empty (blank); a *PartialError, with b filled
+// from the good samples, when some samples were rejected; other errors come
+// from r.
 func (d *Decoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batch) error {
 	st, _ := d.pool.Get().(*decodeState)
 	if st == nil {
@@ -122,6 +123,9 @@ func (st *decodeState) trim() {
 
 // decode fills b from body.
 func (st *decodeState) decode(body []byte, scrapeTime time.Time, b *usage.Batch) error {
+	if err := checkNotEmpty(body); err != nil {
+		return err
+	}
 	st.batch.Reset(scrapeTime)
 	err := st.text.parse(body)
 	if errors.Is(err, errFallback) {

@@ -158,7 +158,10 @@ var decodeCases = []decodeCase{
 			),
 		},
 	},
-	{name: "empty body"},
+	// A kubelet always writes its node's series: an empty answer is no
+	// node without pods.
+	{name: "empty body", outcome: decodeFormat, msg: []string{"malformed resource metrics: the kubelet answered an empty body"}},
+	{name: "blank body", body: "\n  \n\t\n  ", outcome: decodeFormat, msg: []string{"the kubelet answered an empty body"}},
 	{name: "blank lines and comments only", body: "\n  \n\t\n# a comment\n#\n# HELP\n# TYPE\n# HELP foo\n# HELP foo \n  "},
 	{
 		name: "node metrics only",

@@ -5,6 +5,7 @@
 package scrape
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -104,7 +105,8 @@ func (e *SampleError) Error() string {
 // node.
 //
 // The cAdvisor decoder drops only the pod's value that a NaN, infinite or
-// negative series would have counted in (SampleError.Dropped says which).
+// negative series, or a series listed twice, would have counted in
+// (SampleError.Dropped says which).
 type PartialError struct {
 	// Endpoint names the body as FormatError.Endpoint does.
 	Endpoint string
@@ -168,6 +170,17 @@ func endpointOr(endpoint string) string {
 		return "resource metrics"
 	}
 	return endpoint
+}
+
+// checkNotEmpty returns a *FormatError when body is empty or blank. A
+// kubelet always writes its node's figures on each endpoint it serves: a
+// 200 with nothing in it is a broken kubelet or a proxy in between, not
+// a node without pods, and must not be stored as one.
+func checkNotEmpty(body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &FormatError{Msg: "the kubelet answered an empty body"}
+	}
+	return nil
 }
 
 // errFallback tells that the fast parser met exposition syntax it leaves to

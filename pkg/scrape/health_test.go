@@ -27,16 +27,18 @@ func TestNodeHealthLogsChangesOnly(t *testing.T) {
 		err                 error
 		logFailure, recover bool
 	}{
-		{nil, false, false},            // healthy: nothing to say
-		{status, true, false},          // starts failing
-		{status, false, false},         // the same failure again
-		{status, false, false},         //
-		{timeout, true, false},         // fails differently
-		{timeout, false, false},        //
-		{nil, false, true},             // recovers
-		{nil, false, false},            //
-		{status, true, false},          // fails again: logged again
-		{&PartialError{}, true, false}, // a partial scrape is a failure of its own kind
+		{nil, false, false},                         // healthy: nothing to say
+		{status, true, false},                       // starts failing
+		{status, false, false},                      // the same failure again
+		{status, false, false},                      //
+		{timeout, true, false},                      // fails differently
+		{timeout, false, false},                     //
+		{nil, false, true},                          // recovers
+		{nil, false, false},                         //
+		{status, true, false},                       // fails again: logged again
+		{&PartialError{}, true, false},              // a partial scrape is a failure of its own kind
+		{&TimestampError{Rejected: 1}, true, false}, // so are samples stamped far from their arrival
+		{errors.Join(&TimestampError{Rejected: 2}, &PartialError{}), false, false}, // still a timestamp failure
 		{nil, false, true},
 	} {
 		logFailure, recovered := h.record(step.err)

@@ -53,6 +53,8 @@ type Manager struct {
 	interval time.Duration
 	timeout  time.Duration
 	clock    clock.WithTicker
+	// stampBound is StampBound(interval).
+	stampBound time.Duration
 
 	trigger chan struct{}
 
@@ -120,20 +122,21 @@ func NewManager(c ManagerConfig) *Manager {
 	}
 	c.Address.Endpoint = c.Endpoint
 	return &Manager{
-		endpoint: c.Endpoint.Name,
-		fetcher:  c.Fetcher,
-		sink:     c.Sink,
-		observer: c.Observer,
-		nodes:    c.Nodes,
-		selector: c.NodeSelector,
-		address:  c.Address,
-		interval: c.Interval,
-		timeout:  c.Timeout,
-		clock:    c.Clock,
-		trigger:  make(chan struct{}, 1),
-		loops:    make(map[string]*loop),
-		batches:  sync.Pool{New: func() any { return &usage.Batch{} }},
-		workers:  &workerPool{jobs: make(chan func()), idle: workerIdle},
+		endpoint:   c.Endpoint.Name,
+		fetcher:    c.Fetcher,
+		sink:       c.Sink,
+		observer:   c.Observer,
+		nodes:      c.Nodes,
+		selector:   c.NodeSelector,
+		address:    c.Address,
+		interval:   c.Interval,
+		timeout:    c.Timeout,
+		clock:      c.Clock,
+		stampBound: StampBound(c.Interval),
+		trigger:    make(chan struct{}, 1),
+		loops:      make(map[string]*loop),
+		batches:    sync.Pool{New: func() any { return &usage.Batch{} }},
+		workers:    &workerPool{jobs: make(chan func()), idle: workerIdle},
 	}
 }
 
@@ -400,6 +403,14 @@ func (m *Manager) scrapeOnce(ctx context.Context, l *loop) {
 	if ctx.Err() != nil {
 		return // stopping: neither a failure nor a result
 	}
+	var partial *PartialError
+	if err == nil || errors.As(err, &partial) {
+		// What would be stored is first checked against the time the
+		// answer arrived (see stamps.go).
+		if stamps := checkStamps(batch, m.clock.Now(), m.stampBound); stamps != nil {
+			err = errors.Join(stamps, err)
+		}
+	}
 	if m.observer != nil {
 		m.observer.ObserveScrape(t.Node, m.clock.Since(start), err)
 	}
@@ -407,8 +418,8 @@ func (m *Manager) scrapeOnce(ctx context.Context, l *loop) {
 	if recovered {
 		klog.InfoS("Scrape succeeded again", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)
 	}
-	var partial *PartialError
-	if errors.As(err, &partial) {
+	var stamps *TimestampError
+	if errors.As(err, &partial) || errors.As(err, &stamps) {
 		// Some samples were bad; the rest of the node is good and kept.
 		if logFailure {
 			klog.ErrorS(err, "Scrape rejected some samples; logged again when the node fails differently", "node", klog.KRef("", t.Node), "endpoint", m.endpoint)

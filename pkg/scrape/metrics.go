@@ -2,6 +2,8 @@ package scrape
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -14,11 +16,20 @@ import (
 const (
 	ReasonTimeout    = "timeout"
 	ReasonConnection = "connection"
-	ReasonStatus     = "http_status"
-	ReasonTooLarge   = "body_too_large"
-	ReasonMalformed  = "malformed"
-	ReasonPartial    = "rejected_samples"
-	ReasonOther      = "other"
+	// ReasonTLS is a kubelet serving certificate Podometer does not
+	// trust (unknown authority, expired or not yet valid, not for the
+	// address scraped), or a TLS handshake that failed otherwise.
+	ReasonTLS       = "tls"
+	ReasonStatus    = "http_status"
+	ReasonTooLarge  = "body_too_large"
+	ReasonMalformed = "malformed"
+	ReasonPartial   = "rejected_samples"
+	// ReasonTimestamp is a scrape with samples stamped too far from the
+	// time its answer arrived (StampBound, TimestampError): a kubelet
+	// whose clock is wrong, or a cache in between serving an old answer.
+	// They are left out; the rest of the answer is stored.
+	ReasonTimestamp = "timestamp"
+	ReasonOther     = "other"
 )
 
 // Metrics observes scrapes for Podometer's own /metrics, by kubelet
@@ -68,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Endpoint(ep Endpoint) *EndpointMetrics {
 	// Every reason is exported from the start, at 0, so that a rate or an
 	// increase over it sees the first failure.
-	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonOther} {
+	for _, r := range []string{ReasonTimeout, ReasonConnection, ReasonTLS, ReasonStatus, ReasonTooLarge, ReasonMalformed, ReasonPartial, ReasonTimestamp, ReasonOther} {
 		m.failures.WithLabelValues(ep.Name, r)
 	}
 	return &EndpointMetrics{m: m, endpoint: ep.Name}
@@ -80,7 +91,8 @@ func (e *EndpointMetrics) ObserveScrape(_ string, d time.Duration, err error) {
 	if err != nil {
 		reason := FailureReason(err)
 		e.m.failures.WithLabelValues(e.endpoint, reason).Inc()
-		if reason != ReasonPartial {
+		// Rejected samples leave the rest of the answer stored.
+		if reason != ReasonPartial && reason != ReasonTimestamp {
 			outcome = "failure"
 		}
 	}
@@ -90,15 +102,20 @@ func (e *EndpointMetrics) ObserveScrape(_ string, d time.Duration, err error) {
 // ObserveLoops records the number of running scrape loops.
 func (e *EndpointMetrics) ObserveLoops(n int) { e.m.loops.WithLabelValues(e.endpoint).Set(float64(n)) }
 
-// FailureReason classifies a scrape error.
+// FailureReason classifies a scrape error. Samples stamped far from their
+// arrival outrank other rejected samples of the same scrape: a wrong
+// clock is the worse news.
 func FailureReason(err error) string {
 	var (
+		stamps  *TimestampError
 		partial *PartialError
 		format  *FormatError
 		status  *StatusError
 		netErr  net.Error
 	)
 	switch {
+	case errors.As(err, &stamps):
+		return ReasonTimestamp
 	case errors.As(err, &partial):
 		return ReasonPartial
 	case errors.Is(err, ErrBodyTooLarge):
@@ -107,6 +124,8 @@ func FailureReason(err error) string {
 		return ReasonMalformed
 	case errors.As(err, &status):
 		return ReasonStatus
+	case isTLSFailure(err):
+		return ReasonTLS
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -120,4 +139,24 @@ func FailureReason(err error) string {
 		return ReasonConnection
 	}
 	return ReasonOther
+}
+
+// isTLSFailure tells whether err (through url.Error and net.OpError
+// wrapping) is a refused kubelet certificate or a failed TLS handshake:
+// the certificate's verification (tls.CertificateVerificationError and
+// the x509 errors it wraps), an alert the kubelet sent (it refused our
+// client certificate, say), or an answer that is not TLS. Checked before
+// net.Error, which url.Error implements: these are no connection
+// failures, and retrying will not cure them.
+func isTLSFailure(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		hostname  x509.HostnameError
+		alert     tls.AlertError
+		record    tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &invalid) ||
+		errors.As(err, &hostname) || errors.As(err, &alert) || errors.As(err, &record)
 }

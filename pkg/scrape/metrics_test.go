@@ -2,10 +2,13 @@ package scrape
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +23,26 @@ func TestFailureReason(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("decoding x: %w", &PartialError{}), ReasonPartial},
+		{&TimestampError{Rejected: 1}, ReasonTimestamp},
+		{errors.Join(&TimestampError{Rejected: 1}, &PartialError{}), ReasonTimestamp},
 		{fmt.Errorf("decoding x: %w", &FormatError{Line: 1, Msg: "bad"}), ReasonMalformed},
 		{fmt.Errorf("reading x: %w", ErrBodyTooLarge), ReasonTooLarge},
 		{&StatusError{Code: 403}, ReasonStatus},
 		{fmt.Errorf("requesting x: %w", context.DeadlineExceeded), ReasonTimeout},
 		{fmt.Errorf("requesting x: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), ReasonConnection},
 		{fmt.Errorf("decoding x: reading resource metrics: %w", io.ErrUnexpectedEOF), ReasonConnection},
+		// What net/http returns for the farm's TLS faults, and the x509
+		// errors alone, as a custom transport may return them.
+		{&url.Error{Op: "Get", URL: "https://n1:10250/metrics/resource", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, ReasonTLS},
+		{&url.Error{Op: "Get", URL: "https://n1:10250/metrics/resource", Err: &tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired}}}, ReasonTLS},
+		{&url.Error{Op: "Get", URL: "https://n1:10250/metrics/resource", Err: &tls.CertificateVerificationError{Err: x509.HostnameError{Host: "127.0.0.2"}}}, ReasonTLS},
+		{fmt.Errorf("requesting x: %w", x509.UnknownAuthorityError{}), ReasonTLS},
+		{fmt.Errorf("requesting x: %w", x509.CertificateInvalidError{Reason: x509.Expired}), ReasonTLS},
+		{fmt.Errorf("requesting x: %w", x509.HostnameError{Host: "n1"}), ReasonTLS},
+		{&url.Error{Op: "Get", URL: "https://n1:10250/", Err: &net.OpError{Op: "remote error", Err: tls.AlertError(42)}}, ReasonTLS},
+		{&url.Error{Op: "Get", URL: "https://n1:10250/", Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, ReasonTLS},
+		// A url.Error is a net.Error: without TLS inside, a connection failure.
+		{&url.Error{Op: "Get", URL: "https://n1:10250/", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}, ReasonConnection},
 		{errors.New("something else"), ReasonOther},
 	} {
 		if got := FailureReason(tc.err); got != tc.want {
@@ -46,6 +63,7 @@ func TestMetrics(t *testing.T) {
 	m.ObserveScrape("n1", 20*time.Millisecond, nil)
 	m.ObserveScrape("n2", 4*time.Second, fmt.Errorf("requesting: %w", context.DeadlineExceeded))
 	m.ObserveScrape("n3", 30*time.Millisecond, &PartialError{})
+	m.ObserveScrape("n4", 30*time.Millisecond, errors.Join(&TimestampError{Rejected: 1}, &PartialError{}))
 	want := `
 # HELP podometer_scrape_failures_total Kubelet scrapes that failed or rejected samples, by endpoint and reason.
 # TYPE podometer_scrape_failures_total counter
@@ -55,14 +73,18 @@ podometer_scrape_failures_total{endpoint="resource",reason="http_status"} 0
 podometer_scrape_failures_total{endpoint="resource",reason="malformed"} 0
 podometer_scrape_failures_total{endpoint="resource",reason="other"} 0
 podometer_scrape_failures_total{endpoint="resource",reason="rejected_samples"} 1
+podometer_scrape_failures_total{endpoint="resource",reason="tls"} 0
 podometer_scrape_failures_total{endpoint="resource",reason="timeout"} 1
+podometer_scrape_failures_total{endpoint="resource",reason="timestamp"} 1
 podometer_scrape_failures_total{endpoint="summary",reason="body_too_large"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="connection"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="http_status"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="malformed"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="other"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="rejected_samples"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="tls"} 0
 podometer_scrape_failures_total{endpoint="summary",reason="timeout"} 0
+podometer_scrape_failures_total{endpoint="summary",reason="timestamp"} 0
 # HELP podometer_scrape_nodes Nodes with a running scrape loop, by endpoint.
 # TYPE podometer_scrape_nodes gauge
 podometer_scrape_nodes{endpoint="resource"} 3

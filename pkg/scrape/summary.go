@@ -82,6 +82,9 @@ func (d *SummaryDecoder) Decode(r io.Reader, scrapeTime time.Time, b *usage.Batc
 	if _, err := st.body.ReadFrom(r); err != nil {
 		return fmt.Errorf("reading the stats summary: %w", err)
 	}
+	if err := checkNotEmpty(st.body.Bytes()); err != nil {
+		return nameEndpoint(err, summaryEndpoint)
+	}
 	st.sum = statsv1alpha1.Summary{Pods: st.sum.Pods[:0]}
 	if err := json.Unmarshal(st.body.Bytes(), &st.sum, d.json); err != nil {
 		return nameEndpoint(&FormatError{Msg: err.Error()}, summaryEndpoint)

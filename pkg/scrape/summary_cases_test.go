@@ -246,7 +246,8 @@ var summaryCases = []summaryCase{
 	},
 
 	// Bodies that are not a summary.
-	{name: "empty body", outcome: decodeFormat, msg: []string{"malformed stats summary"}},
+	{name: "empty body", outcome: decodeFormat, msg: []string{"malformed stats summary: the kubelet answered an empty body"}},
+	{name: "blank body", body: " \r\n\t\n", outcome: decodeFormat, msg: []string{"the kubelet answered an empty body"}},
 	{name: "not JSON", body: "# HELP node_cpu_usage_seconds_total\n", outcome: decodeFormat},
 	{name: "JSON null", body: "null", outcome: decodeFormat, msg: []string{"nodeName"}},
 	{name: "a Status", body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden"}`, outcome: decodeFormat, msg: []string{"nodeName"}},

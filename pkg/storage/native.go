@@ -20,10 +20,13 @@ import (
 // real time between their timestamps, which is the figure's window. A
 // sample no newer than the previous one yields nothing new (the figure
 // before it stays); a counter that went down was reset, and has no figure
-// until the next sample.
+// until the next sample; so has a series whose sample time moved otherwise
+// than its arrival, as Store's CPU rates.
 type NativeStore struct {
 	clock  clock.PassiveClock
 	maxAge time.Duration
+	// tolerance is stampTolerance(maxAge).
+	tolerance time.Duration
 
 	mu    sync.RWMutex
 	nodes map[string]*nativeNode
@@ -50,8 +53,10 @@ type nativeSet []nativeSeries
 
 type nativeSeries struct {
 	last usage.NativeSample
-	fig  usage.NativeFigure
-	ok   bool // fig is served
+	// arrived is when last arrived (see series.arrived).
+	arrived int64
+	fig     usage.NativeFigure
+	ok      bool // fig is served
 }
 
 // NewNativeStore returns an empty store whose figures expire maxAge after
@@ -60,6 +65,7 @@ func NewNativeStore(clk clock.PassiveClock, maxAge time.Duration) *NativeStore {
 	return &NativeStore{
 		clock:     clk,
 		maxAge:    maxAge,
+		tolerance: stampTolerance(maxAge),
 		nodes:     make(map[string]*nativeNode),
 		pods:      make(map[usage.PodRef]*nativePod),
 		podNames:  make(map[string]int),
@@ -80,7 +86,8 @@ func (s *NativeStore) Store(b *usage.Batch) {
 		s.nodes[b.Node] = n
 	}
 	n.receivedAt = now
-	n.series = n.series.update(b.NodeNative, s.nodeNames)
+	a := arrival{at: now.UnixNano(), tol: s.tolerance}
+	n.series = n.series.update(b.NodeNative, s.nodeNames, a)
 	for ref, p := range n.pods {
 		if _, ok := b.PodNative[ref]; !ok {
 			s.dropPodLocked(ref, p)
@@ -97,12 +104,12 @@ func (s *NativeStore) Store(b *usage.Batch) {
 			n.pods[ref] = p
 			s.pods[ref] = p
 		}
-		p.series = p.series.update(samples, s.podNames)
+		p.series = p.series.update(samples, s.podNames, a)
 	}
 }
 
 func (s *NativeStore) dropPodLocked(ref usage.PodRef, p *nativePod) {
-	p.series.update(nil, s.podNames)
+	p.series.update(nil, s.podNames, arrival{})
 	delete(p.node.pods, ref)
 	if s.pods[ref] == p {
 		delete(s.pods, ref)
@@ -120,14 +127,14 @@ func (s *NativeStore) Forget(node string) {
 	for ref, p := range n.pods {
 		s.dropPodLocked(ref, p)
 	}
-	n.series.update(nil, s.nodeNames)
+	n.series.update(nil, s.nodeNames, arrival{})
 	delete(s.nodes, node)
 }
 
-// update folds samples into set and returns the new set: series keep
-// their state by name, names absent from samples are dropped, and counts
-// follows which names have a figure.
-func (set nativeSet) update(samples []usage.NativeSample, counts map[string]int) nativeSet {
+// update folds samples, arrived at a, into set and returns the new set:
+// series keep their state by name, names absent from samples are dropped,
+// and counts follows which names have a figure.
+func (set nativeSet) update(samples []usage.NativeSample, counts map[string]int, a arrival) nativeSet {
 	for _, old := range set {
 		if old.ok {
 			decrement(counts, old.last.Name)
@@ -143,7 +150,7 @@ func (set nativeSet) update(samples []usage.NativeSample, counts map[string]int)
 		}
 	}
 	for i, smp := range samples {
-		out[i].fold(smp)
+		out[i].fold(smp, a)
 		if out[i].ok {
 			counts[smp.Name]++
 		}
@@ -182,10 +189,10 @@ func (set nativeSet) index(name string) int {
 	return -1
 }
 
-// fold takes in a new sample of the series.
-func (s *nativeSeries) fold(smp usage.NativeSample) {
+// fold takes in a new sample of the series, arrived at a.
+func (s *nativeSeries) fold(smp usage.NativeSample, a arrival) {
 	if smp.Kind == usage.Gauge {
-		s.last = smp
+		s.last, s.arrived = smp, a.at
 		s.fig = usage.NativeFigure{Value: smp.Value, Timestamp: smp.Timestamp}
 		s.ok = true
 		return
@@ -193,14 +200,20 @@ func (s *nativeSeries) fold(smp usage.NativeSample) {
 	prev := s.last
 	if prev.Kind != usage.Counter || prev.Timestamp.IsZero() || prev.Name != smp.Name {
 		// The first sample: no rate yet.
-		s.last, s.ok = smp, false
+		s.last, s.arrived, s.ok = smp, a.at, false
+		return
+	}
+	if !a.moved(prev.Timestamp, smp.Timestamp, s.arrived) {
+		// The sample time moved otherwise than the arrival (a kubelet's
+		// clock jumped, a cache answered): a new baseline, no rate.
+		s.last, s.arrived, s.ok = smp, a.at, false
 		return
 	}
 	if !smp.Timestamp.After(prev.Timestamp) {
 		// The same sample again (or an older one): nothing new.
 		return
 	}
-	s.last = smp
+	s.last, s.arrived = smp, a.at
 	if smp.Value < prev.Value {
 		// Reset: the counter began again at an unknown moment.
 		s.ok = false

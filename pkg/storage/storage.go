@@ -9,7 +9,10 @@
 // has them, beside the CPU rate that sample completes.
 // A figure is served only while its node keeps answering: once the last
 // successful scrape of a node is older than the maximum age, its node and
-// pods are missing, never zero.
+// pods are missing, never zero. A rate is taken only between two samples
+// whose times moved as their arrivals did: otherwise the later sample is
+// a new baseline (the scrape Manager has already rejected samples
+// stamped far from their own arrival).
 package storage
 
 import (
@@ -21,24 +24,75 @@ import (
 	"github.com/podometer/podometer/pkg/usage"
 )
 
-// series is the state of one cumulative CPU series: its latest raw sample.
+// series is the state of one cumulative CPU series: its latest raw sample
+// and when it arrived.
 type series struct {
 	last usage.Point
+	// arrived is when last arrived, in Unix nanoseconds by the store's
+	// clock (8 bytes where a time.Time takes 24, in every container).
+	arrived int64
 }
 
-// update folds a new sample into s and returns the usage it yields, or
-// false when it yields none to serve.
-func (s *series) update(p usage.Point) (usage.Figures, bool) {
+// arrival is when a batch arrived, and how far the times of two samples
+// of a series may move otherwise than their arrivals did (see
+// stampTolerance).
+type arrival struct {
+	at  int64 // Unix nanoseconds by the store's clock
+	tol time.Duration
+}
+
+// minStampTolerance is the least stampTolerance: twice the longest a
+// kubelet's sample times lag behind its answers (cAdvisor's housekeeping
+// period, 10 to 15 s), as scrape.StampBound's floor.
+const minStampTolerance = 30 * time.Second
+
+// stampTolerance is how far the times of two samples of a series may
+// move otherwise than their arrivals did for a rate to be taken between
+// them: the store's maximum age, three resolutions (server.MaxAge), and
+// at least minStampTolerance.
+func stampTolerance(maxAge time.Duration) time.Duration {
+	return max(maxAge, minStampTolerance)
+}
+
+// moved tells whether the sample times prev and cur, which arrived at
+// prevArrived and a.at, moved as their arrivals did, within a.tol. A
+// kubelet whose clock jumped, or a cache in between that answered with an
+// old body, would make the window of a rate anything but the real time
+// between the samples.
+func (a arrival) moved(prev, cur time.Time, prevArrived int64) bool {
+	// In whole seconds first, then nanoseconds: time.Time.Sub's overflow
+	// checks cost a tenth of Store. The nanoseconds add less than 2 s
+	// either way, so a gap of more than the tolerance's seconds + 2 is
+	// beyond the tolerance, and a smaller one cannot overflow.
+	arrivedSec := (a.at - prevArrived) / int64(time.Second)
+	tolSec := int64(a.tol / time.Second)
+	ds := cur.Unix() - prev.Unix() - arrivedSec
+	if ds > tolSec+2 || ds < -tolSec-2 {
+		return false
+	}
+	d := time.Duration(ds)*time.Second + time.Duration(cur.Nanosecond()-prev.Nanosecond()) -
+		time.Duration((a.at-prevArrived)%int64(time.Second))
+	return d.Abs() <= a.tol
+}
+
+// update folds a new sample, arrived at a, into s and returns the usage
+// it yields, or false when it yields none to serve. A sample whose time
+// moved otherwise than its arrival since the last one is a new baseline,
+// with no rate.
+func (s *series) update(p usage.Point, a arrival) (usage.Figures, bool) {
 	if !p.HasCPU || !p.HasMemory {
 		// Without both figures there is nothing to serve; keep the last
 		// CPU sample as the baseline if this one has none.
 		if p.HasCPU {
-			s.last = p
+			s.last, s.arrived = p, a.at
 		}
 		return usage.Figures{}, false
 	}
-	prev := s.last
-	s.last = p
+	prev, prevArrived := s.last, s.arrived
+	s.last, s.arrived = p, a.at
+	if !prev.Timestamp.IsZero() && !a.moved(prev.Timestamp, p.Timestamp, prevArrived) {
+		return usage.Figures{}, false
+	}
 	return rate(prev, p)
 }
 
@@ -124,7 +178,7 @@ type containerSeries struct {
 // are forgotten, and the batch's order is kept. The pod is served when
 // every container of the batch yields a figure; figures, of len(cs), is
 // where they are written.
-func (p *Pod) update(cs []usage.ContainerPoint, figures []usage.ContainerFigures) {
+func (p *Pod) update(cs []usage.ContainerPoint, figures []usage.ContainerFigures, a arrival) {
 	same := len(p.containers) == len(cs)
 	for i := 0; same && i < len(cs); i++ {
 		same = p.containers[i].name == cs[i].Name
@@ -145,7 +199,7 @@ func (p *Pod) update(cs []usage.ContainerPoint, figures []usage.ContainerFigures
 	pu := usage.PodFigures{Containers: figures}
 	whole := len(cs) > 0
 	for i, c := range cs {
-		u, ok := p.containers[i].update(c.Point)
+		u, ok := p.containers[i].update(c.Point, a)
 		whole = whole && ok
 		if u.Timestamp.After(pu.Timestamp) {
 			pu.Timestamp, pu.Window = u.Timestamp, u.Window
@@ -177,6 +231,8 @@ type node struct {
 type Store struct {
 	clock  clock.PassiveClock
 	maxAge time.Duration
+	// tolerance is stampTolerance(maxAge).
+	tolerance time.Duration
 
 	mu    sync.RWMutex
 	nodes map[string]*node
@@ -184,13 +240,16 @@ type Store struct {
 }
 
 // New returns a Store that forgets a node's figures once its last batch is
-// older than maxAge by clk.
+// older than maxAge by clk, and takes a CPU rate only between samples
+// whose times moved as their arrivals did, within maxAge (and at least
+// 30 s: see stampTolerance).
 func New(clk clock.PassiveClock, maxAge time.Duration) *Store {
 	return &Store{
-		clock:  clk,
-		maxAge: maxAge,
-		nodes:  make(map[string]*node),
-		pods:   make(map[usage.PodRef]*Pod),
+		clock:     clk,
+		maxAge:    maxAge,
+		tolerance: stampTolerance(maxAge),
+		nodes:     make(map[string]*node),
+		pods:      make(map[usage.PodRef]*Pod),
 	}
 }
 
@@ -208,7 +267,8 @@ func (s *Store) Store(b *usage.Batch) {
 	}
 	n.receivedAt = now
 	n.gen++
-	n.usage, n.ready = n.series.update(b.NodePoint)
+	a := arrival{at: now.UnixNano(), tol: s.tolerance}
+	n.usage, n.ready = n.series.update(b.NodePoint, a)
 
 	for _, ref := range n.pods {
 		if _, still := b.Pods[ref]; !still {
@@ -236,7 +296,7 @@ func (s *Store) Store(b *usage.Batch) {
 		}
 		n.pods = append(n.pods, ref)
 		k := len(pp.Containers)
-		p.update(pp.Containers, figures[:k:k])
+		p.update(pp.Containers, figures[:k:k], a)
 		figures = figures[k:]
 	}
 }

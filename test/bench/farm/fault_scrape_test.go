@@ -50,11 +50,31 @@ func podometerClients(t *testing.T, f *Farm, timeout time.Duration, clk clock.Pa
 }
 
 // farmTarget is where Podometer scrapes ep of node: the node object a
-// bench creates (InternalIP 127.0.0.1, the kubelet port, the farm's path
-// annotations) through scrape.AddressConfig.
+// bench creates (farmNode) through scrape.AddressConfig.
 func farmTarget(t *testing.T, f *Farm, node string, ep Endpoint) scrape.Target {
 	t.Helper()
-	n := &corev1.Node{
+	tg, err := farmAddress(ep).TargetFor(farmNode(f, node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// farmAddress is how pkg/server finds ep on a node, as a bench sets it.
+func farmAddress(ep Endpoint) scrape.AddressConfig {
+	return scrape.AddressConfig{
+		PreferredAddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+		UseNodeStatusPort:     true,
+		Port:                  10250,
+		Scheme:                "https",
+		Endpoint:              scrapeEndpoints[ep],
+	}
+}
+
+// farmNode is the node object a bench creates for node: InternalIP
+// 127.0.0.1, the kubelet port, the farm's path annotations.
+func farmNode(f *Farm, node string) *corev1.Node {
+	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: node, Annotations: map[string]string{
 			scrape.ResourceEndpoint.PathAnnotation: ResourceMetricsPath(node),
 			scrape.SummaryEndpoint.PathAnnotation:  SummaryPath(node),
@@ -65,18 +85,6 @@ func farmTarget(t *testing.T, f *Farm, node string, ep Endpoint) scrape.Target {
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(f.NodePort(node))}},
 		},
 	}
-	ac := scrape.AddressConfig{
-		PreferredAddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
-		UseNodeStatusPort:     true,
-		Port:                  10250,
-		Scheme:                "https",
-		Endpoint:              scrapeEndpoints[ep],
-	}
-	tg, err := ac.TargetFor(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tg
 }
 
 // startFaultFarm serves "ok" and "bad" over TLS, on the farm's clock.
@@ -137,9 +145,8 @@ func checkHealthy(t *testing.T, name string, f *Farm, c *scrape.Client, ep Endpo
 // TestPodometerClientAgainstFaults is the fault -> reason table: each
 // fault on each endpoint fails the scrape with the reason Podometer
 // counts it under, and no figure of the faulty body reaches the store.
-// Faults Podometer mishandles today are not in the table (see the
-// branch's report): duplicate series on /metrics/cadvisor (accepted,
-// every pod's figures doubled) and timestamps an hour away (accepted).
+// Timestamps an hour away are no fault of a body (the client accepts
+// them): the Manager rejects them, in TestPodometerManagerAgainstTimestampFaults.
 func TestPodometerClientAgainstFaults(t *testing.T) {
 	f := startFaultFarm(t, clock.RealClock{})
 	clients := podometerClients(t, f, time.Minute, clock.RealClock{})
@@ -160,9 +167,12 @@ func TestPodometerClientAgainstFaults(t *testing.T) {
 		{fault: Fault{Kind: FaultGarbage}, want: same(scrape.ReasonMalformed)},
 		{fault: Fault{Kind: FaultHugeBody}, want: same(scrape.ReasonTooLarge)},
 		{fault: Fault{Kind: FaultManySeries}, want: same(scrape.ReasonTooLarge)},
+		// Was accepted on /metrics/cadvisor, every pod's figures doubled,
+		// before its decoder found repeated series.
 		{fault: Fault{Kind: FaultDuplicate}, want: map[Endpoint]string{
 			EndpointResource: scrape.ReasonPartial,
 			EndpointSummary:  scrape.ReasonPartial,
+			EndpointCadvisor: scrape.ReasonPartial,
 		}, keepNode: map[Endpoint]bool{EndpointSummary: true}}, // the fault lists the pods twice, not the node
 		{fault: Fault{Kind: FaultNaN}, want: map[Endpoint]string{
 			EndpointResource: scrape.ReasonPartial, EndpointSummary: scrape.ReasonMalformed, EndpointCadvisor: scrape.ReasonPartial,
@@ -222,10 +232,10 @@ func TestPodometerClientRefusesBadCertificates(t *testing.T) {
 			if !errors.As(err, &verify) {
 				t.Errorf("%s/%s: err %v, want a refused certificate", fault, endpointName(ep), err)
 			}
-			// Counted as a connection failure: there is no reason of
-			// its own for TLS (the log line says which check failed).
-			if got := scrape.FailureReason(err); got != scrape.ReasonConnection {
-				t.Errorf("%s/%s: reason %s, want %s", fault, endpointName(ep), got, scrape.ReasonConnection)
+			// Was ReasonConnection before FailureReason knew TLS
+			// failures (the log line says which check failed).
+			if got := scrape.FailureReason(err); got != scrape.ReasonTLS {
+				t.Errorf("%s/%s: reason %s, want %s", fault, endpointName(ep), got, scrape.ReasonTLS)
 			}
 			checkHealthy(t, fault.String(), f, clients[ep], ep)
 		}
