@@ -8,8 +8,9 @@ import (
 // Keep fills in, from prev (the results a run found in its report
 // directory), the scenarios that r did not run (ran tells which did), so
 // that a run of one scenario updates the published report instead of
-// replacing it. Quick is kept if either run was quick, and a note says
-// where the kept figures come from.
+// replacing it. Quick is kept if either run was quick; each kept
+// scenario keeps the run that measured it (prev's, or the one prev had
+// kept it from), and a note per such run says which figures it gave.
 func (r *Results) Keep(prev *Results, ran func(scenario string) bool) {
 	if prev == nil {
 		return
@@ -21,6 +22,10 @@ func (r *Results) Keep(prev *Results, ran func(scenario string) bool) {
 		}
 		copyFrom()
 		kept = append(kept, scenario)
+		if r.Origins == nil {
+			r.Origins = map[string]Origin{}
+		}
+		r.Origins[scenario] = prev.origin(scenario)
 		for _, p := range prev.Profiles {
 			if strings.HasPrefix(p.File, "bench/"+strings.ToLower(scenario)+"-") {
 				r.Profiles = append(r.Profiles, p)
@@ -58,8 +63,19 @@ func (r *Results) Keep(prev *Results, ran func(scenario string) bool) {
 		}
 	}
 	r.Quick = r.Quick || prev.Quick
-	r.Notes = append(r.Notes, fmt.Sprintf("%s: figures kept from the run of %s (Podometer %s, on %s, %d cores); this run measured the rest.",
-		strings.Join(kept, ", "), prev.Started.UTC().Format("2006-01-02 15:04 MST"), prev.Versions["Podometer"], prev.Machine.CPU, prev.Machine.Cores))
+	var origins []Origin
+	byOrigin := map[Origin][]string{}
+	for _, sc := range kept {
+		o := r.Origins[sc]
+		if byOrigin[o] == nil {
+			origins = append(origins, o)
+		}
+		byOrigin[o] = append(byOrigin[o], sc)
+	}
+	for _, o := range origins {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s: figures kept from the run of %s (Podometer %s, on %s, %d cores); this run measured the rest.",
+			strings.Join(byOrigin[o], ", "), o.Started.UTC().Format("2006-01-02 15:04 MST"), o.Podometer, o.CPU, o.Cores))
+	}
 	for _, n := range prev.Notes {
 		if !strings.Contains(n, "figures kept from the run of") {
 			r.Notes = append(r.Notes, n)

@@ -45,6 +45,25 @@ type Results struct {
 	Profiles []Profile `json:"profiles,omitempty"`
 	// Notes are observations of the run worth reading beside the figures.
 	Notes []string `json:"notes,omitempty"`
+	// Origins says, for each scenario whose figures an earlier run
+	// measured (see Keep), which run that was.
+	Origins map[string]Origin `json:"origins,omitempty"`
+}
+
+// Origin is the run that measured a scenario's figures.
+type Origin struct {
+	Started   time.Time `json:"started"`
+	Podometer string    `json:"podometer"`
+	CPU       string    `json:"cpu"`
+	Cores     int       `json:"cores"`
+}
+
+// origin is the run of r, or the run r kept scenario's figures from.
+func (r *Results) origin(scenario string) Origin {
+	if o, ok := r.Origins[scenario]; ok {
+		return o
+	}
+	return Origin{Started: r.Started, Podometer: r.Versions["Podometer"], CPU: r.Machine.CPU, Cores: r.Machine.Cores}
 }
 
 // Machine describes where the run happened.

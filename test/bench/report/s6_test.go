@@ -103,3 +103,30 @@ func TestKeepFillsInWhatDidNotRun(t *testing.T) {
 		t.Errorf("notes = %q", r.Notes)
 	}
 }
+
+// TestKeepRemembersWhereFiguresCameFrom: a scenario kept through two
+// runs that did not measure it still names the run that did.
+func TestKeepRemembersWhereFiguresCameFrom(t *testing.T) {
+	first := &Results{
+		Started:  time.Date(2026, 11, 30, 18, 39, 0, 0, time.UTC),
+		Versions: map[string]string{"Podometer": "commit 65ab11a"},
+		Machine:  Machine{CPU: "EPYC", Cores: 2},
+		S1:       []S1Row{{Nodes: 100}}, S6: &S6Result{Steps: 5},
+	}
+	onlyS6 := func(s string) bool { return s == "S6" }
+	second := &Results{Started: time.Date(2026, 12, 7, 20, 23, 0, 0, time.UTC), Versions: map[string]string{"Podometer": "commit 7964d69"}, S6: &S6Result{Steps: 5}}
+	second.Keep(first, onlyS6)
+	third := &Results{Started: time.Date(2026, 12, 7, 22, 3, 0, 0, time.UTC), Versions: map[string]string{"Podometer": "commit 1a3e097"}, S6: &S6Result{Steps: 5}}
+	third.Keep(second, onlyS6)
+	want := "S1: figures kept from the run of 2026-11-30 18:39 UTC (Podometer commit 65ab11a, on EPYC, 2 cores)"
+	if len(third.Notes) != 1 || !strings.HasPrefix(third.Notes[0], want) {
+		t.Errorf("notes = %q, want one starting %q", third.Notes, want)
+	}
+	if o := third.Origins["S1"]; o.Podometer != "commit 65ab11a" {
+		t.Errorf("S1's origin = %+v, want the first run", o)
+	}
+	if _, ok := third.Origins["S6"]; ok {
+		t.Errorf("S6 ran and has an origin: %+v", third.Origins)
+	}
+}
+
