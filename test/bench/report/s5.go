@@ -67,8 +67,8 @@ type S5Row struct {
 	WindowCPU float64 `json:"windowCPU"`
 	// PeakRSSBytes is VmHWM at the window's end: the peak since start.
 	PeakRSSBytes uint64 `json:"peakRSSBytes"`
-	// Exposed is how many resources discovery listed after the window
-	// (a server), or how many series a round read (the floor).
+	// Exposed is how many resources discovery listed after the window;
+	// 0 for the floor.
 	Exposed int `json:"exposed"`
 	// Complete tells that discovery listed every expected resource.
 	Complete bool `json:"complete"`
@@ -193,7 +193,7 @@ func s5(b *strings.Builder, r *Results) {
 			}
 			exposed := thousands(row.Exposed)
 			if row.Server == SeriesFloor {
-				exposed = fmt.Sprintf("(%s series, %s MB read per relist)", thousands(row.Exposed), mb(row.BytesPerRelist))
+				exposed = fmt.Sprintf("(%s MB read per relist)", mb(row.BytesPerRelist))
 			}
 			p("| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s |\n", row.Server, firstCell, row.CPUToDiscovery, row.WindowCPU,
 				s.CPUPerRelist(row), mib(row.PeakRSSBytes), exposed)
