@@ -31,8 +31,12 @@ const (
 // rules over Pods x MetricNames series, each server on its own, one after
 // the other, against the same Prometheus and series.
 type S5Result struct {
-	Pods        int `json:"pods"`
-	MetricNames int `json:"metricNames"`
+	// Measured is when the run that measured this size started, and
+	// Podometer the version it measured: a run at one size keeps the others.
+	Measured    time.Time `json:"measured"`
+	Podometer   string    `json:"podometer"`
+	Pods        int       `json:"pods"`
+	MetricNames int       `json:"metricNames"`
 	// Series is how many series of the exporter Prometheus held before
 	// the first server started.
 	Series         int           `json:"series"`
@@ -157,6 +161,12 @@ func vsAdapter(theirs *S5Row, figure func(*S5Row) string) string {
 	return " (prometheus-adapter: " + figure(theirs) + ")"
 }
 
+// AddS5 puts s among the S5 results, in place of the figures of its size.
+func (r *Results) AddS5(s S5Result) {
+	r.S5 = slices.DeleteFunc(r.S5, func(o S5Result) bool { return o.Pods == s.Pods && o.MetricNames == s.MetricNames })
+	r.S5 = keepS5([]S5Result{s}, r.S5)
+}
+
 // keepS5 adds to ours the sizes of prev that ours did not measure, in
 // growing size: a run at 1,000,000 series keeps the figures at 100,000.
 func keepS5(ours, prev []S5Result) []S5Result {
@@ -178,6 +188,9 @@ func s5(b *strings.Builder, r *Results) {
 	for i := range r.S5 {
 		s := &r.S5[i]
 		p("\n## S5: discovery at %s series\n\n", thousands(s.Series))
+		if !s.Measured.IsZero() && !s.Measured.Equal(r.Started) {
+			p("Measured in the run of %s (Podometer %s), kept by the runs since.\n\n", s.Measured.UTC().Format("2006-01-02 15:04 MST"), s.Podometer)
+		}
 		p("%s pods x %d metric names (half counters, half gauges; labels `namespace` and `pod`) in Debian's Prometheus, scraped every %s; the prometheus-community Helm chart's default rules for prometheus-adapter (%d rules over %d distinct `seriesQuery` values); each server with `--metrics-relist-interval=%s --metrics-max-age=%s`, alone, one after the other. ",
 			thousands(s.Pods), s.MetricNames, s.ScrapeInterval, s.Rules, len(s.SeriesQueries), s.RelistInterval, s.MaxAge)
 		p("**First discovery** is the time from the moment the benchmark starts the process to the first answer of its discovery endpoint (`GET /apis/custom.metrics.k8s.io/v1beta2` on its own port, asked every %s) that lists, for every metric name as the rules name it, both its `pods/` and its `namespaces/` resource (%d resources): start-up, the first relist and up to one poll interval. ", s.PollInterval, s.Expected)

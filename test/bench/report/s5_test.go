@@ -98,16 +98,24 @@ func TestS5Report(t *testing.T) {
 }
 
 func TestKeepS5BySize(t *testing.T) {
+	then := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	prev := &Results{Versions: map[string]string{}, S5: []S5Result{s5Fixture(2000), s5Fixture(20000)}, S1: []S1Row{{Nodes: 100}}}
-	fresh := s5Fixture(20000)
-	fresh.Rows[1].WindowCPU = 9
-	r := &Results{Versions: map[string]string{}, S5: []S5Result{fresh}}
+	prev.S5[0].Measured, prev.S5[0].Podometer = then, "abc"
+	// A run of S5 at 1,000,000 series: what Run does, Keep then AddS5.
+	r := &Results{Started: then.Add(time.Hour), Versions: map[string]string{}}
 	r.Keep(prev, func(s string) bool { return s == "S5" })
+	fresh := s5Fixture(20000)
+	fresh.Measured, fresh.Rows[1].WindowCPU = r.Started, 9
+	r.AddS5(fresh)
 	if len(r.S5) != 2 || r.S5[0].Pods != 2000 || r.S5[1].Pods != 20000 || r.S5[1].Rows[1].WindowCPU != 9 {
 		t.Errorf("S5 after keep: %+v", r.S5)
 	}
-	if len(r.S1) != 1 || !strings.Contains(r.Notes[0], "S1, S5 at other sizes: figures kept") {
+	if len(r.S1) != 1 || !strings.Contains(r.Notes[0], "S1: figures kept") {
 		t.Errorf("S1 %v, notes %q", r.S1, r.Notes)
+	}
+	md := Markdown(r)
+	if strings.Count(md, "Measured in the run of") != 1 || !strings.Contains(md, "Measured in the run of 2026-12-01 10:00 UTC (Podometer abc)") {
+		t.Errorf("the kept size does not say when it was measured:\n%s", md)
 	}
 	// A run without S5 keeps every size.
 	r = &Results{Versions: map[string]string{}}
