@@ -170,8 +170,10 @@ func (e *env) runS5(ctx context.Context) (report.S5Result, error) {
 		return r, err
 	}
 	defer prom.Stop()
+	// The exporter's series only: the scrape's own (up, scrape_*) carry
+	// no namespace.
 	start := time.Now()
-	if _, err := prom.WaitForVector(ctx, fmt.Sprintf("count({job=%q})", s5Job), 5*time.Minute, func(v model.Vector) error {
+	if _, err := prom.WaitForVector(ctx, fmt.Sprintf(`count({job=%q,namespace!=""})`, s5Job), 5*time.Minute, func(v model.Vector) error {
 		if len(v) != 1 || int(v[0].Value) != want {
 			return fmt.Errorf("want %d series", want)
 		}
@@ -233,7 +235,8 @@ func (e *env) s5Server(ctx context.Context, name, bin string, args func(port int
 	done := make(chan outcome, 1)
 	go func() {
 		srv, err := framework.StartAggregatedServer(ctx, e.cluster, framework.AggregatedServerOptions{
-			Name: "s5-" + name, Bin: bin, APIs: framework.CustomMetricsAPIs,
+			// A Service's name: lower case.
+			Name: "s5-" + strings.ToLower(name), Bin: bin, APIs: framework.CustomMetricsAPIs,
 			Args: func(port int, certDir string) []string {
 				a := args(port, certDir)
 				started = time.Now()
@@ -377,20 +380,24 @@ func (e *env) s5Floor(ctx context.Context, promURL string, queries []string) (re
 		return row, err
 	}
 	defer p.Stop()
-	err = framework.WaitFor(ctx, 5*time.Minute, s5PollInterval, func() (bool, error) {
+	// Its first round ends with its first line.
+	deadline := time.Now().Add(5 * time.Minute)
+	for !row.Complete {
 		select {
 		case <-p.Done():
-			return false, fmt.Errorf("%w\n%s", p.ExitErr(), p.Tail(10))
+			return row, fmt.Errorf("%w\n%s", p.ExitErr(), p.Tail(10))
 		default:
 		}
-		bytes, ok := roundBytes(p.Tail(5), 1)
-		if ok {
+		if bytes, ok := roundBytes(p.Tail(5), 1); ok {
 			row.FirstDiscovery, row.Complete, row.BytesPerRelist = time.Since(started), true, bytes
+			break
 		}
-		return ok, nil
-	})
-	if err != nil {
-		return row, err
+		if time.Now().After(deadline) {
+			return row, fmt.Errorf("no round ended in 5 min\n%s", p.Tail(10))
+		}
+		if err := sleep(ctx, s5PollInterval); err != nil {
+			return row, err
+		}
 	}
 	cpu0, err := procstat.CPUTime(p.Pid())
 	if err != nil {
