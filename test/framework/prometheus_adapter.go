@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 )
 
@@ -47,12 +46,5 @@ func EnsurePrometheusAdapter(ctx context.Context, logf func(string, ...any)) (st
 // kubeconfig for its informers (--lister-kubeconfig, custom-metrics-apiserver's
 // name) and for delegated authentication and authorization.
 func PrometheusAdapterArgs(c *Cluster, port int, certDir string) []string {
-	return []string{
-		fmt.Sprintf("--secure-port=%d", port),
-		"--bind-address=127.0.0.1",
-		"--cert-dir=" + certDir,
-		"--lister-kubeconfig=" + c.Kubeconfig,
-		"--authentication-kubeconfig=" + c.Kubeconfig,
-		"--authorization-kubeconfig=" + c.Kubeconfig,
-	}
+	return append(servingArgs(c, port, certDir), "--lister-kubeconfig="+c.Kubeconfig)
 }
