@@ -192,10 +192,10 @@ func s5(b *strings.Builder, r *Results) {
 			p("Measured in the run of %s (Podometer %s), kept by the runs since.\n\n", s.Measured.UTC().Format("2006-01-02 15:04 MST"), s.Podometer)
 		}
 		p("%s pods x %d metric names (half counters, half gauges; labels `namespace` and `pod`) in Debian's Prometheus, scraped every %s; the prometheus-community Helm chart's default rules for prometheus-adapter (%d rules over %d distinct `seriesQuery` values); each server with `--metrics-relist-interval=%s --metrics-max-age=%s`, alone, one after the other. ",
-			thousands(s.Pods), s.MetricNames, s.ScrapeInterval, s.Rules, len(s.SeriesQueries), s.RelistInterval, s.MaxAge)
+			thousands(s.Pods), s.MetricNames, human(s.ScrapeInterval), s.Rules, len(s.SeriesQueries), FlagDuration(s.RelistInterval), FlagDuration(s.MaxAge))
 		p("**First discovery** is the time from the moment the benchmark starts the process to the first answer of its discovery endpoint (`GET /apis/custom.metrics.k8s.io/v1beta2` on its own port, asked every %s) that lists, for every metric name as the rules name it, both its `pods/` and its `namespaces/` resource (%d resources): start-up, the first relist and up to one poll interval. ", s.PollInterval, s.Expected)
 		p("Then %s of relists (%g relist intervals): CPU is utime+stime from `/proc/<pid>/stat` over that window, and **per relist** is that CPU divided by the %g intervals, so it holds the server's idle work too; peak RSS is VmHWM at the window's end, the peak since start. ", human(s.Window), s.Relists(), s.Relists())
-		p("The **floor** (test/bench/cmd/seriesfloor) sends, in a process of its own, one request per distinct `seriesQuery` (`GET /api/v1/series` with the same `match[]` and a start %s before the end, as a relist does) every %s, and reads and discards the answers; its first discovery is the end of its first round.\n\n", s.MaxAge, s.RelistInterval)
+		p("The **floor** (test/bench/cmd/seriesfloor) sends, in a process of its own, one request per distinct `seriesQuery` (`GET /api/v1/series` with the same `match[]` and a start %s before the end, as a relist does) every %s, and reads and discards the answers; its first discovery is the end of its first round.\n\n", human(s.MaxAge), human(s.RelistInterval))
 		p("| process | first discovery | CPU to first discovery | CPU over %s | CPU per relist | peak RSS | metrics exposed |\n", human(s.Window))
 		p("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for j := range s.Rows {
@@ -229,6 +229,15 @@ func s5(b *strings.Builder, r *Results) {
 	if !slices.ContainsFunc(r.S5, func(s S5Result) bool { return s.Series >= S5LargeSeries }) {
 		p("\nThe %s-series size (`BENCH_S5_PODS=%d`) was not run: no figure at that size in this report.\n", thousands(S5LargeSeries), S5LargeSeries/50)
 	}
+}
+
+// FlagDuration writes d as a flag value: whole minutes as "1m", the
+// rest as Go writes durations ("30s").
+func FlagDuration(d time.Duration) string {
+	if d > 0 && d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // mb is bytes in MB with one decimal.

@@ -193,7 +193,7 @@ func (e *env) runS5(ctx context.Context) (report.S5Result, error) {
 		return r, err
 	}
 	relist := []string{"--prometheus-url=" + prom.URL(), "--config=" + rulesPath,
-		"--metrics-relist-interval=" + s5RelistInterval.String(), "--metrics-max-age=" + s5MaxAge.String()}
+		"--metrics-relist-interval=" + report.FlagDuration(s5RelistInterval), "--metrics-max-age=" + report.FlagDuration(s5MaxAge)}
 	servers := []struct {
 		name, bin string
 		args      func(port int, certDir string) []string
