@@ -243,8 +243,8 @@ func (e *env) s5Server(ctx context.Context, name, bin string, args func(port int
 				return a
 			},
 			Started: func(port, pid int) { running <- proc{port, pid} },
-			// The APIService turns Available only once the first
-			// relist has run.
+			// A server may turn ready, and its APIService Available,
+			// only after its first relist: as late as first discovery.
 			AvailableTimeout: s5Timeout(series),
 		})
 		done <- outcome{srv, err}
