@@ -64,9 +64,11 @@ fuzz:
 
 ## bench: Podometer beside metrics-server (pinned, built into the cache) on a kubelet farm: scrape
 ## cost (also with /stats/summary and /metrics/cadvisor), list latency, custom metrics against
-## Prometheus, freshness, and S6: three HPAs under the real HPA controller against bursts; writes
-## docs/BENCHMARKS.md, docs/bench/ (plots, results, profiles). About 90 minutes; BENCH_* variables
-## shrink it, BENCH_SCENARIOS=S6 runs one scenario and keeps the others' figures (see -h).
+## Prometheus, freshness; S5: discovery at 100,000 series beside prometheus-adapter (pinned, built
+## into the cache) and the bare series requests; and S6: three HPAs under the real HPA controller
+## against bursts; writes docs/BENCHMARKS.md, docs/bench/ (plots, results, profiles). About 100
+## minutes; BENCH_* variables shrink it, BENCH_SCENARIOS=S5 runs one scenario and keeps the others'
+## figures, BENCH_S5_PODS=20000 is S5 at 1,000,000 series (see -h).
 bench: build
 	$(GO) run ./test/bench/cmd/bench
 

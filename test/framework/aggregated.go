@@ -59,6 +59,10 @@ type AggregatedServerOptions struct {
 	APIs []APIGroupVersion
 	// AvailableTimeout bounds the wait for every APIService to be Available (default 2m).
 	AvailableTimeout time.Duration
+	// Started, if set, is called with the port and the process id as soon
+	// as the process runs, before the registration and the wait: what a
+	// caller needs to watch the server start.
+	Started func(port, pid int)
 }
 
 // AggregatedServer is a running aggregated API server registered with the cluster.
@@ -102,6 +106,9 @@ func StartAggregatedServer(ctx context.Context, c *Cluster, o AggregatedServerOp
 		return nil, err
 	}
 	c.track(s.proc)
+	if o.Started != nil {
+		o.Started(port, s.proc.Pid())
+	}
 	defer func() {
 		if err != nil {
 			s.proc.Stop()

@@ -29,6 +29,13 @@ var metricsServerRecipe = recipe{
 // EnsureMetricsServer returns the path of the metrics-server binary,
 // building it into <CacheDir>/bench-bin when missing.
 func EnsureMetricsServer(ctx context.Context, logf func(string, ...any)) (string, error) {
+	return ensureBenchBinary(ctx, metricsServerRecipe, logf)
+}
+
+// ensureBenchBinary returns the path of the one binary of r, building it
+// into <CacheDir>/bench-bin when missing: the releases the benchmarks
+// compare Podometer with.
+func ensureBenchBinary(ctx context.Context, r recipe, logf func(string, ...any)) (string, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -40,11 +47,11 @@ func EnsureMetricsServer(ctx context.Context, logf func(string, ...any)) (string
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("create benchmark binary cache: %w", err)
 	}
-	dir, err := ensureBuilt(ctx, root, metricsServerRecipe, logf)
+	dir, err := ensureBuilt(ctx, root, r, logf)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "metrics-server"), nil
+	return filepath.Join(dir, r.binaries[0]), nil
 }
 
 // MetricsServerOptions configure StartMetricsServer.

@@ -60,15 +60,24 @@ func PodometerArgs(c *Cluster, port int, certDir string) []string {
 // reached at their InternalIP and status port, verified against the
 // cluster CA.
 func kubeletScraperArgs(c *Cluster, port int, certDir string) []string {
+	return append(servingArgs(c, port, certDir),
+		"--kubeconfig="+c.Kubeconfig,
+		"--kubelet-use-node-status-port",
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-certificate-authority="+c.PKI.CAFile,
+	)
+}
+
+// servingArgs are the flags of every aggregated server of the harness
+// (k8s.io/apiserver's names): serving on 127.0.0.1:port with a
+// self-signed certificate in certDir, delegated authentication and
+// authorization through the admin kubeconfig.
+func servingArgs(c *Cluster, port int, certDir string) []string {
 	return []string{
 		fmt.Sprintf("--secure-port=%d", port),
 		"--bind-address=127.0.0.1",
 		"--cert-dir=" + certDir,
-		"--kubeconfig=" + c.Kubeconfig,
 		"--authentication-kubeconfig=" + c.Kubeconfig,
 		"--authorization-kubeconfig=" + c.Kubeconfig,
-		"--kubelet-use-node-status-port",
-		"--kubelet-preferred-address-types=InternalIP",
-		"--kubelet-certificate-authority=" + c.PKI.CAFile,
 	}
 }

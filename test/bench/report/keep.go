@@ -50,6 +50,11 @@ func (r *Results) Keep(prev *Results, ran func(scenario string) bool) {
 		r.S4 = prev.S4
 		r.Setup.S4Window, r.Setup.S4PollInterval = ps.S4Window, ps.S4PollInterval
 	})
+	keep("S5", len(prev.S5) > 0, func() { r.S5 = prev.S5 })
+	if ran("S5") {
+		// The sizes this run does not measure stay; each says when it was measured.
+		r.S5 = keepS5(r.S5, prev.S5)
+	}
 	keep("S6", prev.S6 != nil, func() { r.S6 = prev.S6 })
 	if len(kept) == 0 {
 		return

@@ -62,6 +62,7 @@ func Markdown(r *Results) string {
 	s2(&b, r)
 	s3(&b, r)
 	s4(&b, r)
+	s5(&b, r)
 	s6(&b, r)
 	profiles(&b, r)
 	if len(r.Notes) > 0 {
@@ -136,13 +137,22 @@ func method(b *strings.Builder, r *Results) {
 	p("- **S2, listing all pod metrics** (what `kubectl top pods -A` asks, `GET /apis/metrics.k8s.io/v1beta1/pods`, JSON): %s pods, %d requests in flight for %s per measurement, on the server's own port with the admin client certificate and through kube-apiserver's aggregator (the APIService pointed at the server measured). While one server is measured the other is paused (SIGSTOP), so its scraping does not take CPU from the one measured.\n", thousands(s.S2Pods), s.S2Concurrency, human(s.S2Window))
 	p("- **S3, custom metrics**: a `Pods` metric with a label selector (`app=bench`) over %s pods, served by a second Podometer from Debian's Prometheus with prometheus-adapter's rule format; a test exporter serves one counter per pod. %s S3 runs first, on a cluster of one node and its own pods, which are deleted before S1.\n", thousands(s.S3Pods), s3Order(r))
 	p("- **S4, freshness**: every second for %s, the farm changes the working set of one random pod (memory, because a working set shows at the first scrape after the change, where a CPU rate needs two samples); each server is polled for that pod every %s on its own port until it shows the new value. The latency includes up to one poll interval.\n", human(s.S4Window), s.S4PollInterval)
+	if len(r.S5) > 0 {
+		p("- **S5, discovery at %s series**: prometheus-adapter %s and Podometer discover the metrics of a test exporter's series in Debian's Prometheus under the Helm chart's default rules, alone, one after the other; a bare client sends the same series requests as the floor (see its section).\n", thousands(r.S5[0].Series), PrometheusAdapterVersion(r))
+	}
 	p("- **Profiles**: CPU profiles (`/debug/pprof/profile`, which both servers serve through k8s.io/apiserver) of both servers after S1's window at the largest size and under S2's load, of Podometer under S3's, and heap profiles of both at the largest S1 size, kept under `docs/bench/`.\n")
-	p("\nRun it with `make bench` (about 90 minutes on 2 cores, S6 40 of them; the first run also builds the control plane and metrics-server into the cache). `BENCH_SCENARIOS=S1,S2` (the other scenarios' figures are kept from `docs/bench/results.json`), `BENCH_S1_SIZES=100,200`, `BENCH_S1_WINDOW=30s` and the other `BENCH_*` variables (`go run ./test/bench/cmd/bench -h`) make quick runs; `go run ./test/bench/cmd/bench -report docs` rewrites this page from `docs/bench/results.json`.\n")
+	p("\nRun it with `make bench` (about 100 minutes on 2 cores, S6 40 of them, S5 10; the first run also builds the control plane, metrics-server and prometheus-adapter into the cache). `BENCH_SCENARIOS=S1,S2` (the other scenarios' figures are kept from `docs/bench/results.json`), `BENCH_S1_SIZES=100,200`, `BENCH_S1_WINDOW=30s` and the other `BENCH_*` variables (`go run ./test/bench/cmd/bench -h`) make quick runs; `go run ./test/bench/cmd/bench -report docs` rewrites this page from `docs/bench/results.json`.\n")
 }
 
 // MetricsServerVersion is the version recorded in the results.
-func MetricsServerVersion(r *Results) string {
-	v := r.Versions[MetricsServer]
+func MetricsServerVersion(r *Results) string { return version(r, MetricsServer) }
+
+// PrometheusAdapterVersion is the version recorded in the results.
+func PrometheusAdapterVersion(r *Results) string { return version(r, PrometheusAdapter) }
+
+// version is the first word of the version recorded for name.
+func version(r *Results, name string) string {
+	v := r.Versions[name]
 	if i := strings.IndexByte(v, ' '); i > 0 {
 		return v[:i]
 	}

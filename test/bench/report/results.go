@@ -40,7 +40,9 @@ type Results struct {
 	S2         *S2Result      `json:"s2,omitempty"`
 	S3         *S3Result      `json:"s3,omitempty"`
 	S4         *S4Result      `json:"s4,omitempty"`
-	S6         *S6Result      `json:"s6,omitempty"`
+	// S5 is discovery at one size or more, in growing size.
+	S5 []S5Result `json:"s5,omitempty"`
+	S6 *S6Result  `json:"s6,omitempty"`
 	// Profiles are the pprof files kept with the report.
 	Profiles []Profile `json:"profiles,omitempty"`
 	// Notes are observations of the run worth reading beside the figures.

@@ -87,6 +87,7 @@ func Checks(r *Results) []Check {
 		}
 		out = append(out, c)
 	}
+	out = append(out, s5Checks(r.S5)...)
 	return append(out, s6Checks(r.S6)...)
 }
 

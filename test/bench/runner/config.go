@@ -21,7 +21,7 @@ type Config struct {
 	// RunDir holds the cluster's files; empty means a temporary directory
 	// removed after a successful run.
 	RunDir string
-	// Scenarios to run: S1, S2, S3, S4, S6.
+	// Scenarios to run: S1, S2, S3, S4, S5, S6.
 	Scenarios []string
 
 	PodsPerNode      int
@@ -47,6 +47,11 @@ type Config struct {
 
 	S4Window       time.Duration
 	S4PollInterval time.Duration
+
+	// S5Pods are the exporter's pods, each with s5MetricNames series;
+	// S5Window the CPU window after first discovery.
+	S5Pods   int
+	S5Window time.Duration
 
 	// S6Steps is how many 10x steps S6 times; S6NoiseWindow how long it
 	// measures the HPAs under noise.
@@ -78,6 +83,8 @@ func Default() Config {
 		S3Window:         30 * time.Second,
 		S4Window:         2 * time.Minute,
 		S4PollInterval:   200 * time.Millisecond,
+		S5Pods:           2000,
+		S5Window:         90 * time.Second,
 		S6Steps:          5,
 		S6NoiseWindow:    10 * time.Minute,
 		ProfileSeconds:   20,
@@ -87,7 +94,7 @@ func Default() Config {
 // EnvHelp documents the variables FromEnv reads.
 const EnvHelp = `BENCH_OUT             report directory (default docs)
 BENCH_DIR             cluster run directory, kept (default: a temporary one)
-BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4,S6; the figures of the
+BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4,S5,S6; the figures of the
                       others are kept from the report directory's results.json
 BENCH_PODS_PER_NODE   pods on each farm node (30)
 BENCH_S1_SIZES        comma-separated node counts (100,500,1000,2000)
@@ -105,12 +112,18 @@ BENCH_S2_CONCURRENCY  requests in flight (4)
 BENCH_S3_PODS         pods of the custom metric (5000)
 BENCH_S3_WINDOW       requests per measurement (30s)
 BENCH_S4_WINDOW       how long usage keeps changing (2m)
+BENCH_S5_PODS         pods of S5's exporter, 50 series each (2000: 100,000 series;
+                      20000 is the 1,000,000-series size, kept beside the other)
+BENCH_S5_WINDOW       CPU window of relists after first discovery (90s)
 BENCH_S6_STEPS        10x steps S6 times (5)
 BENCH_S6_NOISE_WINDOW how long S6 measures the HPAs under noise (10m)
 BENCH_PROFILE_SECONDS length of each CPU profile (20)`
 
 // allScenarios are the scenarios of the published method, in the order they run.
-func allScenarios() []string { return []string{"S1", "S2", "S3", "S4", "S6"} }
+func allScenarios() []string { return []string{"S1", "S2", "S3", "S4", "S5", "S6"} }
+
+// s5Sizes are the exporter sizes of issue 16: 100,000 and 1,000,000 series.
+var s5Sizes = []int{2000, 20000}
 
 // FromEnv is Default changed by the BENCH_* variables (see EnvHelp).
 func FromEnv() (Config, error) {
@@ -203,6 +216,8 @@ func FromEnv() (Config, error) {
 	num("BENCH_S3_PODS", &c.S3Pods)
 	dur("BENCH_S3_WINDOW", &c.S3Window)
 	dur("BENCH_S4_WINDOW", &c.S4Window)
+	num("BENCH_S5_PODS", &c.S5Pods)
+	dur("BENCH_S5_WINDOW", &c.S5Window)
 	num("BENCH_S6_STEPS", &c.S6Steps)
 	dur("BENCH_S6_NOISE_WINDOW", &c.S6NoiseWindow)
 	num("BENCH_PROFILE_SECONDS", &c.ProfileSeconds)
@@ -221,6 +236,9 @@ func (c Config) validate() error {
 	}
 	if len(c.Scenarios) == 0 {
 		return fmt.Errorf("no scenario to run")
+	}
+	if c.S5Window%s5RelistInterval != 0 {
+		return fmt.Errorf("BENCH_S5_WINDOW (%s) must be a whole number of relist intervals (%s)", c.S5Window, s5RelistInterval)
 	}
 	for _, n := range c.S1VariantSizes {
 		if !slices.Contains(c.S1Sizes, n) {
@@ -241,6 +259,7 @@ func (c Config) Quick() bool {
 		c.runs("S2") && (c.S2Pods != d.S2Pods || c.S2Window != d.S2Window || c.S2Concurrency != d.S2Concurrency) ||
 		c.runs("S3") && (c.S3Pods != d.S3Pods || c.S3Window != d.S3Window) ||
 		c.runs("S4") && c.S4Window != d.S4Window ||
+		c.runs("S5") && (!slices.Contains(s5Sizes, c.S5Pods) || c.S5Window != d.S5Window) ||
 		c.runs("S6") && (c.S6Steps != d.S6Steps || c.S6NoiseWindow != d.S6NoiseWindow)
 }
 

@@ -63,8 +63,11 @@ func TestFromEnvVariants(t *testing.T) {
 
 func TestFromEnvRejects(t *testing.T) {
 	for name, value := range map[string]string{
-		"BENCH_SCENARIOS": "S5",
+		"BENCH_SCENARIOS": "S7",
 		"BENCH_S1_SIZES":  "10,x",
+		// Not a whole number of 30 s relist intervals.
+		"BENCH_S5_WINDOW": "100s",
+		"BENCH_S5_PODS":   "0",
 		"BENCH_S2_WINDOW": "-1s",
 		"BENCH_S2_PODS":   "31",
 		// 300 is not an S1 size.
@@ -115,5 +118,26 @@ func TestFromEnvS6(t *testing.T) {
 	t.Setenv("BENCH_S6_STEPS", "0")
 	if _, err := FromEnv(); err == nil {
 		t.Error("BENCH_S6_STEPS=0 accepted")
+	}
+}
+
+func TestFromEnvS5(t *testing.T) {
+	t.Setenv("BENCH_SCENARIOS", "S5")
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.S5Pods != 2000 || c.S5Window != 90*time.Second || c.Quick() || c.stages() != nil {
+		t.Errorf("S5 alone: %d pods, window %s, quick %v, stages %v", c.S5Pods, c.S5Window, c.Quick(), c.stages())
+	}
+	// The 1,000,000-series size is a size of the method, not a quick run.
+	t.Setenv("BENCH_S5_PODS", "20000")
+	if c, err = FromEnv(); err != nil || c.S5Pods != 20000 || c.Quick() {
+		t.Errorf("20,000 pods: %+v, %v", c, err)
+	}
+	t.Setenv("BENCH_S5_PODS", "200")
+	t.Setenv("BENCH_S5_WINDOW", "30s")
+	if c, err = FromEnv(); err != nil || c.S5Pods != 200 || c.S5Window != 30*time.Second || !c.Quick() {
+		t.Errorf("a small S5 is not quick: %+v, %v", c, err)
 	}
 }

@@ -49,6 +49,10 @@ type env struct {
 	nodesFile string
 	// memFloorBin is test/bench/cmd/memfloor, run for the idle memory.
 	memFloorBin string
+	// adapterBin is prometheus-adapter and seriesFloorBin
+	// test/bench/cmd/seriesfloor, for S5.
+	adapterBin     string
+	seriesFloorBin string
 
 	// kube is a client without client-side rate limits, for creating
 	// thousands of objects.

@@ -114,7 +114,21 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 
 	stages := cfg.stages()
-	// S3 first, on the cluster it describes (its 5,000 pods and one node):
+	// S5 first, on the empty cluster: its Prometheus scrapes only its
+	// exporter, and nothing else (no farm, no node, no other server)
+	// takes CPU from the server it measures.
+	if cfg.runs("S5") {
+		r, err := e.runS5(ctx)
+		if err != nil {
+			return fmt.Errorf("S5: %w", err)
+		}
+		r.Measured, r.Podometer = res.Started, res.Versions["Podometer"]
+		res.AddS5(r)
+		if err := write(res, outDir, start); err != nil {
+			return err
+		}
+	}
+	// S3 next, on the cluster it describes (its 5,000 pods and one node):
 	// after the resource scenarios the cluster would also hold their
 	// 60,000 pods, and this process the farm's 2,000 nodes, whose garbage
 	// collection and watch traffic land in S3's tail.
@@ -172,6 +186,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	return write(res, outDir, start)
 }
 
+// benchCommand is a command of test/bench/cmd built for a run.
+type benchCommand struct {
+	dst  *string
+	name string
+}
+
 // write saves the results and the report.
 func write(res *report.Results, outDir string, start time.Time) error {
 	res.Duration = time.Since(start).Round(time.Second)
@@ -191,20 +211,22 @@ func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Resu
 	if e.podometerBin, err = framework.BuildPodometer(ctx, root, outDir); err != nil {
 		return err
 	}
+	// Static, as `make bench` builds Podometer and the cache builds
+	// metrics-server: no C library among the file-backed pages.
+	var commands []benchCommand
 	if e.cfg.runs("S1") {
-		// Static, as `make bench` builds Podometer and the cache builds
-		// metrics-server: no C library among the file-backed pages.
-		for _, c := range []struct {
-			dst  *string
-			name string
-		}{{&e.floorBin, "floor"}, {&e.memFloorBin, "memfloor"}} {
-			*c.dst = filepath.Join(outDir, c.name)
-			cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", *c.dst, "./test/bench/cmd/"+c.name)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("go build ./test/bench/cmd/%s: %w\n%s", c.name, err, out)
-			}
+		commands = append(commands, benchCommand{&e.floorBin, "floor"}, benchCommand{&e.memFloorBin, "memfloor"})
+	}
+	if e.cfg.runs("S5") {
+		commands = append(commands, benchCommand{&e.seriesFloorBin, "seriesfloor"})
+	}
+	for _, c := range commands {
+		*c.dst = filepath.Join(outDir, c.name)
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", *c.dst, "./test/bench/cmd/"+c.name)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./test/bench/cmd/%s: %w\n%s", c.name, err, out)
 		}
 	}
 	if e.cfg.stages() != nil {
@@ -213,11 +235,18 @@ func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Resu
 			return err
 		}
 	}
+	if e.cfg.runs("S5") {
+		e.logf("prometheus-adapter %s: building it into the cache if missing", framework.PrometheusAdapterVersion)
+		if e.adapterBin, err = framework.EnsurePrometheusAdapter(ctx, e.logf); err != nil {
+			return err
+		}
+		res.Versions[report.PrometheusAdapter] = framework.PrometheusAdapterVersion + " (sigs.k8s.io/prometheus-adapter/cmd/adapter@" + framework.PrometheusAdapterVersion + ", built from the Go module proxy)"
+	}
 	res.Versions["Podometer"] = gitVersion(root)
 	res.Versions["metrics-server"] = framework.MetricsServerVersion + " (go install sigs.k8s.io/metrics-server/cmd/metrics-server@" + framework.MetricsServerVersion + ")"
 	res.Versions["Kubernetes (kube-apiserver)"] = framework.KubernetesVersion
 	res.Versions["etcd"] = framework.EtcdVersion
-	if e.cfg.runs("S3") || e.cfg.runs("S6") {
+	if e.cfg.runs("S3") || e.cfg.runs("S5") || e.cfg.runs("S6") {
 		res.Versions["Prometheus"] = prometheusVersion(ctx, e.logf)
 	}
 	return nil
