@@ -93,7 +93,7 @@ func parsePage(resource, namespace string, limit int64, token string, now time.T
 	if err != nil {
 		return p, errors.NewBadRequest(fmt.Sprintf("invalid continue token: %v; start the list again without it", err))
 	}
-	if t.Resource != resource || t.Namespace != namespace || (namespace != "" && t.After.Namespace != namespace) {
+	if t.Resource != resource || t.Namespace != namespace || !keyOfScope(t.After, resource, namespace) {
 		return p, errors.NewBadRequest(fmt.Sprintf("invalid continue token: it continues a list of %s, not this list of %s; start the list again without it",
 			scopeOf(t.Resource, t.Namespace), scopeOf(resource, namespace)))
 	}
@@ -106,6 +106,16 @@ func parsePage(resource, namespace string, limit int64, token string, now time.T
 	}
 	p.resumed, p.after, p.start = true, t.After, start
 	return p, nil
+}
+
+// keyOfScope tells whether key can be that of an item of a list of
+// resource in namespace ("" for all): a node's has no namespace, a pod's
+// has one, the list's if it has one.
+func keyOfScope(key itemKey, resource, namespace string) bool {
+	if resource == "nodes" {
+		return key.Namespace == ""
+	}
+	return key.Namespace != "" && (namespace == "" || key.Namespace == namespace)
 }
 
 func scopeOf(resource, namespace string) string {

@@ -80,6 +80,8 @@ func TestContinueTokens(t *testing.T) {
 		{name: "another namespace's", resource: "pods", namespace: "ns-2", token: token(func(c *continueToken) { c.Namespace = "ns-1" }), want: badRequest},
 		{name: "all namespaces' in one", resource: "pods", namespace: "ns-1", token: token(nil), want: badRequest},
 		{name: "one namespace's in all", resource: "pods", token: token(func(c *continueToken) { c.Namespace = "ns-1" }), want: badRequest},
+		{name: "a node key in a pod list", resource: "pods", token: token(func(c *continueToken) { c.After = itemKey{Name: "n1"} }), want: badRequest},
+		{name: "a pod key in a node list", resource: "nodes", token: token(func(c *continueToken) { c.Resource = "nodes" }), want: badRequest},
 		{name: "key outside its namespace", resource: "pods", namespace: "ns-2", token: token(func(c *continueToken) { c.Namespace = "ns-2" }), want: badRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
