@@ -17,18 +17,12 @@ import (
 	"github.com/podometer/podometer/test/framework"
 )
 
-// pagedPod is a bare pod of one container on node, whose usage kwok
-// reports from its annotations; deleted, it is gone for good.
+// pagedPod is a bare pod (deleted, it is gone for good) on node, labelled
+// app=paged so that no other test's pods match: sidecarPod relabelled.
 func pagedPod(ns, name, node string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "paged"},
-			Annotations: map[string]string{"kwok.x-k8s.io/usage-cpu": "50m", "kwok.x-k8s.io/usage-memory": "16Mi"}},
-		Spec: corev1.PodSpec{
-			NodeName:                      node,
-			Containers:                    []corev1.Container{{Name: "app", Image: "fake.example/app:latest"}},
-			TerminationGracePeriodSeconds: new(int64),
-		},
-	}
+	pod := sidecarPod(ns, name, node)
+	pod.Labels = map[string]string{"app": "paged"}
+	return pod
 }
 
 // rawPodMetrics is `kubectl get --raw path` of a list of pod metrics,
