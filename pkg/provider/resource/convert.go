@@ -22,6 +22,14 @@ func selectors(options *internalversion.ListOptions) (labels.Selector, fields.Se
 	return label, field
 }
 
+// paging returns the limit and continue token of a list request.
+func paging(options *internalversion.ListOptions) (limit int64, token string) {
+	if options == nil {
+		return 0, ""
+	}
+	return options.Limit, options.Continue
+}
+
 // objectFields are the fields a metrics object can be selected by; they
 // are those of the object it measures.
 func objectFields(meta metav1.Object) fields.Set {

@@ -55,8 +55,8 @@ func NewVersionedStorage(src VersionedSource, nodes corelisters.NodeLister, pods
 
 func newStorage(src UsageSource, nodes corelisters.NodeLister, pods *podMetrics, opts []Option) *Storage {
 	o := newOptions(opts)
-	pods.resources = o.resources
-	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes, resources: o.resources}, pods: pods}
+	pods.resources, pods.clock = o.resources, o.clock
+	return &Storage{nodes: &nodeMetrics{usage: src, nodes: nodes, resources: o.resources, clock: o.clock}, pods: pods}
 }
 
 // Install registers metrics.k8s.io v1beta1 (what the HPA reads) and v1

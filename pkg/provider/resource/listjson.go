@@ -3,6 +3,8 @@ package resource
 import (
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,16 +24,17 @@ import (
 // answers the common form of that request (a JSON list, with at most label
 // and field selectors) by writing the JSON straight from the informer's
 // pods and the stored figures. Every other request (a table, protobuf,
-// YAML, pretty output, an unknown parameter, a selector that does not
-// parse) goes to the generic handler, which also produces every error.
-// The bytes are the generic serializer's: a test compares them.
+// YAML, pretty output, an unknown parameter, a selector, limit or continue
+// token that does not parse) goes to the generic handler, which also
+// produces every error. The bytes are the generic serializer's: a test
+// compares them. Both paths cut pages the same way: selectPods does.
 
-// fastListParams are the query parameters the fast path understands;
-// limit and the resourceVersion ones are ignored by the generic path too,
-// as the list is always served whole from memory.
+// fastListParams are the query parameters the fast path understands; the
+// resourceVersion ones are ignored by the generic path too, as the list
+// is always served from memory.
 var fastListParams = map[string]bool{
 	"labelSelector": true, "fieldSelector": true, "timeout": true,
-	"limit": true, "resourceVersion": true, "resourceVersionMatch": true,
+	"limit": true, "continue": true, "resourceVersion": true, "resourceVersionMatch": true,
 }
 
 var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
@@ -58,7 +61,12 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 			next.ServeHTTP(w, req)
 			return
 		}
-		sel, err := s.pods.selectPods(info.Namespace, labelSel, fieldSel)
+		pg, ok := s.fastPage(info.Namespace, q)
+		if !ok {
+			next.ServeHTTP(w, req)
+			return
+		}
+		sel, err := s.pods.selectPods(info.Namespace, labelSel, fieldSel, pg)
 		if err != nil {
 			next.ServeHTTP(w, req) // the generic path reports it
 			return
@@ -71,6 +79,26 @@ func (s *Storage) FastPodList(next http.Handler) http.Handler {
 			klog.V(4).InfoS("Writing a list of pod metrics failed", "err", err)
 		}
 	})
+}
+
+// fastPage reads the page a fast list asks for; when it cannot (a limit
+// that is not a number, a continue token the generic path rejects, or
+// one with resourceVersionMatch, which the generic path forbids), it
+// returns false and the generic path answers.
+func (s *Storage) fastPage(namespace string, q url.Values) (page, bool) {
+	var limit int64
+	if l := q.Get("limit"); l != "" {
+		var err error
+		if limit, err = strconv.ParseInt(l, 10, 64); err != nil {
+			return page{}, false
+		}
+	}
+	token := q.Get("continue")
+	if token != "" && q.Get("resourceVersionMatch") != "" {
+		return page{}, false
+	}
+	pg, err := s.pods.page(namespace, limit, token)
+	return pg, err == nil
 }
 
 // objectFieldsOnly tells whether a field selector names only the fields
@@ -107,7 +135,9 @@ func (sel *selection) writeJSON(w io.Writer, apiVersion string, resources usageR
 	}()
 	b = append(b, `{"kind":"PodMetricsList","apiVersion":`...)
 	b = apijson.String(b, apiVersion)
-	b = append(b, `,"metadata":{},"items":[`...)
+	b = append(b, `,"metadata":`...)
+	b = appendListMeta(b, &sel.meta)
+	b = append(b, `,"items":[`...)
 	var chunk []byte // where new items are remembered
 	for i, p := range sel.picks {
 		if len(b) >= flushAt {
@@ -146,6 +176,21 @@ func remember(p pick, json, chunk []byte) []byte {
 	withJSON.json = chunk[start:len(chunk):len(chunk)]
 	p.slot.state.CompareAndSwap(p.state, &withJSON)
 	return chunk
+}
+
+// appendListMeta appends the JSON of a list's metadata, of which a page
+// sets only continue and remainingItemCount.
+func appendListMeta(b []byte, meta *metav1.ListMeta) []byte {
+	if meta.Continue == "" {
+		return append(b, "{}"...)
+	}
+	b = append(b, `{"continue":`...)
+	b = apijson.String(b, meta.Continue)
+	if meta.RemainingItemCount != nil {
+		b = append(b, `,"remainingItemCount":`...)
+		b = strconv.AppendInt(b, *meta.RemainingItemCount, 10)
+	}
+	return append(b, '}')
 }
 
 func appendPodMetrics(b []byte, pod *metav1.PartialObjectMetadata, u usage.PodFigures, resources usageResources) []byte {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,6 +19,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/metrics/pkg/apis/metrics"
 	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -190,7 +192,13 @@ func (w *countingWriter) Write(b []byte) (int, error) {
 // before (if not nil) with the iteration's number before each.
 func benchmarkList(b *testing.B, s *Storage, minBytes int, before func(i int)) {
 	b.Helper()
-	req := listRequest(b, "/apis/metrics.k8s.io/v1beta1/pods", "")
+	benchmarkTarget(b, s, "/apis/metrics.k8s.io/v1beta1/pods", minBytes, before)
+}
+
+// benchmarkTarget is benchmarkList of any list's URL.
+func benchmarkTarget(b *testing.B, s *Storage, target string, minBytes int, before func(i int)) {
+	b.Helper()
+	req := listRequest(b, target, "")
 	handler := s.FastPodList(notFast)
 	w := &countingWriter{}
 	handler.ServeHTTP(w, req) // the server's state after its first list
@@ -314,6 +322,26 @@ func BenchmarkListStoredPodsWhileScraping(b *testing.B) {
 	pods, rescrape := storedPods(b, 30_000)
 	benchmarkList(b, &Storage{pods: pods}, 30_000*100, func(i int) {
 		rescrape(i*3%1000, (i*3+1)%1000, (i*3+2)%1000)
+	})
+}
+
+// BenchmarkListStoredPodsPage is BenchmarkListStoredPods cut into pages
+// of 500 (`kubectl get --raw '/apis/metrics.k8s.io/v1beta1/pods?limit=500'`):
+// the first page, and the page after the 15,000th pod.
+func BenchmarkListStoredPodsPage(b *testing.B) {
+	pods, _ := storedPods(b, 30_000)
+	s := &Storage{pods: pods}
+	b.Run("first", func(b *testing.B) {
+		benchmarkTarget(b, s, "/apis/metrics.k8s.io/v1beta1/pods?limit=500", 500*100, nil)
+	})
+	b.Run("middle", func(b *testing.B) {
+		opts := &internalversion.ListOptions{Limit: 15_000}
+		obj, err := pods.List(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		token := obj.(*metrics.PodMetricsList).Continue
+		benchmarkTarget(b, s, "/apis/metrics.k8s.io/v1beta1/pods?limit=500&continue="+token, 500*100, nil)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/metrics/pkg/apis/metrics"
+	"k8s.io/utils/clock"
 )
 
 // nodeMetrics is the REST storage of NodeMetrics.
@@ -19,6 +20,8 @@ type nodeMetrics struct {
 	usage     UsageSource
 	nodes     corelisters.NodeLister
 	resources usageResources
+	// clock dates continue tokens (nil: the real clock).
+	clock clock.PassiveClock
 }
 
 var (
@@ -61,9 +64,15 @@ func (m *nodeMetrics) Get(_ context.Context, name string, _ *metav1.GetOptions) 
 }
 
 // List returns the metrics of the nodes that match the request's
-// selectors and have a fresh figure, sorted by name.
+// selectors and have a fresh figure, sorted by name: the page of them the
+// request's limit and continue token ask for (page.go).
 func (m *nodeMetrics) List(_ context.Context, options *internalversion.ListOptions) (runtime.Object, error) {
 	labelSel, fieldSel := selectors(options)
+	limit, token := paging(options)
+	pg, err := parsePage("nodes", "", limit, token, now(m.clock))
+	if err != nil {
+		return nil, err
+	}
 	nodes, err := m.nodes.List(labelSel)
 	if err != nil {
 		return nil, errors.NewInternalError(fmt.Errorf("listing nodes from the informer cache: %w", err))
@@ -85,6 +94,13 @@ func (m *nodeMetrics) List(_ context.Context, options *internalversion.ListOptio
 		})
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	key := func(i int) itemKey { return itemKey{Name: list.Items[i].Name} }
+	list.Items = list.Items[pg.skip(len(list.Items), key):]
+	end, meta, err := pg.rest(len(list.Items), key)
+	if err != nil {
+		return nil, err
+	}
+	list.Items, list.ListMeta = list.Items[:end], meta
 	return list, nil
 }
 

@@ -1,11 +1,14 @@
 package resource
 
+import "k8s.io/utils/clock"
+
 // Option configures a Storage.
 type Option func(*options)
 
 // options are what the Options of a Storage chose.
 type options struct {
 	resources usageResources
+	clock     clock.PassiveClock
 }
 
 // WithEphemeralStorage, when on, adds "ephemeral-storage" (bytes, the
@@ -23,4 +26,10 @@ func newOptions(opts []Option) options {
 		opt(&o)
 	}
 	return o
+}
+
+// WithClock sets the clock that dates continue tokens and tells when they
+// expire; the real clock is the default.
+func WithClock(c clock.PassiveClock) Option {
+	return func(o *options) { o.clock = c }
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/metrics/pkg/apis/metrics"
+	"k8s.io/utils/clock"
 
 	"github.com/podometer/podometer/pkg/usage"
 )
@@ -30,6 +31,8 @@ type podMetrics struct {
 	index podIndex
 	// resources are the resources of each container's usage.
 	resources usageResources
+	// clock dates continue tokens (nil: the real clock).
+	clock clock.PassiveClock
 }
 
 // newPodMetrics serves the pods of pods with the figures of src; a list
@@ -82,15 +85,22 @@ func (m *podMetrics) Get(ctx context.Context, name string, _ *metav1.GetOptions)
 
 // List returns the metrics of the pods in the request's namespace (or all
 // namespaces) that match its selectors and have fresh figures for every
-// container, sorted by namespace and name.
+// container, sorted by namespace and name: the page of them the request's
+// limit and continue token ask for (page.go).
 func (m *podMetrics) List(ctx context.Context, options *internalversion.ListOptions) (runtime.Object, error) {
 	labelSel, fieldSel := selectors(options)
-	sel, err := m.selectPods(genericapirequest.NamespaceValue(ctx), labelSel, fieldSel)
+	namespace := genericapirequest.NamespaceValue(ctx)
+	limit, token := paging(options)
+	pg, err := m.page(namespace, limit, token)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := m.selectPods(namespace, labelSel, fieldSel, pg)
 	if err != nil {
 		return nil, err
 	}
 	defer sel.release()
-	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, len(sel.picks))}
+	list := &metrics.PodMetricsList{ListMeta: sel.meta, Items: make([]metrics.PodMetrics, len(sel.picks))}
 	for i, p := range sel.picks {
 		list.Items[i] = podMetricsOf(p.slot.meta, p.state.usage, m.resources)
 	}
@@ -101,6 +111,8 @@ func (m *podMetrics) List(ctx context.Context, options *internalversion.ListOpti
 // comes from a pool: release it when done.
 type selection struct {
 	picks []pick
+	// meta is the list's: where the next page starts, when it does.
+	meta  metav1.ListMeta
 	slots []int32 // scratch: indexes in a snapshot
 }
 
@@ -115,14 +127,22 @@ var selections = sync.Pool{New: func() any { return new(selection) }}
 // release returns sel to the pool, without what it refers to.
 func (sel *selection) release() {
 	clear(sel.picks)
-	sel.picks, sel.slots = sel.picks[:0], sel.slots[:0]
+	sel.picks, sel.slots, sel.meta = sel.picks[:0], sel.slots[:0], metav1.ListMeta{}
 	selections.Put(sel)
+}
+
+// page reads the limit and continue token of a list of namespace ("" for
+// all).
+func (m *podMetrics) page(namespace string, limit int64, token string) (page, error) {
+	return parsePage("pods", namespace, limit, token, now(m.clock))
 }
 
 // selectPods returns the pods of namespace ("" for all) that match the
 // selectors and have fresh figures for every container, with those
-// figures, sorted by namespace and name.
-func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fieldSel fields.Selector) (*selection, error) {
+// figures, sorted by namespace and name: those of the page pg, and the
+// list's metadata. Only the figures of pods after the page's start are
+// read.
+func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fieldSel fields.Selector, pg page) (*selection, error) {
 	pods, err := m.list(namespace, labelSel)
 	if err != nil {
 		return nil, err
@@ -137,7 +157,15 @@ func (m *podMetrics) selectPods(namespace string, labelSel labels.Selector, fiel
 	if !fieldSel.Empty() {
 		slots = slices.DeleteFunc(slots, func(i int32) bool { return !fieldSel.Matches(objectFields(snap.slots[i].meta)) })
 	}
+	slots = slots[pg.skip(len(slots), func(k int) itemKey { return keyOf(snap.slots[slots[k]].meta) }):]
 	sel.picks = m.lists.figures(snap, slots, sel.picks[:0])
+	end, meta, err := pg.rest(len(sel.picks), func(k int) itemKey { return keyOf(sel.picks[k].slot.meta) })
+	if err != nil {
+		sel.release()
+		return nil, err
+	}
+	clear(sel.picks[end:])
+	sel.picks, sel.meta = sel.picks[:end], meta
 	return sel, nil
 }
 
@@ -188,6 +216,10 @@ func (m *podMetrics) sorted(pods []*metav1.PartialObjectMetadata, namespace stri
 	}
 	snap = m.index.update(pods)
 	return snap, snap.matching(namespace, labelSel, slots), nil
+}
+
+func keyOf(pod *metav1.PartialObjectMetadata) itemKey {
+	return itemKey{Namespace: pod.Namespace, Name: pod.Name}
 }
 
 func podRef(pod *metav1.PartialObjectMetadata) usage.PodRef {

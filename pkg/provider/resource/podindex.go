@@ -1,9 +1,7 @@
 package resource
 
 import (
-	"cmp"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -155,5 +153,5 @@ func rebuild(old *podSnapshot, pods []*metav1.PartialObjectMetadata) *podSnapsho
 
 // compareNamespaceName orders pods by namespace, then name.
 func compareNamespaceName(a, b *metav1.PartialObjectMetadata) int {
-	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	return compareKeys(keyOf(a), keyOf(b))
 }
