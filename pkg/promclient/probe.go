@@ -80,12 +80,19 @@ func (p *Prober) Start(ctx context.Context) error {
 	return nil
 }
 
+// ProbeOnce asks api the probe query once, bounded by timeout: what
+// podometer check asks each backend before it discovers.
+func ProbeOnce(ctx context.Context, api Querier, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, _, _, err := api.Query(ctx, probeQuery, time.Time{})
+	return err
+}
+
 // Probe asks the backend once and records the outcome. A probe cut short
 // because ctx ended records nothing.
 func (p *Prober) Probe(ctx context.Context) {
-	qctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	_, _, _, err := p.api.Query(qctx, probeQuery, time.Time{})
+	err := ProbeOnce(ctx, p.api, p.timeout)
 	if ctx.Err() != nil {
 		return
 	}
