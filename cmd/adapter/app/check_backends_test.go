@@ -112,3 +112,21 @@ func TestCheckBackends(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckExplainBackend(t *testing.T) {
+	rules := backendRulesFile(t, "http://team-b.example", "team-b")
+	out, err := runPodometer(t, "check", "--config", rules, "--explain", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/*/jobs_queued")
+	if err != nil {
+		t.Fatalf("check --explain failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "team-b, of the rules file's backends (not --prometheus-url)") {
+		t.Errorf("the explanation does not name the rule's backend:\n%s", out)
+	}
+	out, err = runPodometer(t, "check", "--config", rules, "--explain", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/*/http_requests_total")
+	if err != nil {
+		t.Fatalf("check --explain failed: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "of the rules file's backends") {
+		t.Errorf("a rule on the flags' Prometheus is explained with a backend:\n%s", out)
+	}
+}
