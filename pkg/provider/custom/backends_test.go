@@ -180,6 +180,17 @@ func TestBackendPerRule(t *testing.T) {
 	if got, err := value("jobs_on_default"); err != nil || got != 1 {
 		t.Errorf("jobs_on_default after the reload = %v, %v; want 1", got, err)
 	}
+
+	// A request that looked its rule up just before a reload removed the
+	// rule's backend still reaches that backend.
+	src, ok := reg.Lookup(MetricKey{Resource: schema.GroupResource{Resource: "pods"}, Namespaced: true, Metric: "jobs_on_b"})
+	if !ok {
+		t.Fatal("jobs_on_b is not served")
+	}
+	reg.Reload(ctx, compileRules(t, twoBackendRules)[:1], nil)
+	if b, err := reg.backend(src.Rule); err != nil || b.URL != teamC.srv.URL {
+		t.Errorf("the backend of a rule looked up before the reload: %+v, %v; want team-c", b, err)
+	}
 }
 
 // A rule whose backend the registry does not have fails alone.

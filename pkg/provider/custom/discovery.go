@@ -40,8 +40,11 @@ type Registry struct {
 	memo   map[string]seriesMemo
 
 	mu sync.RWMutex
-	// backends serve rules; replaced with them on reload.
+	// backends serve rules; replaced with them on reload. retired are
+	// the named backends before the last reload: a request that looked
+	// its rule up just before the swap still finds its backend there.
 	backends backends
+	retired  Backends
 	results  map[*naming.Rule]ruleResult
 	// served is Precedence over results, in rule order.
 	served *Exposure
@@ -132,7 +135,7 @@ func (r *Registry) Reload(ctx context.Context, rules []*naming.Rule, named Backe
 	results := r.discoverAll(ctx, rules, bs)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.backends = bs
+	r.retired, r.backends = r.backends.named, bs
 	kept := map[string]bool{}
 	for _, rule := range rules {
 		kept[rule.ID()] = true
@@ -322,7 +325,13 @@ func (r *Registry) Failing() []error {
 func (r *Registry) backend(rule *naming.Rule) (Backend, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.backends.lookup(rule.Backend())
+	b, err := r.backends.lookup(rule.Backend())
+	if err != nil && r.retired != nil {
+		if old, ok := r.retired.Backend(rule.Backend()); ok {
+			return old, nil
+		}
+	}
+	return b, err
 }
 
 // Lookup gives the rule and series that serve a metric. When two rules
