@@ -3,17 +3,23 @@ package server
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/promclient/promclienttest"
+	"github.com/podometer/podometer/pkg/provider/custom"
 )
 
 func TestBackendSetReadiness(t *testing.T) {
@@ -132,5 +138,125 @@ func TestBackendSetReload(t *testing.T) {
 	set.discard(dropped)
 	if n := testutil.CollectAndCount(set.up); n != 3 {
 		t.Errorf("podometer_prometheus_up has %d series after a refused reload; want 3", n)
+	}
+}
+
+// backendReloadRules has one rule on the backend named moving, whose
+// url and caFile are filled in.
+const backendReloadRules = `backends:
+- name: moving
+  url: %URL%
+%CA%rules:
+- id: jobs
+  backend: moving
+  seriesQuery: 'jobs_queued{namespace!="",pod!=""}'
+  resources: {template: "<<.Resource>>"}
+  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+`
+
+// TestReloadMovesABackend runs the reloader with the server's apply: a
+// file whose backend moves to another URL is discovered there before it
+// serves; a file whose backend cannot be built (a CA file that is no
+// certificate) is refused and the last good rules and backends stay.
+func TestReloadMovesABackend(t *testing.T) {
+	jobs := model.LabelSet{"__name__": "jobs_queued", "namespace": "ns", "pod": "a"}
+	def := promclienttest.New(t)
+	first := promclienttest.New(t)
+	first.Catalog(jobs)
+	second := promclienttest.New(t)
+	second.Catalog(jobs)
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "rules.yaml")
+	write := func(url, ca string) {
+		t.Helper()
+		if ca != "" {
+			ca = "  caFile: " + ca + "\n"
+		}
+		content := strings.NewReplacer("%URL%", url, "%CA%", ca).Replace(backendReloadRules)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(first.URL, "")
+
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
+	compile := func(cfg *naming.Config) (*naming.Compiled, []error) { return naming.Compile(cfg, mapper) }
+	cfg, err := naming.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, errs := compile(cfg)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	clk := clocktesting.NewFakeClock(time.Unix(1_700_000_000, 0))
+	set, err := newBackendSet(promclient.Config{URL: def.URL}, time.Second, clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, berrs := set.prepare(compiled.Backends)
+	if len(berrs) > 0 {
+		t.Fatal(berrs)
+	}
+	set.use(bs)
+	defClient := set.defaultBackend()
+	registry, err := custom.NewRegistry(custom.RegistryConfig{
+		Prometheus: defClient.client, Backend: def.URL, Timeout: time.Second, Backends: bs.custom(),
+		Rules: servedRules(compiled), Interval: time.Minute, Window: time.Minute, Clock: clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	registry.Discover(ctx)
+	r, err := newRulesReloader(path, clk, nil, nil, compile, applyRules(set, registry, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seriesAsked := func(s *promclienttest.Server) int {
+		n := 0
+		for _, req := range s.Requests() {
+			if req.Path == "/api/v1/series" {
+				n++
+			}
+		}
+		return n
+	}
+	if seriesAsked(first) != 1 || seriesAsked(second) != 0 || seriesAsked(def) != 0 {
+		t.Fatalf("series requests: first %d, second %d, default %d; want the rule's on first only", seriesAsked(first), seriesAsked(second), seriesAsked(def))
+	}
+
+	write(second.URL, "")
+	r.Check(ctx)
+	if got := testutil.ToFloat64(r.metrics.successful); got != 1 {
+		t.Fatalf("a good file with its backend moved: reload successful = %v", got)
+	}
+	if seriesAsked(second) != 1 {
+		t.Errorf("the moved backend was asked %d series requests on reload; want its rule discovered there before serving", seriesAsked(second))
+	}
+	if got := set.byName["moving"].url; got != second.URL {
+		t.Errorf("the set probes %s for moving; want %s", got, second.URL)
+	}
+
+	write(first.URL, garbage)
+	r.Check(ctx)
+	if got := testutil.ToFloat64(r.metrics.successful); got != 0 {
+		t.Errorf("a backend whose CA cannot be loaded: reload successful = %v, want 0", got)
+	}
+	if got := set.byName["moving"].url; got != second.URL {
+		t.Errorf("after a refused reload the set probes %s for moving; want %s still", got, second.URL)
+	}
+	registry.Discover(ctx)
+	if seriesAsked(second) != 2 || seriesAsked(first) != 1 {
+		t.Errorf("after a refused reload: first %d, second %d series requests; want the rule still on second", seriesAsked(first), seriesAsked(second))
+	}
+	if failing := registry.Failing(); len(failing) != 0 {
+		t.Errorf("failing after a refused reload: %v", failing)
 	}
 }

@@ -125,37 +125,7 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 	}
 	var reloader *rulesReloader
 	if pc.RulesFile != "" {
-		apply := func(ctx context.Context, next *naming.Compiled) (err error) {
-			nb, errs := set.prepare(next.Backends)
-			defer func() {
-				if err != nil {
-					set.discard(nb)
-				}
-			}()
-			if len(errs) > 0 {
-				return errors.Join(errs...)
-			}
-			if resourceSource != nil {
-				// Checked before anything changes: a file without usable
-				// resourceRules would leave metrics.k8s.io without a source.
-				if next.Resource == nil {
-					return errors.New("resourceRules: none in the file (valid ones), and metrics.k8s.io is served from them")
-				}
-				rb, err := nb.resource(next.Resource.Backend)
-				if err != nil {
-					return fmt.Errorf("resourceRules: %w", err)
-				}
-				if err := resourceSource.Reload(next.Resource, rb); err != nil {
-					return fmt.Errorf("resourceRules: %w", err)
-				}
-			}
-			nb.probeFresh(ctx)
-			// The new rules are discovered on the new backends before
-			// they serve; the old ones serve until then.
-			registry.Reload(ctx, servedRules(next), nb.custom())
-			set.use(nb)
-			return nil
-		}
+		apply := applyRules(set, registry, resourceSource)
 		if reloader, err = newRulesReloader(pc.RulesFile, c.Clock, c.Registerer, errs, compile, apply); err != nil {
 			return nil, err
 		}
@@ -176,6 +146,44 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 			Backend:    def.url,
 		}),
 	}, nil
+}
+
+// applyRules serves a reloaded file: its backends are built (those
+// configured as before are kept), resourceRules move to theirs, the new
+// rules are discovered on the new backends, and only then do rules and
+// backends serve together. A backend that cannot be built, or
+// resourceRules that cannot serve, refuse the file before anything
+// changes. resource is nil unless metrics.k8s.io comes from Prometheus.
+func applyRules(set *backendSet, registry *custom.Registry, resource *promsource.Source) func(context.Context, *naming.Compiled) error {
+	return func(ctx context.Context, next *naming.Compiled) (err error) {
+		nb, errs := set.prepare(next.Backends)
+		defer func() {
+			if err != nil {
+				set.discard(nb)
+			}
+		}()
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if resource != nil {
+			// Checked before anything changes: a file without usable
+			// resourceRules would leave metrics.k8s.io without a source.
+			if next.Resource == nil {
+				return errors.New("resourceRules: none in the file (valid ones), and metrics.k8s.io is served from them")
+			}
+			rb, err := nb.resource(next.Resource.Backend)
+			if err != nil {
+				return fmt.Errorf("resourceRules: %w", err)
+			}
+			if err := resource.Reload(next.Resource, rb); err != nil {
+				return fmt.Errorf("resourceRules: %w", err)
+			}
+		}
+		nb.probeFresh(ctx)
+		registry.Reload(ctx, servedRules(next), nb.custom())
+		set.use(nb)
+		return nil
+	}
 }
 
 // servedRules are the custom and external rules of a compiled file.
