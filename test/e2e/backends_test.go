@@ -55,7 +55,8 @@ externalRules:
 // first's keep serving and Podometer stays ready.
 func TestBackendPerRule(t *testing.T) {
 	shared := podometer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Discovery, two scale-ups and a scale-down, each bounded below.
+	ctx, cancel := context.WithTimeout(context.Background(), 13*time.Minute)
 	defer cancel()
 	kwokNodes(t, ctx, map[string]string{"test": "backends"}, "backends-1")
 
