@@ -21,6 +21,9 @@ type Compiled struct {
 	// Resource serves metrics.k8s.io from Prometheus; nil when the file has no
 	// resourceRules or they could not be compiled.
 	Resource *ResourceQueries
+	// Backends are the entries of backends that passed validation, in
+	// file order; the default backend (the flags') is not among them.
+	Backends []Backend
 }
 
 // Compile validates cfg (as Validate does) and resolves its resources with
@@ -41,7 +44,7 @@ func Compile(cfg *Config, mapper meta.RESTMapper) (*Compiled, []error) {
 		return &Compiled{}, []error{errors.New("naming: Compile needs a RESTMapper")}
 	}
 	chk, errs := cfg.check()
-	out := &Compiled{}
+	out := &Compiled{Backends: chk.backends}
 	// compileAll compiles the rules that passed the checks; a rule that
 	// fails here is reported and left out, the others are kept.
 	compileAll := func(specs []*ruleSpec) []*Rule {
@@ -146,6 +149,10 @@ func (r *Rule) External() bool { return r.spec.external }
 // SeriesQuery is the series selector to send to Prometheus' /api/v1/series
 // for discovery.
 func (r *Rule) SeriesQuery() string { return r.spec.seriesQuery }
+
+// Backend names the backend the rule's discovery and queries go to:
+// DefaultBackend or the name of an entry of backends.
+func (r *Rule) Backend() string { return r.spec.backend }
 
 // MissingAsZero tells whether a missing value reads as 0 (an opt-in
 // extension) rather than as missing.
@@ -264,6 +271,9 @@ type ResourceQueries struct {
 	// Window is the window the CPU rate is computed over, to report with
 	// every value.
 	Window time.Duration
+	// Backend names the backend the queries go to: DefaultBackend or the
+	// name of an entry of backends.
+	Backend string
 }
 
 // ResourceQuery builds the queries of cpu or memory.
@@ -313,5 +323,5 @@ func compileResourceRules(spec *resourceSpec, mapper meta.RESTMapper) (*Resource
 	if cpu == nil || mem == nil {
 		return nil, problems
 	}
-	return &ResourceQueries{CPU: cpu, Memory: mem, Window: spec.window}, problems
+	return &ResourceQueries{CPU: cpu, Memory: mem, Window: spec.window, Backend: spec.backend}, problems
 }

@@ -25,6 +25,10 @@ type Config struct {
 	// ResourceRules serve metrics.k8s.io (CPU and memory of pods, containers
 	// and nodes) from Prometheus.
 	ResourceRules *ResourceRules `json:"resourceRules,omitempty" yaml:"resourceRules,omitempty"`
+	// Backends are Prometheus HTTP APIs besides the flags' (the default
+	// backend) that rules may read from with their backend key. Podometer
+	// extension; optional.
+	Backends []Backend `json:"backends,omitempty" yaml:"backends,omitempty"`
 
 	// problems found outside any rule while decoding (unknown top-level keys,
 	// "rules" that is not a list, ...).
@@ -66,6 +70,11 @@ type DiscoveryRule struct {
 	// <<.Window>>) and serves the panic figure while it is at least
 	// panicThreshold times the stable one. Podometer extension; optional.
 	Burst *Burst `json:"burst,omitempty" yaml:"burst,omitempty"`
+
+	// Backend names the entry of backends this rule's discovery and
+	// queries go to; empty or "default" for the flags' Prometheus.
+	// Podometer extension; optional.
+	Backend string `json:"backend,omitempty" yaml:"backend,omitempty"`
 
 	// problems found while decoding this rule: unknown keys, wrong types.
 	problems []*RuleError
@@ -133,6 +142,9 @@ type ResourceRules struct {
 	// a Prometheus duration ("5m"). It is reported in every response, so it
 	// is required.
 	Window string `json:"window" yaml:"window"`
+	// Backend names the entry of backends the queries go to; empty or
+	// "default" for the flags' Prometheus. Podometer extension; optional.
+	Backend string `json:"backend,omitempty" yaml:"backend,omitempty"`
 
 	problems []*RuleError
 }
@@ -188,7 +200,7 @@ func Parse(data []byte) (*Config, error) {
 		return cfg, nil
 	}
 	if top.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("line %d: a rule file is a mapping with rules, externalRules and resourceRules, not a %s", top.Line, kindName(top))
+		return nil, fmt.Errorf("line %d: a rule file is a mapping with rules, externalRules, resourceRules and backends, not a %s", top.Line, kindName(top))
 	}
 
 	seen := map[string]int{}
@@ -205,6 +217,8 @@ func Parse(data []byte) (*Config, error) {
 			cfg.Rules = cfg.decodeRules(v, "rules")
 		case "externalRules":
 			cfg.ExternalRules = cfg.decodeRules(v, "externalRules")
+		case "backends":
+			cfg.Backends = cfg.decodeBackends(v)
 		case "resourceRules":
 			if isNull(v) {
 				continue
@@ -235,6 +249,11 @@ func (c *Config) parseError() error {
 	}
 	addRules(c.Rules, "rules")
 	addRules(c.ExternalRules, "externalRules")
+	for i := range c.Backends {
+		for _, p := range c.Backends[i].problems {
+			errs = append(errs, p.withRule("backends", i, c.Backends[i].Name))
+		}
+	}
 	if c.ResourceRules != nil {
 		for _, p := range c.ResourceRules.problems {
 			errs = append(errs, p)

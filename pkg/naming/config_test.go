@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-var ignoreProblems = cmpopts.IgnoreUnexported(Config{}, DiscoveryRule{}, ResourceRules{})
+var ignoreProblems = cmpopts.IgnoreUnexported(Config{}, DiscoveryRule{}, ResourceRules{}, Backend{})
 
 func boolPtr(b bool) *bool { return &b }
 

@@ -20,9 +20,9 @@ import (
 // Problems of the file itself (an unknown top-level key) have no Rule.
 type RuleError struct {
 	// Rule is the rule's place in the file: "rules[2]", "externalRules[0]",
-	// "resourceRules"; empty for the file itself.
+	// "resourceRules", "backends[1]"; empty for the file itself.
 	Rule string
-	// ID is the rule's id, if it has one.
+	// ID is the rule's id, if it has one; a backend's name.
 	ID string
 	// Field is the key path inside the rule ("name.as",
 	// "resources.overrides.pod_name"), empty when the problem is the whole rule.
@@ -39,7 +39,9 @@ func (e *RuleError) Error() string {
 	var b strings.Builder
 	if e.Rule != "" {
 		b.WriteString(e.Rule)
-		if e.ID != "" {
+		if e.ID != "" && strings.HasPrefix(e.Rule, "backends[") {
+			fmt.Fprintf(&b, " (name %q)", e.ID)
+		} else if e.ID != "" {
 			fmt.Fprintf(&b, " (id %q)", e.ID)
 		}
 		b.WriteString(": ")
@@ -80,6 +82,8 @@ type checked struct {
 	rules    []*ruleSpec
 	external []*ruleSpec
 	resource *resourceSpec
+	// backends are the entries of backends that passed validation.
+	backends []Backend
 }
 
 // ruleSpec is a validated rule, before resources are resolved.
@@ -96,6 +100,7 @@ type ruleSpec struct {
 	namespaced    bool // external rules: add the request's namespace
 	missingAsZero bool
 	burst         *BurstWindows // nil without a burst block
+	backend       string        // DefaultBackend or an entry of backends
 }
 
 type seriesFilter struct {
@@ -112,6 +117,7 @@ type mappingSpec struct {
 type resourceSpec struct {
 	cpu, memory resourceRuleSpec
 	window      time.Duration
+	backend     string
 }
 
 type resourceRuleSpec struct {
@@ -128,11 +134,16 @@ func (c *Config) check() (*checked, []error) {
 		errs = append(errs, p)
 	}
 	out := &checked{}
+	known, good, bproblems := checkBackends(c.Backends)
+	for _, p := range bproblems {
+		errs = append(errs, p)
+	}
+	out.backends = good
 	ids := map[string]string{} // id -> rule that has it
 	checkAll := func(rules []DiscoveryRule, kind string) []*ruleSpec {
 		specs := make([]*ruleSpec, len(rules))
 		for i := range rules {
-			spec, problems := checkRule(kind, i, &rules[i], ids)
+			spec, problems := checkRule(kind, i, &rules[i], ids, known)
 			for _, p := range problems {
 				errs = append(errs, p)
 			}
@@ -145,7 +156,7 @@ func (c *Config) check() (*checked, []error) {
 	out.rules = checkAll(c.Rules, "rules")
 	out.external = checkAll(c.ExternalRules, "externalRules")
 	if c.ResourceRules != nil {
-		spec, problems := checkResourceRules(c.ResourceRules)
+		spec, problems := checkResourceRules(c.ResourceRules, known)
 		for _, p := range problems {
 			errs = append(errs, p)
 		}
@@ -165,7 +176,7 @@ func anyFatal(problems []*RuleError) bool {
 	return false
 }
 
-func checkRule(kind string, i int, r *DiscoveryRule, ids map[string]string) (*ruleSpec, []*RuleError) {
+func checkRule(kind string, i int, r *DiscoveryRule, ids map[string]string, backends map[string]backendState) (*ruleSpec, []*RuleError) {
 	ref := ruleRef(kind, i)
 	var problems []*RuleError
 	for _, p := range r.problems {
@@ -195,6 +206,12 @@ func checkRule(kind string, i int, r *DiscoveryRule, ids map[string]string) (*ru
 		} else {
 			ids[r.ID] = ref
 		}
+	}
+
+	if name, err := checkBackendRef(r.Backend, backends); err != nil {
+		failErr("backend", err)
+	} else {
+		spec.backend = name
 	}
 
 	if spec.seriesQuery == "" {
@@ -392,7 +409,7 @@ func sortProblems(ps []*RuleError) {
 	}
 }
 
-func checkResourceRules(rr *ResourceRules) (*resourceSpec, []*RuleError) {
+func checkResourceRules(rr *ResourceRules, backends map[string]backendState) (*resourceSpec, []*RuleError) {
 	const ref = "resourceRules"
 	problems := append([]*RuleError(nil), rr.problems...)
 	fail := func(field string, err error) {
@@ -442,6 +459,11 @@ func checkResourceRules(rr *ResourceRules) (*resourceSpec, []*RuleError) {
 		}
 		out.mapping = m
 		return out
+	}
+	if name, err := checkBackendRef(rr.Backend, backends); err != nil {
+		fail("backend", err)
+	} else {
+		spec.backend = name
 	}
 	spec.cpu = checkOne("cpu", rr.CPU)
 	spec.memory = checkOne("memory", rr.Memory)

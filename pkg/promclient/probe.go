@@ -52,6 +52,9 @@ type ProberConfig struct {
 	Interval, Timeout time.Duration
 	Clock             clock.WithTicker
 	Registerer        prometheus.Registerer
+	// Up, when set, is the gauge the outcome goes to (the caller's, e.g.
+	// one backend's child of a vector), and Registerer is not used.
+	Up prometheus.Gauge
 }
 
 // NewProber returns a Prober; Start runs it.
@@ -62,9 +65,12 @@ func NewProber(c ProberConfig) (*Prober, error) {
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
+	if c.Up != nil {
+		return &Prober{api: c.API, backend: c.Backend, interval: c.Interval, timeout: c.Timeout, clock: c.Clock, up: c.Up}, nil
+	}
 	up := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "podometer_prometheus_up",
-		Help: "1 when the last probe of the Prometheus backend (the query `1`) succeeded, 0 otherwise.",
+		Help: UpHelp,
 	})
 	if c.Registerer != nil {
 		if err := c.Registerer.Register(up); err != nil {
@@ -74,18 +80,28 @@ func NewProber(c ProberConfig) (*Prober, error) {
 	return &Prober{api: c.API, backend: c.Backend, interval: c.Interval, timeout: c.Timeout, clock: c.Clock, up: up}, nil
 }
 
+// UpHelp is the help of podometer_prometheus_up.
+const UpHelp = "1 when the last probe of the Prometheus backend (the query `1`) succeeded, 0 otherwise."
+
 // Start probes at once, then every interval until ctx ends.
 func (p *Prober) Start(ctx context.Context) error {
 	periodic.Run(ctx, p.clock, p.interval, p.Probe)
 	return nil
 }
 
+// ProbeOnce asks api the probe query once, bounded by timeout: what
+// podometer check asks each backend before it discovers.
+func ProbeOnce(ctx context.Context, api Querier, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, _, _, err := api.Query(ctx, probeQuery, time.Time{})
+	return err
+}
+
 // Probe asks the backend once and records the outcome. A probe cut short
 // because ctx ended records nothing.
 func (p *Prober) Probe(ctx context.Context) {
-	qctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	_, _, _, err := p.api.Query(qctx, probeQuery, time.Time{})
+	err := ProbeOnce(ctx, p.api, p.timeout)
 	if ctx.Err() != nil {
 		return
 	}

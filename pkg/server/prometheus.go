@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/dynamicmapper"
 
 	"github.com/podometer/podometer/pkg/naming"
-	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/provider/custom"
 	"github.com/podometer/podometer/pkg/provider/objects"
 	"github.com/podometer/podometer/pkg/provider/resource/promsource"
@@ -30,15 +29,15 @@ type prometheusAPIs struct {
 	// resource serves metrics.k8s.io from resourceRules; nil unless
 	// Config.Prometheus.ResourceMetrics asks for it.
 	resource *promsource.Source
-	// prober tells readiness whether the backend answers.
-	prober *promclient.Prober
+	// backends are the Prometheus backends, probed for readiness.
+	backends *backendSet
 	// reloader serves the rules file's changes; nil without a file.
 	reloader *rulesReloader
 }
 
 // background is what runs beside the server for the Prometheus APIs.
 func (p *prometheusAPIs) background() []interface{ Start(context.Context) error } {
-	out := []interface{ Start(context.Context) error }{p.registry, p.prober}
+	out := []interface{ Start(context.Context) error }{p.registry, p.backends}
 	if p.resource != nil {
 		out = append(out, p.resource)
 	}
@@ -52,15 +51,16 @@ func (p *prometheusAPIs) background() []interface{ Start(context.Context) error 
 // that rules mapping to new CRDs start to resolve.
 const mapperRefresh = time.Minute
 
-// probeInterval is how often the backend is probed for readiness.
+// probeInterval is how often each backend is probed for readiness.
 const probeInterval = 5 * time.Second
 
 func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadata.Interface) (*prometheusAPIs, error) {
 	pc := c.Prometheus
-	prom, err := promclient.New(pc.Client)
+	set, err := newBackendSet(pc.Client, pc.QueryTimeout, c.Clock, c.Registerer)
 	if err != nil {
 		return nil, err
 	}
+	def := set.defaultBackend()
 	disco, ok := client.Discovery().(discovery.DiscoveryInterface)
 	if !ok {
 		return nil, errors.New("the cluster client has no discovery")
@@ -71,21 +71,28 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 	}
 	compile := func(cfg *naming.Config) (*naming.Compiled, []error) { return naming.Compile(cfg, mapper) }
 	compiled, errs := compile(pc.Rules)
+	bs, berrs := set.prepare(compiled.Backends)
+	errs = append(errs, berrs...)
 	for _, err := range errs {
 		// One bad rule is reported and skipped; the others serve.
 		klog.ErrorS(err, "Rule not served")
+	}
+	set.use(bs)
+	if len(compiled.Backends) > 0 {
+		klog.InfoS("Prometheus backends", "backends", bs.describe())
 	}
 	rules := servedRules(compiled)
 	if len(rules) == 0 {
 		klog.InfoS("No custom or external rule to serve; check --config", "prometheus", pc.Client.URL)
 	}
 	registry, err := custom.NewRegistry(custom.RegistryConfig{
-		Prometheus: prom,
+		Prometheus: def.client,
 		Rules:      rules,
 		Interval:   pc.RelistInterval,
 		Window:     pc.Window,
 		Timeout:    pc.QueryTimeout,
-		Backend:    pc.Client.URL,
+		Backend:    def.url,
+		Backends:   bs.custom(),
 		Clock:      c.Clock,
 		Registerer: c.Registerer,
 	})
@@ -98,13 +105,17 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 		if compiled.Resource == nil {
 			return nil, errors.New("--metrics-source=prometheus needs resourceRules in --config (valid ones; see the errors above)")
 		}
+		rb, err := bs.resource(compiled.Resource.Backend)
+		if err != nil {
+			return nil, fmt.Errorf("resourceRules: %w", err)
+		}
 		resourceSource, err = promsource.New(promsource.Config{
-			Prometheus: prom,
+			Prometheus: rb.Prometheus,
 			Queries:    compiled.Resource,
 			Interval:   c.Resolution,
 			MaxAge:     MaxAge(c.Resolution),
-			Timeout:    pc.QueryTimeout,
-			Backend:    pc.Client.URL,
+			Timeout:    rb.Timeout,
+			Backend:    rb.URL,
 			Clock:      c.Clock,
 			Registerer: c.Registerer,
 		})
@@ -112,26 +123,9 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 			return nil, fmt.Errorf("resource metrics from Prometheus: %w", err)
 		}
 	}
-	prober, err := promclient.NewProber(promclient.ProberConfig{
-		API: prom, Backend: pc.Client.URL, Interval: probeInterval, Timeout: min(pc.QueryTimeout, probeInterval),
-		Clock: c.Clock, Registerer: c.Registerer,
-	})
-	if err != nil {
-		return nil, err
-	}
 	var reloader *rulesReloader
 	if pc.RulesFile != "" {
-		apply := func(ctx context.Context, next *naming.Compiled) error {
-			if resourceSource != nil {
-				// Checked before anything changes: a file without usable
-				// resourceRules would leave metrics.k8s.io without a source.
-				if err := resourceSource.Replace(next.Resource); err != nil {
-					return fmt.Errorf("resourceRules: %w", err)
-				}
-			}
-			registry.Replace(ctx, servedRules(next))
-			return nil
-		}
+		apply := applyRules(set, registry, resourceSource)
 		if reloader, err = newRulesReloader(pc.RulesFile, c.Clock, c.Registerer, errs, compile, apply); err != nil {
 			return nil, err
 		}
@@ -140,18 +134,56 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 		resource: resourceSource,
 		objects:  cache,
 		registry: registry,
-		prober:   prober,
+		backends: set,
 		reloader: reloader,
 		provider: custom.NewProvider(custom.ProviderConfig{
 			Registry:   registry,
-			Prometheus: prom,
+			Prometheus: def.client,
 			Objects:    cache,
 			Mapper:     mapper,
 			Clock:      c.Clock,
 			Timeout:    pc.QueryTimeout,
-			Backend:    pc.Client.URL,
+			Backend:    def.url,
 		}),
 	}, nil
+}
+
+// applyRules serves a reloaded file: its backends are built (those
+// configured as before are kept), resourceRules move to theirs, the new
+// rules are discovered on the new backends, and only then do rules and
+// backends serve together. A backend that cannot be built, or
+// resourceRules that cannot serve, refuse the file before anything
+// changes. resource is nil unless metrics.k8s.io comes from Prometheus.
+func applyRules(set *backendSet, registry *custom.Registry, resource *promsource.Source) func(context.Context, *naming.Compiled) error {
+	return func(ctx context.Context, next *naming.Compiled) (err error) {
+		nb, errs := set.prepare(next.Backends)
+		defer func() {
+			if err != nil {
+				set.discard(nb)
+			}
+		}()
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if resource != nil {
+			// Checked before anything changes: a file without usable
+			// resourceRules would leave metrics.k8s.io without a source.
+			if next.Resource == nil {
+				return errors.New("resourceRules: none in the file (valid ones), and metrics.k8s.io is served from them")
+			}
+			rb, err := nb.resource(next.Resource.Backend)
+			if err != nil {
+				return fmt.Errorf("resourceRules: %w", err)
+			}
+			if err := resource.Reload(next.Resource, rb); err != nil {
+				return fmt.Errorf("resourceRules: %w", err)
+			}
+		}
+		nb.probeFresh(ctx)
+		registry.Reload(ctx, servedRules(next), nb.custom())
+		set.use(nb)
+		return nil
+	}
 }
 
 // servedRules are the custom and external rules of a compiled file.
@@ -159,11 +191,11 @@ func servedRules(c *naming.Compiled) []*naming.Rule {
 	return append(append([]*naming.Rule{}, c.Rules...), c.ExternalRules...)
 }
 
-// readyChecks: discovery has run, and the backend answers.
+// readyChecks: discovery has run, and a backend answers.
 func (p *prometheusAPIs) readyChecks() []healthz.HealthChecker {
 	return []healthz.HealthChecker{
 		p.readyCheck(),
-		healthz.NamedCheck("prometheus-reachable", func(*http.Request) error { return p.prober.Check() }),
+		healthz.NamedCheck("prometheus-reachable", func(*http.Request) error { return p.backends.Check() }),
 	}
 }
 

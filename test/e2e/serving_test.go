@@ -97,7 +97,7 @@ func TestSelfMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		`podometer_request_duration_seconds_count{code="200",group="metrics.k8s.io",resource="nodes",verb="list"}`,
-		"podometer_prometheus_up 1\n",
+		`podometer_prometheus_up{backend="default"} 1` + "\n",
 		// The shared rules file has a broken rule, left out at start-up.
 		"podometer_config_last_reload_successful 0\n",
 		"podometer_discovered_metrics{rule=",

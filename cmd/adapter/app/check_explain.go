@@ -98,6 +98,9 @@ func (r *checkReport) explainCustom(req apiRequest) (explanation, error) {
 // addQueries adds the PromQL a request runs: one query, or for a burst
 // rule one per window; it returns the (stable) query.
 func addQueries(e *explanation, rule *naming.Rule, build func(...naming.QueryOption) (naming.Query, error)) (naming.Query, error) {
+	if name := rule.Backend(); name != naming.DefaultBackend {
+		e.add("backend", "%s, of the rules file's backends (not --prometheus-url)", name)
+	}
 	b, burst := rule.Burst()
 	if !burst {
 		q, err := build()

@@ -36,6 +36,9 @@ func (r *checkReport) print(p *printer) (failed bool) {
 	p.line("resources:  %s", r.config.Resources)
 	if r.config.Prometheus != nil {
 		p.line("prometheus: %s, series of the last %s", r.config.Backend, r.config.Window)
+		for _, b := range r.compiled.Backends {
+			p.line("backend %s: %s", b.Name, b.URL)
+		}
 	} else {
 		p.line("prometheus: not asked (no --prometheus-url); series and metrics are not checked")
 	}

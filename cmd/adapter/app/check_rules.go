@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 
 	"github.com/podometer/podometer/pkg/naming"
+	"github.com/podometer/podometer/pkg/promclient"
 	"github.com/podometer/podometer/pkg/provider/custom"
 )
 
@@ -70,6 +72,16 @@ type checkReport struct {
 	// served says which rule serves each metric, as the server decides;
 	// nil without discovery.
 	served *custom.Exposure
+	// backends are the rules file's backends that discovery asks, by
+	// name; nil without discovery.
+	backends map[string]checkBackend
+}
+
+// checkBackend is one of the rules file's backends, as discovery asks it.
+type checkBackend struct {
+	lister  custom.SeriesLister
+	url     string
+	timeout time.Duration
 }
 
 // checkRules loads, compiles and, with Prometheus, discovers the rules.
@@ -98,6 +110,7 @@ func checkRules(ctx context.Context, c checkConfig) (*checkReport, error) {
 		r.addProblem(err)
 	}
 	if c.Prometheus != nil {
+		r.connect(ctx)
 		r.discover(ctx)
 	}
 	r.warnNative()
@@ -181,6 +194,42 @@ func (r *checkReport) byRule(rule *naming.Rule) *ruleCheck {
 	return nil
 }
 
+// connect builds a client for each of the rules file's valid backends,
+// as the server does, and probes it with the server's probe: a backend
+// that does not answer is an error of the file, and its rules' discovery
+// fails on their own.
+func (r *checkReport) connect(ctx context.Context) {
+	r.backends = map[string]checkBackend{}
+	for i := range r.compiled.Backends {
+		b := &r.compiled.Backends[i]
+		client, err := promclient.New(b.ClientConfig())
+		if err != nil {
+			r.file = append(r.file, fmt.Errorf("backend %q: %w", b.Name, err))
+			continue
+		}
+		timeout := r.config.Timeout
+		if b.QueryTimeout > 0 {
+			timeout = b.QueryTimeout
+		}
+		r.backends[b.Name] = checkBackend{lister: client, url: b.URL, timeout: timeout}
+		if err := promclient.ProbeOnce(ctx, client, timeout); err != nil {
+			r.file = append(r.file, fmt.Errorf("backend %q: Prometheus at %s does not answer the probe query: %w", b.Name, b.URL, err))
+		}
+	}
+}
+
+// seriesSource gives discovery the flags' backend and the file's.
+func (r *checkReport) seriesSource(name string) (custom.SeriesLister, string, time.Duration, error) {
+	if name == naming.DefaultBackend {
+		return r.config.Prometheus, r.config.Backend, r.config.Timeout, nil
+	}
+	b, ok := r.backends[name]
+	if !ok {
+		return nil, name, 0, fmt.Errorf("backend %q could not be reached (see the errors of the file)", name)
+	}
+	return b.lister, b.url, b.timeout, nil
+}
+
 // discover runs each rule's discovery once with the server's code (one
 // series request per distinct seriesQuery, shared by its rules), then
 // decides which rule serves each metric with the server's precedence.
@@ -192,7 +241,7 @@ func (r *checkReport) discover(ctx context.Context) {
 		rules[i] = rc.rule
 	}
 	now := c.Clock.Now()
-	for _, sa := range custom.ListSeries(ctx, c.Prometheus, c.Clock, rules, now.Add(-c.Window), now, c.Timeout, nil) {
+	for _, sa := range custom.ListSeries(ctx, r.seriesSource, c.Clock, rules, now.Add(-c.Window), now, nil) {
 		for _, i := range sa.Rules {
 			r.discoverRule(served[i], sa)
 		}
@@ -218,7 +267,7 @@ func (r *checkReport) discoverRule(rc *ruleCheck, sa custom.SeriesAnswer) {
 		klog.InfoS("Prometheus warned about a discovery query", "rule", rc.rule.ID(), "warnings", sa.Answer.Warnings)
 	}
 	if sa.Err != nil {
-		rc.discoveryErr = fmt.Errorf("%s: discovering the series of %s at %s: %w", rc.name(), rc.rule.SeriesQuery(), c.Backend, sa.Err)
+		rc.discoveryErr = fmt.Errorf("%s: discovering the series of %s at %s: %w", rc.name(), rc.rule.SeriesQuery(), sa.Backend, sa.Err)
 		rc.errors = append(rc.errors, rc.discoveryErr)
 		return
 	}

@@ -11,24 +11,13 @@ import (
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/model"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
 	"github.com/podometer/podometer/pkg/naming"
 	"github.com/podometer/podometer/pkg/periodic"
-	"github.com/podometer/podometer/pkg/promclient"
 )
-
-// Prometheus is the part of the Prometheus HTTP API discovery uses;
-// *promclient.Client implements it.
-type Prometheus interface {
-	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
-	SeriesLister
-}
-
-var _ Prometheus = (*promclient.Client)(nil)
 
 // ruleResult is what one rule discovered.
 type ruleResult struct {
@@ -39,22 +28,24 @@ type ruleResult struct {
 
 // Registry holds what discovery found, rule by rule.
 type Registry struct {
-	prom     Prometheus
 	rules    []*naming.Rule
 	interval time.Duration
 	window   time.Duration
-	timeout  time.Duration
-	backend  string
 	clock    clock.WithTicker
 	metrics  *discoveryMetrics
 
-	// memo is, per seriesQuery, its last answer's hash and what its
-	// rules found in it.
+	// memo is, per backend and seriesQuery, its last answer's hash and
+	// what its rules found in it.
 	memoMu sync.Mutex
 	memo   map[string]seriesMemo
 
-	mu      sync.RWMutex
-	results map[*naming.Rule]ruleResult
+	mu sync.RWMutex
+	// backends serve rules; replaced with them on reload. retired are
+	// the named backends before the last reload: a request that looked
+	// its rule up just before the swap still finds its backend there.
+	backends backends
+	retired  Backends
+	results  map[*naming.Rule]ruleResult
 	// served is Precedence over results, in rule order.
 	served *Exposure
 	synced bool
@@ -62,16 +53,20 @@ type Registry struct {
 
 // RegistryConfig configures a Registry.
 type RegistryConfig struct {
-	Prometheus Prometheus
+	// Prometheus is the default backend's client (the flags').
+	Prometheus Client
 	// Rules are the compiled custom and external rules.
 	Rules []*naming.Rule
 	// Interval is --metrics-relist-interval; Window is how far back the
 	// series query looks (--metrics-max-age).
 	Interval, Window time.Duration
-	// Timeout bounds one rule's discovery query.
+	// Timeout bounds one of the default backend's discovery queries.
 	Timeout time.Duration
-	// Backend names Prometheus in errors (its URL).
-	Backend    string
+	// Backend names the default backend in errors (its URL).
+	Backend string
+	// Backends are the rules file's other backends, which rules name
+	// with their backend key; nil when it has none.
+	Backends   Backends
 	Clock      clock.WithTicker
 	Registerer prometheus.Registerer
 }
@@ -86,8 +81,9 @@ func NewRegistry(c RegistryConfig) (*Registry, error) {
 		return nil, err
 	}
 	return &Registry{
-		prom: c.Prometheus, rules: c.Rules, interval: c.Interval, window: c.Window,
-		timeout: c.Timeout, backend: c.Backend, clock: c.Clock, metrics: m,
+		rules: c.Rules, interval: c.Interval, window: c.Window,
+		backends: backends{def: Backend{Client: c.Prometheus, URL: c.Backend, Timeout: c.Timeout}, named: c.Backends},
+		clock:    c.Clock, metrics: m,
 		results: make(map[*naming.Rule]ruleResult, len(c.Rules)),
 		served:  Precedence(nil),
 	}, nil
@@ -102,9 +98,9 @@ func (r *Registry) Start(ctx context.Context) error {
 // Discover runs every rule's discovery once, the rules concurrently.
 func (r *Registry) Discover(ctx context.Context) {
 	r.mu.RLock()
-	rules := r.rules
+	rules, bs := r.rules, r.backends
 	r.mu.RUnlock()
-	results := r.discoverAll(ctx, rules)
+	results := r.discoverAll(ctx, rules, bs)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, rule := range rules {
@@ -117,14 +113,29 @@ func (r *Registry) Discover(ctx context.Context) {
 	r.synced = true
 }
 
-// Replace serves rules instead of the current ones. The new rules are
-// discovered first, so that a reload never leaves a gap: until Replace
-// returns, requests are answered from the old rules. A new rule whose
-// discovery fails serves nothing until a later discovery succeeds.
+// Replace serves rules instead of the current ones, on the current
+// backends. See Reload.
 func (r *Registry) Replace(ctx context.Context, rules []*naming.Rule) {
-	results := r.discoverAll(ctx, rules)
+	r.mu.RLock()
+	named := r.backends.named
+	r.mu.RUnlock()
+	r.Reload(ctx, rules, named)
+}
+
+// Reload serves rules, read from named and the default backend, instead
+// of the current rules and backends. The new rules are discovered first,
+// on the new backends, so that a reload never leaves a gap: until Reload
+// returns, requests are answered from the old rules and backends. A new
+// rule whose discovery fails serves nothing until a later discovery
+// succeeds.
+func (r *Registry) Reload(ctx context.Context, rules []*naming.Rule, named Backends) {
+	r.mu.RLock()
+	bs := backends{def: r.backends.def, named: named}
+	r.mu.RUnlock()
+	results := r.discoverAll(ctx, rules, bs)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.retired, r.backends = r.backends.named, bs
 	kept := map[string]bool{}
 	for _, rule := range rules {
 		kept[rule.ID()] = true
@@ -158,7 +169,7 @@ func (r *Registry) expose() {
 // order. A rule that fails keeps what it found before, if it was
 // discovered before. An answer equal to its seriesQuery's last is not
 // matched again: its rules' last results stand.
-func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []ruleResult {
+func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule, bs backends) []ruleResult {
 	r.mu.RLock()
 	prev := make([]ruleResult, len(rules))
 	for i, rule := range rules {
@@ -168,8 +179,8 @@ func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []rule
 	memo := r.lastAnswers()
 	// An answer is skipped unread only when every rule that shares it
 	// found its metrics in the last one.
-	lastHash := func(query string, sharing []*naming.Rule) uint64 {
-		m := memo[query]
+	lastHash := func(sharing []*naming.Rule) uint64 {
+		m := memo[memoKey(sharing[0])]
 		for _, rule := range sharing {
 			if _, ok := m.found[rule]; !ok {
 				return 0
@@ -179,17 +190,21 @@ func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule) []rule
 	}
 	now := r.clock.Now()
 	out := make([]ruleResult, len(rules))
-	for _, sa := range ListSeries(ctx, r.prom, r.clock, rules, now.Add(-r.window), now, r.timeout, lastHash) {
-		last := memo[rules[sa.Rules[0]].SeriesQuery()]
+	for _, sa := range ListSeries(ctx, bs.lister, r.clock, rules, now.Add(-r.window), now, lastHash) {
+		last := memo[memoKey(rules[sa.Rules[0]])]
 		for _, i := range sa.Rules {
 			out[i] = r.discoverRule(rules[i], sa, prev[i], last, now)
 		}
 		if sa.Err == nil && len(partialWarnings(sa.Answer.Warnings)) == 0 {
-			r.remember(rules[sa.Rules[0]].SeriesQuery(), sa.Answer.Hash, sa.Rules, rules, out)
+			r.remember(memoKey(rules[sa.Rules[0]]), sa.Answer.Hash, sa.Rules, rules, out)
 		}
 	}
 	return out
 }
+
+// memoKey names the series request of a rule: its backend and its
+// seriesQuery.
+func memoKey(rule *naming.Rule) string { return rule.Backend() + "\x00" + rule.SeriesQuery() }
 
 // seriesMemo is the last answer of a seriesQuery: its hash, and what
 // each rule that shares it found in it.
@@ -198,15 +213,16 @@ type seriesMemo struct {
 	found map[*naming.Rule]RuleMetrics
 }
 
-// lastAnswers is a copy of the last answers, by seriesQuery.
+// lastAnswers is a copy of the last answers, by memoKey.
 func (r *Registry) lastAnswers() map[string]seriesMemo {
 	r.memoMu.Lock()
 	defer r.memoMu.Unlock()
 	return maps.Clone(r.memo)
 }
 
-// remember keeps what the rules sharing a seriesQuery found in its answer.
-func (r *Registry) remember(query string, hash uint64, idx []int, rules []*naming.Rule, out []ruleResult) {
+// remember keeps what the rules sharing a series request (a memoKey)
+// found in its answer.
+func (r *Registry) remember(key string, hash uint64, idx []int, rules []*naming.Rule, out []ruleResult) {
 	m := seriesMemo{hash: hash, found: make(map[*naming.Rule]RuleMetrics, len(idx))}
 	for _, i := range idx {
 		m.found[rules[i]] = out[i].metrics
@@ -216,16 +232,16 @@ func (r *Registry) remember(query string, hash uint64, idx []int, rules []*namin
 	if r.memo == nil {
 		r.memo = map[string]seriesMemo{}
 	}
-	r.memo[query] = m
+	r.memo[key] = m
 }
 
-// forgetAnswers drops the last answers of the seriesQueries no rule
+// forgetAnswers drops the last answers of the series requests no rule
 // sends any more.
 func (r *Registry) forgetAnswers(rules []*naming.Rule) {
 	r.memoMu.Lock()
 	defer r.memoMu.Unlock()
 	for q := range r.memo {
-		if !slices.ContainsFunc(rules, func(rule *naming.Rule) bool { return rule.SeriesQuery() == q }) {
+		if !slices.ContainsFunc(rules, func(rule *naming.Rule) bool { return memoKey(rule) == q }) {
 			delete(r.memo, q)
 		}
 	}
@@ -244,9 +260,9 @@ func (r *Registry) discoverRule(rule *naming.Rule, sa SeriesAnswer, prev ruleRes
 		klog.V(2).InfoS("Prometheus annotated a discovery query", "rule", rule.ID(), "warnings", warnings)
 	}
 	if err != nil {
-		prev.err = fmt.Errorf("discovering series of rule %s from Prometheus at %s: %w", rule.ID(), r.backend, err)
+		prev.err = fmt.Errorf("discovering series of rule %s from Prometheus at %s: %w", rule.ID(), sa.Backend, err)
 		r.metrics.errors.WithLabelValues(rule.ID()).Inc()
-		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "backend", r.backend, "seriesQuery", rule.SeriesQuery())
+		klog.ErrorS(err, "Discovery failed; keeping the rule's previous metrics", "rule", rule.ID(), "backend", sa.Backend, "seriesQuery", rule.SeriesQuery())
 		return prev
 	}
 	found, unchanged := last.found[rule]
@@ -302,6 +318,20 @@ func (r *Registry) Failing() []error {
 		}
 	}
 	return errs
+}
+
+// backend returns the backend a rule reads from, among the ones its
+// rules were discovered on.
+func (r *Registry) backend(rule *naming.Rule) (Backend, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	b, err := r.backends.lookup(rule.Backend())
+	if err != nil && r.retired != nil {
+		if old, ok := r.retired.Backend(rule.Backend()); ok {
+			return old, nil
+		}
+	}
+	return b, err
 }
 
 // Lookup gives the rule and series that serve a metric. When two rules

@@ -49,12 +49,11 @@ var _ Querier = (*promclient.Client)(nil)
 // Provider serves custom and external metrics from Prometheus.
 type Provider struct {
 	registry *Registry
-	prom     Querier
-	objects  Objects
-	mapper   meta.RESTMapper
-	clock    clock.PassiveClock
-	timeout  time.Duration
-	backend  string
+	// def is the default backend; the others are the registry's.
+	def     queryBackend
+	objects Objects
+	mapper  meta.RESTMapper
+	clock   clock.PassiveClock
 }
 
 var (
@@ -64,15 +63,18 @@ var (
 
 // ProviderConfig configures a Provider.
 type ProviderConfig struct {
-	Registry   *Registry
+	// Registry serves the discovered metrics, and gives the rules file's
+	// backends of their rules.
+	Registry *Registry
+	// Prometheus is the default backend's (the flags').
 	Prometheus Querier
 	Objects    Objects
 	Mapper     meta.RESTMapper
 	Clock      clock.PassiveClock
-	// Timeout bounds one query; a request's own deadline applies when
-	// shorter.
+	// Timeout bounds one query to the default backend; a request's own
+	// deadline applies when shorter.
 	Timeout time.Duration
-	// Backend names Prometheus in errors (its URL).
+	// Backend names the default backend in errors (its URL).
 	Backend string
 }
 
@@ -81,7 +83,10 @@ func NewProvider(c ProviderConfig) *Provider {
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
-	return &Provider{registry: c.Registry, prom: c.Prometheus, objects: c.Objects, mapper: c.Mapper, clock: c.Clock, timeout: c.Timeout, backend: c.Backend}
+	return &Provider{
+		registry: c.Registry, objects: c.Objects, mapper: c.Mapper, clock: c.Clock,
+		def: queryBackend{prom: c.Prometheus, url: c.Backend, timeout: c.Timeout},
+	}
 }
 
 // ListAllMetrics lists the discovered custom metrics.

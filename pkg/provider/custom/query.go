@@ -25,8 +25,8 @@ import (
 // only, as NaN or Inf means "no honest figure".
 func (p *Provider) runQuery(ctx context.Context, rule *naming.Rule, q naming.Query) (model.Vector, error) {
 	var value model.Value
-	err := p.timedQuery(ctx, rule, q, func(ctx context.Context) (promv1.Warnings, error) {
-		v, warnings, _, err := p.prom.Query(ctx, q.Expr, time.Time{})
+	err := p.timedQuery(ctx, rule, q, func(ctx context.Context, prom Querier) (promv1.Warnings, error) {
+		v, warnings, _, err := prom.Query(ctx, q.Expr, time.Time{})
 		value = v
 		return warnings, err
 	})
@@ -78,8 +78,8 @@ func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q nami
 	if q.NamespaceLabel != "" {
 		names = append(names, string(q.NamespaceLabel))
 	}
-	err := p.timedQuery(ctx, rule, q, func(ctx context.Context) (promv1.Warnings, error) {
-		s, warnings, err := p.prom.QueryLabels(ctx, q.Expr, sc.samples, names...)
+	err := p.timedQuery(ctx, rule, q, func(ctx context.Context, prom Querier) (promv1.Warnings, error) {
+		s, warnings, err := prom.QueryLabels(ctx, q.Expr, sc.samples, names...)
 		sc.samples = s
 		return warnings, err
 	})
@@ -100,13 +100,38 @@ func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q nami
 	return nil
 }
 
-// timedQuery runs query with the query timeout, times it in the
-// query-duration histogram and turns its error into an API status.
-func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Query, query func(context.Context) (promv1.Warnings, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+// queryBackend is the backend a rule's queries go to.
+type queryBackend struct {
+	prom    Querier
+	url     string
+	timeout time.Duration
+}
+
+// backendOf returns the backend of rule: the default one, or the one of
+// the rules file's backends that the registry discovered the rule on.
+func (p *Provider) backendOf(rule *naming.Rule) (queryBackend, error) {
+	if name := rule.Backend(); name == naming.DefaultBackend || name == "" {
+		return p.def, nil
+	}
+	b, err := p.registry.backend(rule)
+	if err != nil {
+		return queryBackend{}, apierrors.NewInternalError(fmt.Errorf("rule %s: %w", rule.ID(), err))
+	}
+	return queryBackend{prom: b.Client, url: b.URL, timeout: b.Timeout}, nil
+}
+
+// timedQuery runs query on the rule's backend with its query timeout,
+// times it in the query-duration histogram and turns its error into an
+// API status.
+func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Query, query func(context.Context, Querier) (promv1.Warnings, error)) error {
+	b, err := p.backendOf(rule)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	start := p.clock.Now()
-	warnings, err := query(ctx)
+	warnings, err := query(ctx, b.prom)
 	outcome := "success"
 	if err != nil {
 		outcome = "error"
@@ -126,7 +151,7 @@ func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Q
 	case errors.As(err, &other):
 		return notInstantError(rule, q, other.Type)
 	case err != nil:
-		return p.backendError(ctx, rule, q, err)
+		return backendError(ctx, b.url, rule, q, err)
 	}
 	return nil
 }
@@ -145,23 +170,23 @@ func finite(v model.SampleValue) bool {
 
 // backendError turns a failed query into a status the client can read,
 // naming the backend and the rule; the cause is logged in full.
-func (p *Provider) backendError(ctx context.Context, rule *naming.Rule, q naming.Query, err error) error {
-	klog.ErrorS(err, "Prometheus query failed", "rule", rule.ID(), "backend", p.backend, "query", q.Expr)
+func backendError(ctx context.Context, backend string, rule *naming.Rule, q naming.Query, err error) error {
+	klog.ErrorS(err, "Prometheus query failed", "rule", rule.ID(), "backend", backend, "query", q.Expr)
 	var promErr *promv1.Error
 	var retry *promclient.RetryAfterError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return failFast(http.StatusGatewayTimeout, metav1.StatusReasonTimeout, fmt.Sprintf("Prometheus at %s did not answer the query of rule %s in time", p.backend, rule.ID()))
+		return failFast(http.StatusGatewayTimeout, metav1.StatusReasonTimeout, fmt.Sprintf("Prometheus at %s did not answer the query of rule %s in time", backend, rule.ID()))
 	case errors.As(err, &promErr) && promErr.Type == promv1.ErrBadData:
-		return apierrors.NewInternalError(fmt.Errorf("Prometheus at %s rejected the query of rule %s: %s", p.backend, rule.ID(), promErr.Msg))
+		return apierrors.NewInternalError(fmt.Errorf("Prometheus at %s rejected the query of rule %s: %s", backend, rule.ID(), promErr.Msg))
 	case errors.As(err, new(*PartialError)):
-		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s answered the query of rule %s in part only: %v", p.backend, rule.ID(), err))
+		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s answered the query of rule %s in part only: %v", backend, rule.ID(), err))
 	case errors.As(err, &promErr) && promErr.Type == promv1.ErrTimeout:
-		return failFast(http.StatusGatewayTimeout, metav1.StatusReasonTimeout, fmt.Sprintf("Prometheus at %s timed out on the query of rule %s", p.backend, rule.ID()))
+		return failFast(http.StatusGatewayTimeout, metav1.StatusReasonTimeout, fmt.Sprintf("Prometheus at %s timed out on the query of rule %s", backend, rule.ID()))
 	case errors.As(err, &retry):
-		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s answered %s and asked to retry after %s (rule %s)", p.backend, retry.Status(), retry.After, rule.ID()))
+		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s answered %s and asked to retry after %s (rule %s)", backend, retry.Status(), retry.After, rule.ID()))
 	default:
-		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s is unavailable (rule %s): %v", p.backend, rule.ID(), err))
+		return failFast(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, fmt.Sprintf("Prometheus at %s is unavailable (rule %s): %v", backend, rule.ID(), err))
 	}
 }
 

@@ -180,6 +180,27 @@ func buildQueries(rq *naming.ResourceQueries) ([4]query, error) {
 // file). The figures already published stay until the next poll replaces
 // them. On error nothing changes.
 func (s *Source) Replace(rq *naming.ResourceQueries) error {
+	return s.replace(rq, nil)
+}
+
+// Backend is where a Source's queries go.
+type Backend struct {
+	Prometheus Prometheus
+	// URL names it in logs; Timeout bounds one poll.
+	URL     string
+	Timeout time.Duration
+}
+
+// Reload is Replace with the queries sent to b from the next poll on
+// (resourceRules whose backend key changed).
+func (s *Source) Reload(rq *naming.ResourceQueries, b Backend) error {
+	if b.Prometheus == nil || b.Timeout <= 0 {
+		return errors.New("resource metrics from Prometheus: the backend needs a client and a timeout")
+	}
+	return s.replace(rq, &b)
+}
+
+func (s *Source) replace(rq *naming.ResourceQueries, b *Backend) error {
 	if rq == nil || rq.CPU == nil || rq.Memory == nil {
 		return errors.New("no resourceRules (cpu and memory) in the rule file")
 	}
@@ -190,6 +211,9 @@ func (s *Source) Replace(rq *naming.ResourceQueries) error {
 	s.pollMu.Lock()
 	defer s.pollMu.Unlock()
 	s.queries, s.window = queries, rq.Window
+	if b != nil {
+		s.prom, s.backend, s.timeout = b.Prometheus, b.URL, b.Timeout
+	}
 	return nil
 }
 
