@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -157,14 +158,25 @@ func TestBackendPerRule(t *testing.T) {
 	if ok, err := served(podsPath("requests_on_default")); err != nil || !ok {
 		t.Errorf("requests_on_default with the second Prometheus stopped: served %v, %v; want served\n%s", ok, err, srv.Tail(20))
 	}
-	code, body, err := directGet(adminClient(t), srv.Port, "/metrics")
-	if err != nil || code != http.StatusOK {
-		t.Fatalf("/metrics: %d %v", code, err)
-	}
-	for _, want := range []string{`podometer_prometheus_up{backend="default"} 1`, `podometer_prometheus_up{backend="second"} 0`} {
-		if !strings.Contains(string(body), want+"\n") {
-			t.Errorf("/metrics has no %q", want)
+	// The requests fail at once; the gauge follows at the backend's next
+	// probe (every 5 s).
+	wantUp := []string{`podometer_prometheus_up{backend="default"} 1`, `podometer_prometheus_up{backend="second"} 0`}
+	var metrics string
+	err = framework.WaitFor(ctx, 30*time.Second, time.Second, func() (bool, error) {
+		code, body, err := directGet(adminClient(t), srv.Port, "/metrics")
+		if err != nil || code != http.StatusOK {
+			return false, fmt.Errorf("/metrics: %d %v", code, err)
 		}
+		metrics = string(body)
+		for _, want := range wantUp {
+			if !strings.Contains(metrics, want+"\n") {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Errorf("/metrics never had %q: %v\n%s", wantUp, err, grepLines(metrics, "podometer_prometheus_up"))
 	}
 	// The HPA on the default backend keeps its metric: with less load
 	// it scales down.

@@ -129,4 +129,3 @@ func TestKeepRemembersWhereFiguresCameFrom(t *testing.T) {
 		t.Errorf("S6 ran and has an origin: %+v", third.Origins)
 	}
 }
-
