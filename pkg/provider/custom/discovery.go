@@ -60,7 +60,8 @@ type RegistryConfig struct {
 	// Interval is --metrics-relist-interval; Window is how far back the
 	// series query looks (--metrics-max-age).
 	Interval, Window time.Duration
-	// Timeout bounds one of the default backend's discovery queries.
+	// Timeout bounds one of the default backend's discovery queries,
+	// unless Interval is longer (see relistBound).
 	Timeout time.Duration
 	// Backend names the default backend in errors (its URL).
 	Backend string
@@ -190,7 +191,7 @@ func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule, bs bac
 	}
 	now := r.clock.Now()
 	out := make([]ruleResult, len(rules))
-	for _, sa := range ListSeries(ctx, bs.lister, r.clock, rules, now.Add(-r.window), now, lastHash) {
+	for _, sa := range ListSeries(ctx, relistBound(bs.lister, r.interval), r.clock, rules, now.Add(-r.window), now, lastHash) {
 		last := memo[memoKey(rules[sa.Rules[0]])]
 		for _, i := range sa.Rules {
 			out[i] = r.discoverRule(rules[i], sa, prev[i], last, now)
@@ -412,3 +413,17 @@ func (m *discoveryMetrics) forget(rule string) {
 	m.burstPanic.DeletePartialMatch(prometheus.Labels{"rule": rule})
 	m.burstEvaluations.DeletePartialMatch(prometheus.Labels{"rule": rule})
 }
+
+// relistBound gives discovery the relist interval when it is longer than
+// a backend's query timeout. Discovery runs in the background, not on a
+// request's path, and a series request over a large tenant may take
+// Prometheus longer than an HPA's query may (a million series: 5 to 10 s
+// of Prometheus 2.42 on 2 cores, beside a 10 s timeout); cut at the query
+// timeout, it would fail at every relist and never discover.
+func relistBound(src SeriesSource, interval time.Duration) SeriesSource {
+	return func(backend string) (SeriesLister, string, time.Duration, error) {
+		prom, url, timeout, err := src(backend)
+		return prom, url, max(timeout, interval), err
+	}
+}
+

@@ -152,3 +152,17 @@ func TestHostileChurn(t *testing.T) {
 		t.Errorf("podometer_discovered_metrics has %d series, want one per rule", n)
 	}
 }
+
+// TestRelistBound: discovery may take the relist interval when it is
+// longer than the backend's query timeout, never less than the timeout.
+func TestRelistBound(t *testing.T) {
+	src := func(string) (SeriesLister, string, time.Duration, error) { return nil, "url", 10 * time.Second, nil }
+	for _, c := range []struct{ interval, want time.Duration }{
+		{30 * time.Second, 30 * time.Second},
+		{5 * time.Second, 10 * time.Second},
+	} {
+		if _, _, got, _ := relistBound(src, c.interval)("default"); got != c.want {
+			t.Errorf("relist every %s: discovery bounded at %s, want %s", c.interval, got, c.want)
+		}
+	}
+}

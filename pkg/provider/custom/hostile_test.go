@@ -60,7 +60,9 @@ func hostileProvider(t *testing.T, timeout time.Duration, maxAnswer int64) (*Pro
 		t.Fatal(err)
 	}
 	clk := clocktesting.NewFakeClock(now)
-	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compileRules(t, hostileRules), Interval: time.Minute, Window: time.Minute, Timeout: timeout, Backend: h.URL, Clock: clk})
+	// Relisting as often as a query may take bounds discovery by the
+	// query timeout too (see relistBound).
+	reg, err := NewRegistry(RegistryConfig{Prometheus: prom, Rules: compileRules(t, hostileRules), Interval: timeout, Window: time.Minute, Timeout: timeout, Backend: h.URL, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
