@@ -426,4 +426,3 @@ func relistBound(src SeriesSource, interval time.Duration) SeriesSource {
 		return prom, url, max(timeout, interval), err
 	}
 }
-
