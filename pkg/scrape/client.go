@@ -25,9 +25,12 @@ var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 
 // Client fetches and decodes one kubelet endpoint.
 type Client struct {
-	http         *http.Client
-	timeout      time.Duration
-	decoder      BodyDecoder
+	http    *http.Client
+	timeout time.Duration
+	decoder BodyDecoder
+	// proto decodes the bodies a kubelet answers in the delimited
+	// protobuf format; nil for endpoints asked for another format.
+	proto        BodyDecoder
 	accept       string
 	clock        clock.PassiveClock
 	maxBodyBytes int64
@@ -38,6 +41,12 @@ var _ Fetcher = (*Client)(nil)
 // NewClient returns a Client that reaches kubelets with the TLS settings
 // and credentials of config (see KubeletRESTConfig), giving up on a node
 // after timeout.
+//
+// Kubelets are asked for /metrics/resource in the delimited protobuf
+// format, which their metrics handler negotiates, with text as the
+// fallback; the answer's Content-Type says which decoder reads it.
+// Protobuf bodies are a quarter smaller and decode in about a third of
+// the time of text (BenchmarkProtoDecode): no number is parsed.
 //
 // Kubelets are asked for HTTP/1.1 and no compression. Each node is its own
 // host with its own connection, so HTTP/2's multiplexing buys nothing, and
@@ -57,6 +66,7 @@ func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveCloc
 		http:         &http.Client{Transport: transport},
 		timeout:      timeout,
 		decoder:      NewDecoder(),
+		proto:        NewProtoDecoder(),
 		accept:       ResourceEndpoint.Accept,
 		clock:        clk,
 		maxBodyBytes: DefaultMaxBodyBytes,
@@ -69,7 +79,7 @@ func NewClient(config *rest.Config, timeout time.Duration, clk clock.PassiveCloc
 // (DefaultMaxBodyBytes when 0).
 func (c *Client) WithDecoder(ep Endpoint, d BodyDecoder, maxBodyBytes int64) *Client {
 	cp := *c
-	cp.decoder, cp.accept = d, ep.Accept
+	cp.decoder, cp.proto, cp.accept = d, nil, ep.Accept
 	if maxBodyBytes > 0 {
 		cp.maxBodyBytes = maxBodyBytes
 	} else {
@@ -105,7 +115,11 @@ func (c *Client) Fetch(ctx context.Context, target Target, b *usage.Batch) error
 		return &StatusError{URL: target.URL, Code: resp.StatusCode, Body: string(snippet)}
 	}
 	body := bodylimit.NewReader(resp.Body, c.maxBodyBytes, ErrBodyTooLarge)
-	err = c.decoder.Decode(body, c.clock.Now(), b)
+	decoder := c.decoder
+	if c.proto != nil && IsProtoDelimited(resp.Header.Get("Content-Type")) {
+		decoder = c.proto
+	}
+	err = decoder.Decode(body, c.clock.Now(), b)
 	if body.Exceeded() {
 		return fmt.Errorf("reading %s: %w (%d bytes)", target.URL, ErrBodyTooLarge, c.maxBodyBytes)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -28,47 +29,78 @@ func ParseExpfmt(body []byte, bb *BatchBuilder) (err error) {
 		return expfmtFormatError(err)
 	}
 	for kind := KindNodeCPU; kind <= KindContainerStart; kind++ {
-		mf := families[kind.String()]
-		if mf == nil {
-			continue
-		}
-		// The type's name rather than its constant keeps
-		// github.com/prometheus/client_model an indirect dependency.
-		typ := mf.GetType().String()
-		switch typ {
-		case "COUNTER", "GAUGE", "UNTYPED":
-		default:
-			return &FormatError{Metric: kind.String(), Msg: fmt.Sprintf("type %s, want counter, gauge or untyped", strings.ToLower(typ))}
-		}
-		for _, m := range mf.GetMetric() {
-			s := Sample{Kind: kind, Time: bb.scrapeTime}
-			switch typ {
-			case "COUNTER":
-				s.Value = m.GetCounter().GetValue()
-			case "GAUGE":
-				s.Value = m.GetGauge().GetValue()
-			default:
-				s.Value = m.GetUntyped().GetValue()
+		if mf := families[kind.String()]; mf != nil {
+			if err := AddFamily(kind, mf, bb); err != nil {
+				return err
 			}
-			if m.TimestampMs != nil {
-				s.Time = time.UnixMilli(m.GetTimestampMs())
-			}
-			if kind.isNode() {
-				bb.AddNode(s)
+		}
+	}
+	return nil
+}
+
+// AddFamily adds the samples of mf, a decoded family of kind, to bb: the
+// meaning of a family however it was decoded (text through expfmt, or
+// protobuf). It returns a *FormatError when the family's type is not
+// counter, gauge or untyped; a metric without the value of that type is
+// a rejected sample, never a zero.
+func AddFamily(kind MetricKind, mf *dto.MetricFamily, bb *BatchBuilder) error {
+	typ := mf.GetType()
+	switch typ {
+	case dto.MetricType_COUNTER, dto.MetricType_GAUGE, dto.MetricType_UNTYPED:
+	default:
+		return &FormatError{Metric: kind.String(), Msg: fmt.Sprintf("type %s, want counter, gauge or untyped", strings.ToLower(typ.String()))}
+	}
+	for _, m := range mf.GetMetric() {
+		s := Sample{Kind: kind, Time: bb.scrapeTime}
+		if m.TimestampMs != nil {
+			s.Time = time.UnixMilli(m.GetTimestampMs())
+		}
+		value := valueOf(typ, m)
+		if value != nil {
+			s.Value = *value
+		}
+		if kind.isNode() {
+			if value == nil {
+				bb.sampleError(s, "", "", "", reasonNoValue)
 				continue
 			}
-			var namespace, pod, name string
-			for _, l := range m.GetLabel() {
-				switch l.GetName() {
-				case "namespace":
-					namespace = bb.internString(l.GetValue())
-				case "pod":
-					pod = bb.internString(l.GetValue())
-				case "container":
-					name = bb.internString(l.GetValue())
-				}
+			bb.AddNode(s)
+			continue
+		}
+		var namespace, pod, name string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "namespace":
+				namespace = bb.internString(l.GetValue())
+			case "pod":
+				pod = bb.internString(l.GetValue())
+			case "container":
+				name = bb.internString(l.GetValue())
 			}
-			bb.AddContainer(nil, namespace, pod, name, s)
+		}
+		if value == nil {
+			bb.sampleError(s, namespace, pod, name, reasonNoValue)
+			continue
+		}
+		bb.AddContainer(nil, namespace, pod, name, s)
+	}
+	return nil
+}
+
+// valueOf is the value of m's field for typ, nil when it has none.
+func valueOf(typ dto.MetricType, m *dto.Metric) *float64 {
+	switch typ {
+	case dto.MetricType_COUNTER:
+		if c := m.GetCounter(); c != nil {
+			return c.Value
+		}
+	case dto.MetricType_GAUGE:
+		if g := m.GetGauge(); g != nil {
+			return g.Value
+		}
+	default:
+		if u := m.GetUntyped(); u != nil {
+			return u.Value
 		}
 	}
 	return nil

@@ -35,9 +35,11 @@ var (
 		Name:           "resource",
 		Path:           DefaultResourceMetricsPath,
 		PathAnnotation: ResourceMetricsPathAnnotation,
-		// The text exposition format; anything else a server prefers is
-		// still decoded if it is text.
-		Accept: "text/plain;version=0.0.4;q=1,*/*;q=0.1",
+		// The delimited protobuf format first, as Prometheus asks, then
+		// text; anything else a server prefers is still decoded if it
+		// is text.
+		Accept: ProtoContentType + ";proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7," +
+			"text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
 	}
 	SummaryEndpoint = Endpoint{
 		Name:           "summary",

@@ -25,7 +25,9 @@
 // RefreshPeriod (the farm's "housekeeping" period, 1s by default), so the
 // farm stays cheap beside the processes it feeds; a usage change drops the
 // cached bodies of its node, so it is visible on the very next request.
-// Responses are gzipped when the client asks for it, as kubelets do.
+// Responses are gzipped when the client asks for it, and the exposition
+// bodies sent in delimited protobuf when its Accept prefers it, as
+// kubelets do (encoding.go).
 //
 // Any endpoint of any node can be made to fail at run time (SetFault,
 // fault.go: hanging, trickling, resets, garbage, oversized and hostile
@@ -447,15 +449,15 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request, name string, kind b
 		f.serveFault(w, r, n, kind, fault, st)
 		return
 	}
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
-	body, err := n.body(kind, gz, f.cfg)
+	enc := negotiate(r, kind)
+	body, err := n.body(kind, enc, f.cfg)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", contentTypes[kind])
-	if gz {
+	h.Set("Content-Type", enc.contentType(kind))
+	if enc.gzipped() {
 		h.Set("Content-Encoding", "gzip")
 		h.Set("Vary", "Accept-Encoding")
 	}

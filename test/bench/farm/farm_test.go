@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	stats "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
@@ -407,4 +408,52 @@ func BenchmarkResourceMetricsBody(b *testing.B) {
 		buf = n.resourceMetricsLocked(now, buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// TestResourceBodyInProtobuf checks that a client asking as Podometer
+// does gets the delimited protobuf body, and that it decodes to what the
+// text body decodes to.
+func TestResourceBodyInProtobuf(t *testing.T) {
+	f := New(Config{PodsPerNode: 4})
+	f.AddNodes("n1")
+	srv := httptest.NewServer(f.Handler())
+	defer srv.Close()
+	decode := func(accept string) (usage.Batch, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+ResourceMetricsPath("n1"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", accept)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		ct := resp.Header.Get("Content-Type")
+		var dec scrape.BodyDecoder = scrape.NewDecoder()
+		if scrape.IsProtoDelimited(ct) {
+			dec = scrape.NewProtoDecoder()
+		}
+		var b usage.Batch
+		b.Reset("n1")
+		if err := dec.Decode(resp.Body, time.Now(), &b); err != nil {
+			t.Fatalf("Accept %q (Content-Type %q): %v", accept, ct, err)
+		}
+		return b, ct
+	}
+	fromProto, ct := decode(scrape.ResourceEndpoint.Accept)
+	if !scrape.IsProtoDelimited(ct) {
+		t.Fatalf("Content-Type %q, want delimited protobuf", ct)
+	}
+	fromText, ct := decode("text/plain;version=0.0.4")
+	if scrape.IsProtoDelimited(ct) {
+		t.Fatalf("Content-Type %q for a text client", ct)
+	}
+	if len(fromProto.Pods) != 4 {
+		t.Fatalf("%d pods in the protobuf body, want 4", len(fromProto.Pods))
+	}
+	if diff := cmp.Diff(fromText, fromProto); diff != "" {
+		t.Fatalf("the protobuf body decodes differently (-text +protobuf):\n%s", diff)
+	}
 }

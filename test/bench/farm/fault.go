@@ -322,7 +322,7 @@ func (f *Farm) serveFault(w http.ResponseWriter, r *http.Request, n *node, kind 
 		return
 	}
 
-	real, err := n.body(kind, false, f.cfg)
+	real, err := n.body(kind, plainText, f.cfg)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

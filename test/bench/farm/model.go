@@ -1,9 +1,7 @@
 package farm
 
 import (
-	"bytes"
 	"cmp"
-	"compress/gzip"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -35,9 +33,12 @@ type node struct {
 }
 
 type cachedBody struct {
-	at        time.Time
-	valid     bool
-	plain, gz []byte
+	at    time.Time
+	valid bool
+	plain []byte
+	// encoded holds the plain body in the other encodings, made when
+	// first asked for.
+	encoded [numEncodings][]byte
 }
 
 type pod struct {
@@ -295,9 +296,9 @@ func (n *node) invalidateLocked() {
 	}
 }
 
-// body returns the node's body of kind, regenerated when the cached one is
-// older than the refresh period, gzipped when gz.
-func (n *node) body(kind bodyKind, gz bool, cfg Config) ([]byte, error) {
+// body returns the node's body of kind in enc, regenerated when the
+// cached one is older than the refresh period.
+func (n *node) body(kind bodyKind, enc encoding, cfg Config) ([]byte, error) {
 	now := cfg.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -318,23 +319,15 @@ func (n *node) body(kind bodyKind, gz bool, cfg Config) ([]byte, error) {
 		}
 		*c = cachedBody{at: now, valid: true, plain: plain}
 	}
-	if !gz {
+	if enc == plainText {
 		return c.plain, nil
 	}
-	if c.gz == nil {
-		var buf bytes.Buffer
-		buf.Grow(len(c.plain) / 4)
-		zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if c.encoded[enc] == nil {
+		b, err := enc.encode(c.plain)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := zw.Write(c.plain); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		c.gz = buf.Bytes()
+		c.encoded[enc] = b
 	}
-	return c.gz, nil
+	return c.encoded[enc], nil
 }
