@@ -206,7 +206,7 @@ func TestPodometerManagerAgainstTimestampFaults(t *testing.T) {
 // waitUntil polls cond until it holds or 20 s pass.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -174,21 +174,27 @@ func s1(b *strings.Builder, r *Results) {
 			mib(row.Podometer.PeakRSSBytes), mib(row.MetricsServer.PeakRSSBytes), 100*row.RSSRatio())
 	}
 	p("\nPer scrape of one node (CPU divided by the scrapes a %s resolution makes), and what each server listed after the window:\n\n", secs(res))
-	raw := hasRawFloor(r)
-	rawHead, rawAlign := "", ""
+	raw, text := hasRawFloor(r), hasTextFloor(r)
+	var extraHead, extraAlign string
 	if raw {
-		rawHead, rawAlign = " floor without an HTTP library µs/scrape |", " ---: |"
+		extraHead, extraAlign = extraHead+" floor without an HTTP library µs/scrape |", extraAlign+" ---: |"
 	}
-	p("| nodes | Podometer µs/scrape | metrics-server µs/scrape | floor µs/scrape |%s Podometer lists | metrics-server lists | farm bodies served |\n", rawHead)
-	p("| ---: | ---: | ---: | ---: |%s --- | --- | ---: |\n", rawAlign)
+	if text {
+		extraHead, extraAlign = extraHead+" floor, text µs/scrape | Podometer over floor |", extraAlign+" ---: | ---: |"
+	}
+	p("| nodes | Podometer µs/scrape | metrics-server µs/scrape | floor µs/scrape |%s Podometer lists | metrics-server lists | farm bodies served |\n", extraHead)
+	p("| ---: | ---: | ---: | ---: |%s --- | --- | ---: |\n", extraAlign)
 	for _, row := range r.S1 {
-		rawCell := ""
+		extra := ""
 		if raw {
-			rawCell = fmt.Sprintf(" %.0f |", row.MicrosPerScrape(row.RawFloor.CPUSecondsPerMinute, res))
+			extra += fmt.Sprintf(" %.0f |", row.MicrosPerScrape(row.RawFloor.CPUSecondsPerMinute, res))
+		}
+		if text {
+			extra += fmt.Sprintf(" %.0f | %.2fx |", row.MicrosPerScrape(row.TextFloor.CPUSecondsPerMinute, res), row.OverFloor())
 		}
 		p("| %s | %.0f | %.0f | %.0f |%s %s nodes, %s pods | %s nodes, %s pods | %s |\n", thousands(row.Nodes),
 			row.MicrosPerScrape(row.Podometer.CPUSecondsPerMinute, res), row.MicrosPerScrape(row.MetricsServer.CPUSecondsPerMinute, res),
-			row.MicrosPerScrape(row.Floor.CPUSecondsPerMinute, res), rawCell,
+			row.MicrosPerScrape(row.Floor.CPUSecondsPerMinute, res), extra,
 			thousands(row.Podometer.NodesServed), thousands(row.Podometer.PodsServed),
 			thousands(row.MetricsServer.NodesServed), thousands(row.MetricsServer.PodsServed), thousands(int(row.FarmRequests)))
 	}
@@ -205,8 +211,25 @@ func s1(b *strings.Builder, r *Results) {
 		}
 		p("\n")
 	}
+	if text {
+		p("\nThe floor and the floor without an HTTP library ask for the bodies as Podometer does (delimited protobuf, which the farm serves as a kubelet does); the text floor asks for text, as metrics-server reads them.\n")
+	}
+	if i := r.Idle; i != nil && i.IdleWindow > 0 {
+		p("\n**The idle cost.** With no node, over %s: Podometer %.3f CPU s/min, metrics-server %.3f CPU s/min: the informers, the serving stack's own loops and the Go runtime, paid at every size.\n",
+			human(i.IdleWindow), i.PodometerCPU, i.MetricsServerCPU)
+	}
 	memoryFloor(b, r)
 	cpuFloor(b, r)
+}
+
+// hasTextFloor tells whether the floor asking for text was measured.
+func hasTextFloor(r *Results) bool {
+	for _, row := range r.S1 {
+		if row.TextFloor.CPUSecondsPerMinute > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // hasRawFloor tells whether the floor without an HTTP library was measured.

@@ -108,6 +108,12 @@ type IdleMemory struct {
 	Podometer     *MemorySplit `json:"podometer,omitempty"`
 	MetricsServer *MemorySplit `json:"metricsServer,omitempty"`
 	MemFloor      *MemorySplit `json:"memFloor,omitempty"`
+	// PodometerCPU and MetricsServerCPU are the CPU seconds per minute
+	// of both servers over IdleWindow with no node; zero in results of
+	// older runs.
+	PodometerCPU     float64       `json:"podometerCPU,omitempty"`
+	MetricsServerCPU float64       `json:"metricsServerCPU,omitempty"`
+	IdleWindow       time.Duration `json:"idleWindow,omitempty"`
 }
 
 // MemorySplit is a resident set by what backs it (/proc/<pid>/smaps_rollup).
@@ -153,6 +159,10 @@ type S1Row struct {
 	// per node, a request written and an answer read by hand
 	// (test/bench/cmd/floor -client=raw); zero when not measured.
 	RawFloor ProcUsage `json:"rawFloor,omitzero"`
+	// TextFloor is the floor asking for the bodies in text, as
+	// metrics-server reads them (test/bench/cmd/floor -format=text); the
+	// other two ask as Podometer does. Zero when not measured.
+	TextFloor ProcUsage `json:"textFloor,omitzero"`
 	// FarmRequests is how many bodies the farm served in the window.
 	FarmRequests int64 `json:"farmRequests"`
 	FarmBytes    int64 `json:"farmBytes"`
@@ -166,6 +176,16 @@ func (r S1Row) LowestFloor() float64 {
 		f = raw
 	}
 	return f
+}
+
+// OverFloor is Podometer's CPU over the net/http floor's, which fetches
+// the bodies as Podometer asks for them; 0 when either is not measured.
+func (r S1Row) OverFloor() float64 {
+	f := r.Floor.CPUSecondsPerMinute
+	if f <= 0 || r.Podometer.CPUSecondsPerMinute <= 0 {
+		return 0
+	}
+	return r.Podometer.CPUSecondsPerMinute / f
 }
 
 // FloorShare is the lower floor's CPU as a share of metrics-server's;

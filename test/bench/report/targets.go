@@ -21,8 +21,11 @@ type Check struct {
 
 // Targets of issue 5.
 const (
-	S1MaxCPURatio       = 0.25
-	S1MaxRSSRatio       = 0.50
+	S1MaxCPURatio = 0.25
+	S1MaxRSSRatio = 0.50
+	// S1MaxOverFloor is issue 16's: CPU per scrape at most this many
+	// times the net/http transport floor's.
+	S1MaxOverFloor      = 1.25
 	S2MinP99Speedup     = 3.0
 	S3MaxP99OverRaw     = 1.5
 	S4SlackOverInterval = time.Second
@@ -48,6 +51,12 @@ func Checks(r *Results) []Check {
 			}
 		}
 		out = append(out, cpuCheck, rssCheck)
+		if over := row.OverFloor(); over > 0 {
+			res := r.Setup.Resolution
+			out = append(out, Check{Scenario: "S1", Target: fmt.Sprintf("CPU per scrape at %s nodes at most %.2fx the net/http floor's", thousands(row.Nodes), S1MaxOverFloor),
+				Result: fmt.Sprintf("%.2fx (%.0f vs %.0f µs)", over, row.MicrosPerScrape(row.Podometer.CPUSecondsPerMinute, res), row.MicrosPerScrape(row.Floor.CPUSecondsPerMinute, res)),
+				Holds:  over <= S1MaxOverFloor, Known: true})
+		}
 	}
 	if c, ok := selfMetricsCheck(r); ok {
 		out = append(out, c)

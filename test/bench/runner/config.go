@@ -72,7 +72,7 @@ func Default() Config {
 		PodsPerNode:      30,
 		ContainersPerPod: 1,
 		Resolution:       15 * time.Second,
-		S1Sizes:          []int{100, 500, 1000, 2000},
+		S1Sizes:          []int{10, 50, 100, 500, 1000, 2000},
 		S1Window:         3 * time.Minute,
 		S1Variants:       variantNames(),
 		S1VariantSizes:   []int{100, 1000},
@@ -97,7 +97,7 @@ BENCH_DIR             cluster run directory, kept (default: a temporary one)
 BENCH_SCENARIOS       comma-separated subset of S1,S2,S3,S4,S5,S6; the figures of the
                       others are kept from the report directory's results.json
 BENCH_PODS_PER_NODE   pods on each farm node (30)
-BENCH_S1_SIZES        comma-separated node counts (100,500,1000,2000)
+BENCH_S1_SIZES        comma-separated node counts (10,50,100,500,1000,2000)
 BENCH_S1_WINDOW       measured window per size (3m)
 BENCH_S1_VARIANTS     Podometers measured beside the plain one in an S1 window
                       of their own: summary (--kubelet-resource-endpoint=summary

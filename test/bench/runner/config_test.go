@@ -88,7 +88,7 @@ func TestDefaultIsThePublishedMethod(t *testing.T) {
 	if c.Quick() {
 		t.Error("Default() is quick")
 	}
-	if got := c.stages(); !slices.Equal(got, []int{100, 500, 1000, 2000}) {
+	if got := c.stages(); !slices.Equal(got, []int{10, 50, 100, 500, 1000, 2000}) {
 		t.Errorf("stages = %v", got)
 	}
 	if !c.variantsAt(100) || !c.variantsAt(1000) || c.variantsAt(500) {

@@ -42,9 +42,11 @@ type env struct {
 	podometer        *framework.AggregatedServer
 	metricsServer    *framework.AggregatedServer
 	// floor and rawFloor are the bare fetchers of test/bench/cmd/floor
-	// during S1: with Go's HTTP client, and with no HTTP library.
+	// during S1, asking as Podometer does: with Go's HTTP client, and
+	// with no HTTP library; textFloor asks for text, with Go's client.
 	floor     *framework.Process
 	rawFloor  *framework.Process
+	textFloor *framework.Process
 	floorBin  string
 	nodesFile string
 	// memFloorBin is test/bench/cmd/memfloor, run for the idle memory.

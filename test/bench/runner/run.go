@@ -177,7 +177,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		e.podometer.Stop()
 		e.metricsServer.Stop()
-		for _, f := range []*framework.Process{e.floor, e.rawFloor} {
+		for _, f := range []*framework.Process{e.floor, e.rawFloor, e.textFloor} {
 			if f != nil {
 				f.Stop()
 			}
@@ -275,11 +275,16 @@ func (e *env) startResourceServers(ctx context.Context) error {
 	return nil
 }
 
-// idleMemory starts the memory floor and, a resolution later, with no
-// node registered, reads the resident memory of both servers and of the
-// memory floor, split into anonymous and file-backed bytes. The memory
-// floor is stopped before it returns.
+// idleMemory measures both servers with no node registered: their CPU
+// over one S1 window, then, beside the memory floor started a resolution
+// before, the resident memory of all three, split into anonymous and
+// file-backed bytes. The memory floor is stopped before it returns.
 func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
+	e.logf("idle: measuring both servers' CPU with no node for %s", e.cfg.S1Window)
+	used, _, err := e.measure(ctx, []int{e.podometer.Pid(), e.metricsServer.Pid()})
+	if err != nil {
+		return nil, err
+	}
 	memFloor, err := e.startMemFloor(ctx)
 	if err != nil {
 		return nil, err
@@ -296,7 +301,8 @@ func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
 	if err != nil {
 		return nil, err
 	}
-	idle := &report.IdleMemory{PodometerRSSBytes: p.RSS, MetricsServerRSSBytes: m.RSS}
+	idle := &report.IdleMemory{PodometerRSSBytes: p.RSS, MetricsServerRSSBytes: m.RSS,
+		PodometerCPU: used[0].CPUSecondsPerMinute, MetricsServerCPU: used[1].CPUSecondsPerMinute, IdleWindow: e.cfg.S1Window}
 	for _, s := range []struct {
 		dst **report.MemorySplit
 		pid int
@@ -305,7 +311,8 @@ func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
 			return nil, err
 		}
 	}
-	e.logf("idle: Podometer %s, metrics-server %s, memory floor %s resident", splitString(idle.Podometer), splitString(idle.MetricsServer), splitString(idle.MemFloor))
+	e.logf("idle: Podometer %.3f CPU s/min, %s; metrics-server %.3f CPU s/min, %s; memory floor %s resident",
+		idle.PodometerCPU, splitString(idle.Podometer), idle.MetricsServerCPU, splitString(idle.MetricsServer), splitString(idle.MemFloor))
 	return idle, nil
 }
 
@@ -341,20 +348,21 @@ func (e *env) startMemFloor(ctx context.Context) (*framework.Process, error) {
 }
 
 // startFloor starts the bare fetchers on the farm's nodes: one with Go's
-// HTTP client, one with no HTTP library.
+// HTTP client and one with no HTTP library, both asking as Podometer
+// does, and one with Go's HTTP client asking for text.
 func (e *env) startFloor() error {
 	e.nodesFile = filepath.Join(e.cluster.Dir, "floor-nodes.txt")
 	if err := e.writeNodesFile(); err != nil {
 		return err
 	}
 	for _, f := range []struct {
-		dst    **framework.Process
-		name   string
-		client string
-	}{{&e.floor, "floor", "http"}, {&e.rawFloor, "floor-raw", "raw"}} {
+		dst            **framework.Process
+		name           string
+		client, format string
+	}{{&e.floor, "floor", "http", "protobuf"}, {&e.rawFloor, "floor-raw", "raw", "protobuf"}, {&e.textFloor, "floor-text", "http", "text"}} {
 		p, err := framework.StartProcess(f.name, filepath.Join(e.cluster.Dir, f.name+".log"), e.floorBin, []string{
 			"-farm=" + e.farm.URL(), "-ca=" + e.cluster.PKI.CAFile, "-nodes=" + e.nodesFile,
-			"-interval=" + e.cfg.Resolution.String(), "-client=" + f.client,
+			"-interval=" + e.cfg.Resolution.String(), "-client=" + f.client, "-format=" + f.format,
 		}, nil)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"github.com/podometer/podometer/test/bench/farm"
 	"github.com/podometer/podometer/test/bench/procstat"
 	"github.com/podometer/podometer/test/bench/report"
+	"github.com/podometer/podometer/test/framework"
 )
 
 // runS1 measures, over one window, the CPU time and the peak resident
@@ -22,18 +23,17 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		return row, err
 	}
 	e.logf("S1: %d nodes, %d pods: measuring for %s", n, row.Pods, e.cfg.S1Window)
-	pids := []int{e.podometer.Pid(), e.metricsServer.Pid(), 0, 0}
-	if e.floor != nil {
-		pids[2] = e.floor.Pid()
-	}
-	if e.rawFloor != nil {
-		pids[3] = e.rawFloor.Pid()
+	pids := []int{e.podometer.Pid(), e.metricsServer.Pid(), 0, 0, 0}
+	for i, f := range []*framework.Process{e.floor, e.rawFloor, e.textFloor} {
+		if f != nil {
+			pids[2+i] = f.Pid()
+		}
 	}
 	used, served, err := e.measure(ctx, pids)
 	if err != nil {
 		return row, err
 	}
-	row.Podometer, row.MetricsServer, row.Floor, row.RawFloor = used[0], used[1], used[2], used[3]
+	row.Podometer, row.MetricsServer, row.Floor, row.RawFloor, row.TextFloor = used[0], used[1], used[2], used[3], used[4]
 	row.FarmRequests, row.FarmBytes = served.Requests, served.Bytes
 	// Read before the lists below, which allocate in both servers.
 	if row.Podometer.End, err = readSplit(e.podometer.Pid()); err != nil {
@@ -53,9 +53,10 @@ func (e *env) runS1(ctx context.Context, n int) (report.S1Row, error) {
 		}
 		s.dst.NodesServed, s.dst.PodsServed = nodes, pods
 	}
-	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%); floor %.2f CPU s/min, %.2f without an HTTP library",
+	e.logf("S1: %d nodes: Podometer %.2f CPU s/min, peak %s; metrics-server %.2f CPU s/min, peak %s (CPU %.0f%%, RSS %.0f%%); floor %.2f CPU s/min (Podometer %.2fx), %.2f without an HTTP library, %.2f in text",
 		n, row.Podometer.CPUSecondsPerMinute, mib(row.Podometer.PeakRSSBytes),
-		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(), row.Floor.CPUSecondsPerMinute, row.RawFloor.CPUSecondsPerMinute)
+		row.MetricsServer.CPUSecondsPerMinute, mib(row.MetricsServer.PeakRSSBytes), 100*row.CPURatio(), 100*row.RSSRatio(),
+		row.Floor.CPUSecondsPerMinute, row.OverFloor(), row.RawFloor.CPUSecondsPerMinute, row.TextFloor.CPUSecondsPerMinute)
 	e.logf("S1: %d nodes, at the window's end: Podometer %s, metrics-server %s resident", n, splitString(row.Podometer.End), splitString(row.MetricsServer.End))
 	return row, nil
 }

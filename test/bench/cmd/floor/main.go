@@ -13,6 +13,10 @@
 // headers and Content-Length bytes of body. The two side by side tell how
 // much of the floor an HTTP library costs and how much the kernel's
 // sockets, the wake-ups and TLS cost, which no client avoids.
+//
+// With -format=protobuf (the default) it asks for the bodies as Podometer
+// does, in delimited protobuf first; with -format=text as metrics-server
+// does, in text.
 package main
 
 import (
@@ -40,19 +44,32 @@ func main() {
 	nodesFile := flag.String("nodes", "", "file with one node name a line; re-read every second")
 	interval := flag.Duration("interval", 15*time.Second, "how often each node is fetched")
 	clientKind := flag.String("client", "http", "http: Go's HTTP client; raw: a request written and an answer read on one TLS connection per node, no HTTP library")
+	format := flag.String("format", "protobuf", "protobuf: ask for the bodies as Podometer does, delimited protobuf first; text: in text")
 	flag.Parse()
 	if *clientKind != "http" && *clientKind != "raw" {
 		log.Fatalf("-client=%q: want http or raw", *clientKind)
 	}
-	if err := run(*base, *caFile, *nodesFile, *interval, *clientKind); err != nil {
+	accept, ok := accepts[*format]
+	if !ok {
+		log.Fatalf("-format=%q: want protobuf or text", *format)
+	}
+	if err := run(*base, *caFile, *nodesFile, *interval, *clientKind, accept); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// accepts are the Accept headers of the formats: protobuf's is
+// Podometer's (scrape.ResourceEndpoint.Accept, which a test checks).
+var accepts = map[string]string{
+	"protobuf": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7," +
+		"text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
+	"text": "text/plain;version=0.0.4",
 }
 
 // fetcher fetches one node's body, once per resolution, from its loop.
 type fetcher func(ctx context.Context)
 
-func run(base, caFile, nodesFile string, interval time.Duration, clientKind string) error {
+func run(base, caFile, nodesFile string, interval time.Duration, clientKind, accept string) error {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return err
@@ -68,11 +85,11 @@ func run(base, caFile, nodesFile string, interval time.Duration, clientKind stri
 		MaxIdleConnsPerHost: 64,
 	}}
 	newFetcher := func(url string) (fetcher, error) {
-		return func(ctx context.Context) { fetch(ctx, client, url, interval) }, nil
+		return func(ctx context.Context) { fetch(ctx, client, url, accept, interval) }, nil
 	}
 	if clientKind == "raw" {
 		newFetcher = func(url string) (fetcher, error) {
-			r, err := newRawNode(url, tlsConfig, interval)
+			r, err := newRawNode(url, accept, tlsConfig, interval)
 			if err != nil {
 				return nil, err
 			}
@@ -167,7 +184,7 @@ func (p *pool) do(ctx context.Context, job func()) {
 // buffers hold the bodies read, one per fetch in flight.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func fetch(ctx context.Context, client *http.Client, url string, timeout time.Duration) {
+func fetch(ctx context.Context, client *http.Client, url, accept string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -175,6 +192,7 @@ func fetch(ctx context.Context, client *http.Client, url string, timeout time.Du
 		log.Print(err)
 		return
 	}
+	req.Header.Set("Accept", accept)
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() == nil {

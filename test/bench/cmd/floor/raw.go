@@ -33,7 +33,7 @@ type rawNode struct {
 // Content-Length), so a reader moves from one connection to another.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
 
-func newRawNode(rawURL string, config *tls.Config, timeout time.Duration) (*rawNode, error) {
+func newRawNode(rawURL, accept string, config *tls.Config, timeout time.Duration) (*rawNode, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func newRawNode(rawURL string, config *tls.Config, timeout time.Duration) (*rawN
 	config = config.Clone()
 	config.ServerName = host
 	config.NextProtos = []string{"http/1.1"}
-	request := fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: floor\r\nAccept: text/plain;version=0.0.4\r\n\r\n", u.RequestURI(), u.Host)
+	request := fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: floor\r\nAccept: %s\r\n\r\n", u.RequestURI(), u.Host, accept)
 	return &rawNode{addr: u.Host, config: config, request: request, timeout: timeout}, nil
 }
 

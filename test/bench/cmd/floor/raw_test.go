@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/podometer/podometer/pkg/scrape"
 )
 
 // TestRawNode fetches over one kept-alive connection the bodies a real
@@ -42,7 +44,7 @@ func TestRawNode(t *testing.T) {
 	config := &tls.Config{RootCAs: pool}
 	ctx := context.Background()
 
-	node, err := newRawNode(srv.URL+"/nodes/a/metrics/resource", config, 5*time.Second)
+	node, err := newRawNode(srv.URL+"/nodes/a/metrics/resource", accepts["protobuf"], config, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestRawNode(t *testing.T) {
 	}
 
 	for _, path := range []string{"/nodes/missing/metrics/resource", "/nodes/chunked/metrics/resource"} {
-		node, err := newRawNode(srv.URL+path, config, 5*time.Second)
+		node, err := newRawNode(srv.URL+path, accepts["text"], config, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +70,14 @@ func TestRawNode(t *testing.T) {
 			t.Errorf("%s: no error", path)
 		}
 	}
-	if _, err := newRawNode("http://127.0.0.1:1/x", config, time.Second); err == nil {
+	if _, err := newRawNode("http://127.0.0.1:1/x", accepts["text"], config, time.Second); err == nil {
 		t.Error("plain HTTP URL accepted")
+	}
+}
+
+// The protobuf floor asks as Podometer asks.
+func TestProtobufAcceptIsPodometers(t *testing.T) {
+	if accepts["protobuf"] != scrape.ResourceEndpoint.Accept {
+		t.Fatalf("the floor asks with %q, Podometer with %q", accepts["protobuf"], scrape.ResourceEndpoint.Accept)
 	}
 }
