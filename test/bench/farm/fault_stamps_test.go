@@ -203,7 +203,7 @@ func TestPodometerManagerAgainstTimestampFaults(t *testing.T) {
 	}
 }
 
-// waitUntil polls cond until it holds or 20 s pass.
+// waitUntil polls cond until it holds or 60 s pass.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
