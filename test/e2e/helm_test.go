@@ -1,0 +1,363 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/podometer/podometer/test/framework"
+)
+
+// The chart is rendered as `helm install podometer deploy/helm/podometer
+// -n podometer` would, so that its names are deploy/base's.
+const (
+	helmRelease   = "podometer"
+	helmNamespace = "podometer"
+)
+
+var (
+	helmOnce sync.Once
+	helmInst *framework.Helm
+	helmErr  error
+)
+
+// chartHelm returns the pinned helm, built into the cache on first use
+// (cold, several minutes: the build log is in the cache dir), with its
+// home directories in the cluster's directory.
+func chartHelm(t *testing.T) *framework.Helm {
+	t.Helper()
+	helmOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+		defer cancel()
+		start := time.Now()
+		helmInst, helmErr = framework.EnsureHelm(ctx, filepath.Join(cluster.Dir, "helm-home"), t.Logf)
+		if helmErr == nil {
+			t.Logf("helm %s ready in %s", framework.HelmVersion, time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if helmErr != nil {
+		t.Fatal(helmErr)
+	}
+	return helmInst
+}
+
+// chartCase is one rendering of the chart: the default values or one
+// documented example of examples/.
+type chartCase struct {
+	name   string // golden file deploy/testdata/helm-<name>.golden.yaml
+	values string // a values file, or "" for the defaults
+}
+
+// chartCases are the default values and every file of examples/, so that
+// an example added without its golden file fails.
+func chartCases(t *testing.T, chart string) []chartCase {
+	t.Helper()
+	examples, err := filepath.Glob(filepath.Join(chart, "examples", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(examples) < 4 {
+		t.Fatalf("want at least 4 examples in %s/examples, found %v", chart, examples)
+	}
+	cases := []chartCase{{name: "default"}}
+	for _, e := range examples {
+		cases = append(cases, chartCase{name: strings.TrimSuffix(filepath.Base(e), ".yaml"), values: e})
+	}
+	return cases
+}
+
+func (c chartCase) args() []string {
+	if c.values == "" {
+		return nil
+	}
+	return []string{"--values", c.values}
+}
+
+func chartDir(t *testing.T) (root, chart string) {
+	t.Helper()
+	root, err := framework.FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, filepath.Join(root, "deploy", "helm", "podometer")
+}
+
+func helmTemplate(ctx context.Context, h *framework.Helm, chart string, args ...string) (string, error) {
+	return h.Run(ctx, append([]string{"template", helmRelease, chart, "--namespace", helmNamespace}, args...)...)
+}
+
+// TestHelmChart lints the chart (values.schema.json included) with the
+// default values and each example, renders each with helm template,
+// compares the rendering with its committed golden file
+// (PODOMETER_UPDATE_GOLDEN=1 rewrites them), applies it with a
+// server-side dry run against the real kube-apiserver, and checks the
+// rules file a rendering carries with `podometer check`.
+func TestHelmChart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	root, chart := chartDir(t)
+	h := chartHelm(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: helmNamespace}}
+	if _, err := cluster.Client().CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	binDir := t.TempDir()
+	bin, err := framework.BuildPodometer(ctx, root, binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range chartCases(t, chart) {
+		t.Run(c.name, func(t *testing.T) {
+			lint, err := h.Run(ctx, append([]string{"lint", "--strict", chart, "--namespace", helmNamespace}, c.args()...)...)
+			if err != nil {
+				t.Fatalf("helm lint: %v\n%s", err, lint)
+			}
+			if !strings.Contains(lint, "1 chart(s) linted, 0 chart(s) failed") {
+				t.Errorf("helm lint printed:\n%s", lint)
+			}
+
+			rendered, err := helmTemplate(ctx, h, chart, c.args()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join(root, "deploy", "testdata", "helm-"+c.name+".golden.yaml")
+			if os.Getenv("PODOMETER_UPDATE_GOLDEN") == "1" {
+				if err := os.WriteFile(golden, []byte(rendered), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (PODOMETER_UPDATE_GOLDEN=1 writes it)", err)
+			}
+			if diff := cmp.Diff(string(want), rendered); diff != "" {
+				t.Errorf("helm template with %s differs from %s (PODOMETER_UPDATE_GOLDEN=1 rewrites it; review the diff):\n%s", c.name, golden, diff)
+			}
+
+			file := filepath.Join(t.TempDir(), "rendered.yaml")
+			if err := os.WriteFile(file, []byte(rendered), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := cluster.Kubectl(ctx, "apply", "--dry-run=server", "-f", file)
+			if err != nil {
+				t.Fatalf("server-side dry run of %s: %v", c.name, err)
+			}
+			for _, want := range []string{"deployment.apps/podometer", "service/podometer", "(server dry run)"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("dry run of %s lacks %q:\n%s", c.name, want, out)
+				}
+			}
+
+			objs := parseManifests(t, rendered)
+			for _, o := range objs {
+				if o.kind() != "ConfigMap" {
+					continue
+				}
+				data, _ := o["data"].(map[string]any)
+				for key, v := range data {
+					checkRules(ctx, t, bin, key, v.(string))
+				}
+			}
+		})
+	}
+}
+
+// checkRules runs `podometer check` on a rules file the chart wrote: it
+// must parse, validate and compile with no error.
+func checkRules(ctx context.Context, t *testing.T, bin, key, content string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), key)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "check", "--config="+path, "--kubeconfig="+cluster.Kubeconfig)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("podometer check of the chart's %s: %v\n%s\n--- the file ---\n%s", key, err, out, content)
+	}
+	if strings.Contains(string(out), "ERROR") {
+		t.Errorf("podometer check of the chart's %s reports an error:\n%s", key, out)
+	}
+}
+
+// TestHelmDefaultMatchesBase checks that the chart's default values give
+// the objects of deploy/base: the same RBAC, APIServices, Service,
+// Deployment (flags, probes, resources, security context, anti-affinity),
+// PodDisruptionBudget. Only the labels helm adds to every object and
+// selector differ (app.kubernetes.io/instance and the chart's own), and
+// the Namespace, which helm creates (--create-namespace) instead of the
+// chart.
+func TestHelmDefaultMatchesBase(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	root, chart := chartDir(t)
+	h := chartHelm(t)
+	base, err := cluster.Kubectl(ctx, "kustomize", filepath.Join(root, "deploy", "base"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := helmTemplate(ctx, h, chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := normalizedObjects(t, base)
+	if _, ok := want["Namespace/podometer"]; !ok {
+		t.Fatalf("deploy/base has no Namespace podometer: %v", keys(want))
+	}
+	delete(want, "Namespace/podometer")
+	got := normalizedObjects(t, rendered)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the chart's defaults differ from deploy/base (-base +chart):\n%s", diff)
+	}
+}
+
+// TestHelmRejects checks that values.schema.json and the chart's own
+// checks refuse values that would install something broken, each with a
+// message that names the culprit.
+func TestHelmRejects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	_, chart := chartDir(t)
+	h := chartHelm(t)
+	for _, c := range []struct {
+		name string
+		set  []string
+		want string
+	}{
+		{"unknown top-level key", []string{"typo=1"}, "typo"},
+		{"misspelt kubelet flag", []string{"kubelet.insecureTls=true"}, "insecureTls"},
+		{"misspelt API group", []string{"apiServices.externals=true"}, "externals"},
+		{"unknown resource endpoint", []string{"kubelet.resourceEndpoint=stats"}, "resourceEndpoint"},
+		{"unknown kubelet custom endpoint", []string{"kubelet.customMetrics={cadvisor,proxy}"}, "customMetrics"},
+		{"verb", []string{"prometheus.url=http://p:9090", "prometheus.verb=PUT"}, "verb"},
+		{"duration", []string{"kubelet.metricResolution=15"}, "metricResolution"},
+		{"prometheus URL scheme", []string{"prometheus.url=p:9090"}, "url"},
+		{"backend without url", []string{"prometheus.url=http://p:9090", "prometheus.backends[0].name=b"}, "url"},
+		{"backend key typo", []string{"prometheus.url=http://p:9090", "prometheus.backends[0].name=b", "prometheus.backends[0].url=http://b", "prometheus.backends[0].tokenfile=/t"}, "tokenfile"},
+		{"external without Prometheus", []string{"apiServices.external=true"}, "apiServices.external needs prometheus.url"},
+		{"custom with no source", []string{"apiServices.custom=true"}, "apiServices.custom needs prometheus.url or kubelet.customMetrics"},
+		{"rules without Prometheus", []string{"rules.existingConfigMap=adapter"}, "prometheus.url is empty"},
+		{"existing ConfigMap and inline rules", []string{"prometheus.url=http://p:9090", "rules.existingConfigMap=adapter", "prometheus.backends[0].name=b", "prometheus.backends[0].url=http://b"}, "rules.existingConfigMap is set"},
+		{"basic auth without password", []string{"prometheus.url=http://p:9090", "prometheus.auth.basic.username=u"}, "passwordSecretName"},
+		{"ephemeral storage from resource", []string{"kubelet.resourceMetricsExtra={ephemeral-storage}"}, "needs kubelet.resourceEndpoint: summary"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var args []string
+			for _, s := range c.set {
+				args = append(args, "--set", s)
+			}
+			out, err := helmTemplate(ctx, h, chart, args...)
+			if err == nil {
+				t.Fatalf("helm template --set %s rendered, want an error naming %q:\n%s", strings.Join(c.set, " --set "), c.want, out)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("helm template --set %s failed without naming %q: %v", strings.Join(c.set, " --set "), c.want, err)
+			}
+		})
+	}
+}
+
+// manifest is one object of a rendering.
+type manifest map[string]any
+
+func (m manifest) kind() string { s, _ := m["kind"].(string); return s }
+
+func (m manifest) name() string {
+	md, _ := m["metadata"].(map[string]any)
+	s, _ := md["name"].(string)
+	return s
+}
+
+// parseManifests splits a multi-document rendering into its objects.
+func parseManifests(t *testing.T, s string) []manifest {
+	t.Helper()
+	var out []manifest
+	for _, doc := range strings.Split("\n"+s, "\n---") {
+		if len(bytes.TrimSpace(stripComments([]byte(doc)))) == 0 {
+			continue
+		}
+		var m manifest
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatalf("parse a rendered object: %v\n%s", err, doc)
+		}
+		if m == nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(l), []byte("#")) {
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// helmOnlyLabels are the labels the chart adds beside deploy/base's
+// app.kubernetes.io/name.
+var helmOnlyLabels = []string{"app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"}
+
+// normalizedObjects parses a rendering into kind/name -> object, without
+// the labels only the chart sets.
+func normalizedObjects(t *testing.T, s string) map[string]manifest {
+	t.Helper()
+	out := map[string]manifest{}
+	for _, m := range parseManifests(t, s) {
+		k := fmt.Sprintf("%s/%s", m.kind(), m.name())
+		if _, dup := out[k]; dup {
+			t.Fatalf("%s twice in a rendering", k)
+		}
+		dropLabels(m, "")
+		out[k] = m
+	}
+	return out
+}
+
+// dropLabels removes helmOnlyLabels from every map held under a key that
+// holds labels: labels, matchLabels, and a Service's selector.
+func dropLabels(v any, key string) {
+	switch v := v.(type) {
+	case map[string]any:
+		if key == "labels" || key == "matchLabels" || key == "selector" {
+			for _, l := range helmOnlyLabels {
+				delete(v, l)
+			}
+		}
+		for k, c := range v {
+			dropLabels(c, k)
+		}
+	case []any:
+		for _, c := range v {
+			dropLabels(c, key)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
