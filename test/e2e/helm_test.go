@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -164,13 +166,14 @@ func TestHelmChart(t *testing.T) {
 			}
 
 			objs := parseManifests(t, rendered)
+			mounts := mountPaths(t, objs)
 			for _, o := range objs {
 				if o.kind() != "ConfigMap" {
 					continue
 				}
 				data, _ := o["data"].(map[string]any)
 				for key, v := range data {
-					checkRules(ctx, t, bin, key, v.(string))
+					checkRules(ctx, t, bin, key, v.(string), mounts)
 				}
 			}
 		})
@@ -178,21 +181,77 @@ func TestHelmChart(t *testing.T) {
 }
 
 // checkRules runs `podometer check` on a rules file the chart wrote: it
-// must parse, validate and compile with no error.
-func checkRules(ctx context.Context, t *testing.T, bin, key, content string) {
+// must parse, validate and compile with no error. The files its backends
+// name must be inside one of the container's mounts; they are replaced by
+// temporary files for the check, which reads them.
+func checkRules(ctx context.Context, t *testing.T, bin, key, content string, mounts []string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), key)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+	dir := t.TempDir()
+	var file map[string]any
+	if err := yaml.Unmarshal([]byte(content), &file); err != nil {
+		t.Fatalf("the chart's %s is not YAML: %v\n%s", key, err, content)
+	}
+	backends, _ := file["backends"].([]any)
+	for i, b := range backends {
+		b, _ := b.(map[string]any)
+		for _, field := range []string{"tokenFile", "passwordFile", "caFile", "clientCertFile", "clientKeyFile"} {
+			path, _ := b[field].(string)
+			if path == "" {
+				continue
+			}
+			if !slices.ContainsFunc(mounts, func(m string) bool { return strings.HasPrefix(path, strings.TrimSuffix(m, "/")+"/") }) {
+				t.Errorf("backends[%d].%s %s is in none of the container's mounts %v", i, field, path, mounts)
+			}
+			local := filepath.Join(dir, fmt.Sprintf("backend-%d-%s", i, field))
+			if err := os.WriteFile(local, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b[field] = local
+		}
+	}
+	rewritten, err := yaml.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, key)
+	if err := os.WriteFile(path, rewritten, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, bin, "check", "--config="+path, "--kubeconfig="+cluster.Kubeconfig)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Errorf("podometer check of the chart's %s: %v\n%s\n--- the file ---\n%s", key, err, out, content)
+		t.Errorf("podometer check of the chart's %s: %v\n%s\n--- the file ---\n%s", key, err, out, rewritten)
 	}
-	if strings.Contains(string(out), "ERROR") {
+	if !strings.Contains(string(out), "0 with errors") || strings.Contains(string(out), "ERROR") {
 		t.Errorf("podometer check of the chart's %s reports an error:\n%s", key, out)
 	}
+}
+
+// mountPaths are the mount paths of the Deployment's containers.
+func mountPaths(t *testing.T, objs []manifest) []string {
+	t.Helper()
+	for _, o := range objs {
+		if o.kind() != "Deployment" {
+			continue
+		}
+		var d appsv1.Deployment
+		b, err := yaml.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.UnmarshalStrict(b, &d); err != nil {
+			t.Fatalf("the rendered Deployment: %v", err)
+		}
+		var paths []string
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, m := range c.VolumeMounts {
+				paths = append(paths, m.MountPath)
+			}
+		}
+		return paths
+	}
+	t.Fatal("no Deployment in the rendering")
+	return nil
 }
 
 // TestHelmDefaultMatchesBase checks that the chart's default values give
@@ -327,7 +386,7 @@ func normalizedObjects(t *testing.T, s string) map[string]manifest {
 		if _, dup := out[k]; dup {
 			t.Fatalf("%s twice in a rendering", k)
 		}
-		dropLabels(m, "")
+		dropLabels(map[string]any(m), "")
 		out[k] = m
 	}
 	return out
