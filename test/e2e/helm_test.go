@@ -166,6 +166,7 @@ func TestHelmChart(t *testing.T) {
 			}
 
 			objs := parseManifests(t, rendered)
+			checkNotes(ctx, t, h, chart, c, objs)
 			mounts := mountPaths(t, objs)
 			for _, o := range objs {
 				if o.kind() != "ConfigMap" {
@@ -224,6 +225,41 @@ func checkRules(ctx context.Context, t *testing.T, bin, key, content string, mou
 	}
 	if !strings.Contains(string(out), "0 with errors") || strings.Contains(string(out), "ERROR") {
 		t.Errorf("podometer check of the chart's %s reports an error:\n%s", key, out)
+	}
+}
+
+// checkNotes renders the chart's NOTES (helm install --dry-run=client,
+// which talks to no cluster) and checks that they tell how to check every
+// APIService the rendering registers, with kubectl top for metrics.k8s.io
+// and kubectl get --raw for the custom and external groups.
+func checkNotes(ctx context.Context, t *testing.T, h *framework.Helm, chart string, c chartCase, objs []manifest) {
+	t.Helper()
+	out, err := h.Run(ctx, append([]string{"install", helmRelease, chart, "--namespace", helmNamespace, "--dry-run=client"}, c.args()...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(out, "NOTES:")
+	if i < 0 {
+		t.Fatalf("helm install --dry-run=client printed no NOTES:\n%s", out)
+	}
+	notes := out[i:]
+	wants := []string{"kubectl -n " + helmNamespace + " rollout status deployment/podometer"}
+	for _, o := range objs {
+		if o.kind() != "APIService" {
+			continue
+		}
+		wants = append(wants, " "+o.name())
+		group := o.name()[strings.Index(o.name(), ".")+1:]
+		if group == "metrics.k8s.io" {
+			wants = append(wants, "kubectl top nodes", "kubectl top pods")
+		} else {
+			wants = append(wants, "kubectl get --raw /apis/"+group+"/")
+		}
+	}
+	for _, want := range wants {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the NOTES lack %q:\n%s", want, notes)
+		}
 	}
 }
 
