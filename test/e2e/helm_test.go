@@ -344,6 +344,8 @@ func TestHelmRejects(t *testing.T) {
 		{"prometheus URL scheme", []string{"prometheus.url=p:9090"}, "url"},
 		{"backend without url", []string{"prometheus.url=http://p:9090", "prometheus.backends[0].name=b"}, "url"},
 		{"backend key typo", []string{"prometheus.url=http://p:9090", "prometheus.backends[0].name=b", "prometheus.backends[0].url=http://b", "prometheus.backends[0].tokenfile=/t"}, "tokenfile"},
+		{"misspelt rules section", []string{"prometheus.url=http://p:9090", "rules.inline.rule[0].seriesQuery=up"}, "rule"},
+		{"misspelt PDB field", []string{"podDisruptionBudget.minAvailble=1"}, "minAvailble"},
 		{"external without Prometheus", []string{"apiServices.external=true"}, "apiServices.external needs prometheus.url"},
 		{"custom with no source", []string{"apiServices.custom=true"}, "apiServices.custom needs prometheus.url or kubelet.customMetrics"},
 		{"rules without Prometheus", []string{"rules.existingConfigMap=adapter"}, "prometheus.url is empty"},
