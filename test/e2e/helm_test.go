@@ -133,9 +133,12 @@ func TestHelmChart(t *testing.T) {
 				t.Errorf("helm lint printed:\n%s", lint)
 			}
 
-			rendered, err := helmTemplate(ctx, h, chart, c.args()...)
+			rendered, warnings, err := h.Output(ctx, append([]string{"template", helmRelease, chart, "--namespace", helmNamespace}, c.args()...)...)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if warnings != "" {
+				t.Errorf("helm template with %s warned (a value may be ignored):\n%s", c.name, warnings)
 			}
 			golden := filepath.Join(root, "deploy", "testdata", "helm-"+c.name+".golden.yaml")
 			if os.Getenv("PODOMETER_UPDATE_GOLDEN") == "1" {

@@ -74,6 +74,14 @@ func EnsureHelm(ctx context.Context, home string, logf func(string, ...any)) (*H
 // Run runs `helm args...` and returns its stdout; the error carries
 // stderr.
 func (h *Helm) Run(ctx context.Context, args ...string) (string, error) {
+	stdout, _, err := h.Output(ctx, args...)
+	return stdout, err
+}
+
+// Output runs `helm args...` and returns its stdout and stderr (where
+// helm logs its warnings, such as a value it ignored); the error carries
+// stderr.
+func (h *Helm) Output(ctx context.Context, args ...string) (stdout, stderr string, err error) {
 	cmd := exec.CommandContext(ctx, h.Bin, args...)
 	env := []string{}
 	for _, kv := range os.Environ() {
@@ -87,10 +95,10 @@ func (h *Helm) Run(ctx context.Context, args ...string) (string, error) {
 		"HELM_CONFIG_HOME="+filepath.Join(h.Home, "config"),
 		"HELM_DATA_HOME="+filepath.Join(h.Home, "data"),
 	)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return out.String(), errOut.String(), fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
 	}
-	return stdout.String(), nil
+	return out.String(), errOut.String(), nil
 }
