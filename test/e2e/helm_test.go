@@ -293,34 +293,69 @@ func mountPaths(t *testing.T, objs []manifest) []string {
 	return nil
 }
 
-// TestHelmDefaultMatchesBase checks that the chart's default values give
-// the objects of deploy/base: the same RBAC, APIServices, Service,
-// Deployment (flags, probes, resources, security context, anti-affinity),
-// PodDisruptionBudget. Only the labels helm adds to every object and
-// selector differ (app.kubernetes.io/instance and the chart's own), and
-// the Namespace, which helm creates (--create-namespace) instead of the
-// chart.
-func TestHelmDefaultMatchesBase(t *testing.T) {
+// TestHelmMatchesKustomize checks that the chart's default values give
+// the objects of deploy/base (the same RBAC, APIServices, Service,
+// Deployment flags, probes, resources, security context, anti-affinity,
+// PodDisruptionBudget), and that the examples that mirror an overlay give
+// its objects. Only the labels helm adds to every object and selector
+// differ (app.kubernetes.io/instance and the chart's own), and the
+// Namespace, which helm creates (--create-namespace) instead of the
+// chart. A rules file is compared as the YAML it holds: the chart writes
+// it back in sorted order, without the overlay's comments.
+func TestHelmMatchesKustomize(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	root, chart := chartDir(t)
 	h := chartHelm(t)
-	base, err := cluster.Kubectl(ctx, "kustomize", filepath.Join(root, "deploy", "base"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rendered, err := helmTemplate(ctx, h, chart)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := normalizedObjects(t, base)
-	if _, ok := want["Namespace/podometer"]; !ok {
-		t.Fatalf("deploy/base has no Namespace podometer: %v", keys(want))
-	}
-	delete(want, "Namespace/podometer")
-	got := normalizedObjects(t, rendered)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("the chart's defaults differ from deploy/base (-base +chart):\n%s", diff)
+	for _, c := range []struct {
+		kustomization, values string
+		// nameLabel: compare the app.kubernetes.io/name labels too. The
+		// objects an overlay adds do not carry it (only deploy/base
+		// labels its own), the chart's do.
+		nameLabel bool
+		// chartOnly are objects the chart adds to the kustomization's.
+		chartOnly []string
+	}{
+		{kustomization: "base", nameLabel: true},
+		{kustomization: "overlays/prometheus", values: "examples/prometheus.yaml"},
+		// The chart lets namespace viewers read the custom metrics it
+		// serves, as the Prometheus overlay does; this overlay does not.
+		{kustomization: "overlays/kubelet-native", values: "examples/kubelet-native.yaml",
+			chartOnly: []string{"ClusterRole/podometer:aggregated-custom-metrics-reader"}},
+	} {
+		t.Run(c.kustomization, func(t *testing.T) {
+			kustomized, err := cluster.Kubectl(ctx, "kustomize", filepath.Join(root, "deploy", c.kustomization))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var args []string
+			if c.values != "" {
+				args = []string{"--values", filepath.Join(chart, c.values)}
+			}
+			rendered, err := helmTemplate(ctx, h, chart, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drop := helmOnlyLabels
+			if !c.nameLabel {
+				drop = append(slices.Clone(helmOnlyLabels), "app.kubernetes.io/name")
+			}
+			want := normalizedObjects(t, kustomized, drop)
+			if _, ok := want["Namespace/podometer"]; !ok {
+				t.Fatalf("deploy/%s has no Namespace podometer: %v", c.kustomization, keys(want))
+			}
+			delete(want, "Namespace/podometer")
+			got := normalizedObjects(t, rendered, drop)
+			for _, k := range c.chartOnly {
+				if _, ok := got[k]; !ok {
+					t.Errorf("the chart with %q has no %s", c.values, k)
+				}
+				delete(got, k)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("the chart with %q differs from deploy/%s (-kustomize +chart):\n%s", c.values, c.kustomization, diff)
+			}
+		})
 	}
 }
 
@@ -418,8 +453,9 @@ func stripComments(b []byte) []byte {
 var helmOnlyLabels = []string{"app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"}
 
 // normalizedObjects parses a rendering into kind/name -> object, without
-// the labels only the chart sets.
-func normalizedObjects(t *testing.T, s string) map[string]manifest {
+// the labels drop names (those only the chart sets), and with the files
+// of a ConfigMap parsed as YAML.
+func normalizedObjects(t *testing.T, s string, drop []string) map[string]manifest {
 	t.Helper()
 	out := map[string]manifest{}
 	for _, m := range parseManifests(t, s) {
@@ -427,28 +463,42 @@ func normalizedObjects(t *testing.T, s string) map[string]manifest {
 		if _, dup := out[k]; dup {
 			t.Fatalf("%s twice in a rendering", k)
 		}
-		dropLabels(map[string]any(m), "")
+		dropLabels(map[string]any(m), "", drop)
+		if m.kind() == "ConfigMap" {
+			data, _ := m["data"].(map[string]any)
+			for key, v := range data {
+				var parsed any
+				if err := yaml.Unmarshal([]byte(v.(string)), &parsed); err != nil {
+					t.Fatalf("%s: %s is not YAML: %v", k, key, err)
+				}
+				data[key] = parsed
+			}
+		}
 		out[k] = m
 	}
 	return out
 }
 
-// dropLabels removes helmOnlyLabels from every map held under a key that
-// holds labels: labels, matchLabels, and a Service's selector.
-func dropLabels(v any, key string) {
+// dropLabels removes the labels drop names from every map held under a
+// key that holds labels: labels, matchLabels, and a Service's selector.
+func dropLabels(v any, key string, drop []string) {
 	switch v := v.(type) {
 	case map[string]any:
 		if key == "labels" || key == "matchLabels" || key == "selector" {
-			for _, l := range helmOnlyLabels {
+			for _, l := range drop {
 				delete(v, l)
 			}
 		}
 		for k, c := range v {
-			dropLabels(c, k)
+			dropLabels(c, k, drop)
+			// A map left empty is as if it were absent.
+			if m, ok := c.(map[string]any); ok && len(m) == 0 && (k == "labels" || k == "matchLabels" || k == "selector") {
+				delete(v, k)
+			}
 		}
 	case []any:
 		for _, c := range v {
-			dropLabels(c, key)
+			dropLabels(c, key, drop)
 		}
 	}
 }
