@@ -224,22 +224,28 @@ func (m *Manager) pokeIfTargetChanged(oldObj, newObj any) {
 func (m *Manager) Start(ctx context.Context) error {
 	defer m.stopAll()
 	// Coalesce bursts of node events (a cluster start, a big scale-up)
-	// into one reconcile per second at most.
-	ticker := m.clock.NewTicker(time.Second)
-	defer ticker.Stop()
+	// into one reconcile a second after the first; no timer runs while
+	// nothing changes.
 	m.reconcile(ctx)
-	pending := false
+	var timer clock.Timer
+	var due <-chan time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-m.trigger:
-			pending = true
-		case <-ticker.C():
-			if pending {
-				pending = false
-				m.reconcile(ctx)
+			if due == nil {
+				timer = m.clock.NewTimer(time.Second)
+				due = timer.C()
 			}
+		case <-due:
+			due = nil
+			m.reconcile(ctx)
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 // once (while load runs, when given), then a heap profile of each, keeps
 // them under outDir/bench and adds them to the results.
 func (e *env) profileBoth(ctx context.Context, res *report.Results, outDir, prefix, title string, load func(ctx context.Context)) {
-	e.profile(ctx, res, outDir, prefix, title, load, e.servers()...)
+	e.profile(ctx, res, outDir, prefix, title, e.cfg.ProfileSeconds, load, e.servers()...)
 	for _, s := range e.servers() {
 		file := fmt.Sprintf("%s-%s-heap.pprof", prefix, strings.ToLower(s.name))
 		path := filepath.Join(outDir, "bench", file)
@@ -40,8 +40,8 @@ func (e *env) profileBoth(ctx context.Context, res *report.Results, outDir, pref
 	}
 }
 
-func (e *env) profile(ctx context.Context, res *report.Results, outDir, prefix, title string, load func(ctx context.Context), servers ...server) {
-	e.logf("profiling %s for %ds", title, e.cfg.ProfileSeconds)
+func (e *env) profile(ctx context.Context, res *report.Results, outDir, prefix, title string, seconds int, load func(ctx context.Context), servers ...server) {
+	e.logf("profiling %s for %ds", title, seconds)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var loadDone sync.WaitGroup
 	if load != nil {
@@ -53,7 +53,7 @@ func (e *env) profile(ctx context.Context, res *report.Results, outDir, prefix, 
 		wg.Go(func() {
 			name := strings.ReplaceAll(strings.ToLower(s.name), " ", "-")
 			file := fmt.Sprintf("%s-%s-cpu.pprof", prefix, name)
-			top, err := e.cpuProfile(ctx, s.srv, filepath.Join(outDir, "bench", file))
+			top, err := e.cpuProfile(ctx, s.srv, filepath.Join(outDir, "bench", file), seconds)
 			if err != nil {
 				e.logf("profile of %s: %v", s.name, err)
 				return
@@ -73,9 +73,9 @@ func (e *env) profile(ctx context.Context, res *report.Results, outDir, prefix, 
 
 // cpuProfile fetches /debug/pprof/profile from a server's own port, saves
 // it at path and returns the head of `go tool pprof -top`.
-func (e *env) cpuProfile(ctx context.Context, s *framework.AggregatedServer, path string) (string, error) {
-	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adapterURL(s), e.cfg.ProfileSeconds)
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(e.cfg.ProfileSeconds)*time.Second+time.Minute)
+func (e *env) cpuProfile(ctx context.Context, s *framework.AggregatedServer, path string, seconds int) (string, error) {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adapterURL(s), seconds)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second+time.Minute)
 	defer cancel()
 	data, err := get(ctx, e.adapter, url)
 	if err != nil {

@@ -165,6 +165,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			if res.Idle, err = e.idleMemory(ctx); err != nil {
 				return err
 			}
+			// Long enough for a few hundred samples of what a server
+			// does with nothing to scrape.
+			e.profile(ctx, res, outDir, "idle", "Idle, no node", int(e.cfg.S1Window.Seconds()), nil, e.servers()...)
 		}
 		for _, n := range stages {
 			if err := e.stage(ctx, n, res, outDir); err != nil {

@@ -55,7 +55,7 @@ func (e *env) runS2(ctx context.Context, res *report.Results, outDir string) (_ 
 			// Warm up: connections, caches, the first large buffers.
 			latency.Run(ctx, e.cfg.S2Concurrency, 3*time.Second, op)
 			if t.path == "adapter" {
-				e.profile(ctx, res, outDir, "s2", fmt.Sprintf("S2, listing %s pods at concurrency %d", thousands(r.Pods), r.Concurrency),
+				e.profile(ctx, res, outDir, "s2", fmt.Sprintf("S2, listing %s pods at concurrency %d", thousands(r.Pods), r.Concurrency), e.cfg.ProfileSeconds,
 					func(ctx context.Context) { latency.Run(ctx, e.cfg.S2Concurrency, time.Hour, op) }, s)
 			}
 			e.logf("S2: %s via %s: %d items; %s of requests at concurrency %d", s.name, t.path, items, e.cfg.S2Window, e.cfg.S2Concurrency)

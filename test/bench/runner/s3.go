@@ -133,7 +133,7 @@ func (e *env) runS3(ctx context.Context, res *report.Results, outDir string) (*r
 	for i, t := range targets {
 		ops[i] = func(ctx context.Context) (int64, error) { return drain(ctx, t.client, t.url) }
 		if t.path == "adapter" {
-			e.profile(ctx, res, outDir, "s3", fmt.Sprintf("S3, a Pods metric over %s pods", thousands(n)),
+			e.profile(ctx, res, outDir, "s3", fmt.Sprintf("S3, a Pods metric over %s pods", thousands(n)), e.cfg.ProfileSeconds,
 				func(ctx context.Context) { latency.Run(ctx, 1, time.Hour, ops[i]) }, server{report.Podometer, pod})
 		}
 	}
