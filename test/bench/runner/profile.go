@@ -77,7 +77,11 @@ func (e *env) cpuProfile(ctx context.Context, s *framework.AggregatedServer, pat
 	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adapterURL(s), seconds)
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second+time.Minute)
 	defer cancel()
-	data, err := get(ctx, e.adapter, url)
+	// The context bounds the request; the client's own timeout is for
+	// ordinary requests, shorter than a long profile.
+	client := *e.adapter
+	client.Timeout = 0
+	data, err := get(ctx, &client, url)
 	if err != nil {
 		return "", err
 	}
