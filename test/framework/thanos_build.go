@@ -20,7 +20,10 @@ const thanosModule = "github.com/thanos-io/thanos"
 // thanosRecipe builds Thanos' one binary (sidecar, query, receive, ... are
 // its subcommands). Its go.mod has replace directives, which `go install`
 // refuses, so a throw-away module requires the release and copies its
-// replacements; cgo is off, as for the release images.
+// replacements; cgo is off and the build tags are the release's
+// (.promu.yml): without slicelabels, Prometheus' labels are strings and
+// Thanos' unsafe casts to its protobuf labels read garbage (every gRPC
+// answer panics in Marshal with "makeslice: len out of range").
 var thanosRecipe = recipe{
 	name:     "thanos",
 	version:  ThanosVersion,
@@ -52,7 +55,7 @@ func buildThanos(ctx context.Context, g *goRunner, workDir, outDir string) error
 	}
 	ldflags := "-w -X github.com/prometheus/common/version.Version=" + strings.TrimPrefix(ThanosVersion, "v")
 	return g.run(ctx, workDir, []string{"CGO_ENABLED=0"},
-		"build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(outDir, "thanos"), thanosModule+"/cmd/thanos")
+		"build", "-trimpath", "-tags=netgo,slicelabels", "-ldflags", ldflags, "-o", filepath.Join(outDir, "thanos"), thanosModule+"/cmd/thanos")
 }
 
 // moduleReplacements returns the replace directives of the go.mod at path
