@@ -71,7 +71,6 @@ func TestThanosDeduplication(t *testing.T) {
 	ns := testNamespace(t, "thanos")
 
 	replicas := map[string]*framework.Prometheus{}
-	sidecars := map[string]*framework.Thanos{}
 	var endpoints []string
 	for _, r := range []string{"a", "b"} {
 		p, err := framework.StartPrometheus(ctx, cluster, framework.PrometheusOptions{
@@ -87,7 +86,7 @@ func TestThanosDeduplication(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(sidecar.Stop)
-		replicas[r], sidecars[r] = p, sidecar
+		replicas[r] = p
 		endpoints = append(endpoints, sidecar.GRPCAddress())
 	}
 	query, err := framework.StartThanosQuery(ctx, cluster, bin, framework.ThanosQueryOptions{
@@ -139,7 +138,8 @@ func TestThanosDeduplication(t *testing.T) {
 		Bin:  podometerBin,
 		Args: func(port int, certDir string) []string {
 			return append(framework.PodometerArgs(cluster, port, certDir),
-				"--prometheus-url="+query.URL(), "--config="+rules, "--resource-metrics-source=prometheus",
+				"--prometheus-url="+query.URL(), "--prometheus-allow-partial-response",
+				"--config="+rules, "--resource-metrics-source=prometheus",
 				"--metrics-relist-interval=5s", "--metrics-max-age=1m", "--prometheus-query-timeout=5s")
 		},
 		APIs: append(append([]framework.APIGroupVersion{}, framework.CustomMetricsAPIs...), framework.ExternalMetricsAPIs...),
@@ -214,7 +214,10 @@ func TestThanosDeduplication(t *testing.T) {
 				if one, err = single(f.promql); err != nil {
 					return false, err
 				}
-				return near(one, 0.1)(got) == nil && near(f.want, 0.15)(got) == nil, nil
+				// Within 10% of one replica's figure and of the load's
+				// (twice it is double counting); a young counter's rate
+				// runs low until its window fills.
+				return near(one, 0.1)(got) == nil && near(f.want, 0.1)(got) == nil, nil
 			})
 			if err != nil {
 				t.Errorf("%s: %s through Thanos: %g; one Prometheus: %g; want about %g (twice it is double counting): %v\n%s",
@@ -291,12 +294,12 @@ func TestThanosDeduplication(t *testing.T) {
 		waitReplicas(t, ctx, ns, name, 3*time.Minute, "scaled to 3 on 45 jobs", func(n int32) bool { return n == 3 })
 	}
 
-	// One replica goes away, its Prometheus and its sidecar (a pod):
-	// the HPAs keep their replicas and keep reading their metrics. Until
-	// Thanos Query finds the sidecar gone (its endpoint check runs every
-	// 5 s), the store's failure comes as a partial-response warning,
-	// which Podometer does not serve (a 503): the HPA holds meanwhile.
-	sidecars["a"].Stop()
+	// Replica a's Prometheus stops; its sidecar stays, and fails every
+	// Series call until its heartbeat (every 30 s) marks it not ready
+	// and Thanos Query drops it. Meanwhile Thanos answers from replica b
+	// with a partial-response warning, which Podometer serves
+	// (--prometheus-allow-partial-response): replica b has every series.
+	// The HPAs keep their replicas and read their metrics at every sync.
 	replicas["a"].Stop()
 	single = func(expr string) (float64, error) {
 		v, err := replicas["b"].QueryVector(ctx, expr)
@@ -306,8 +309,12 @@ func TestThanosDeduplication(t *testing.T) {
 		return scalarOf(v)
 	}
 	stoppedAt := time.Now()
-	var inactive []string // HPA conditions that said a metric was not read
-	for time.Since(stoppedAt) < 40*time.Second {
+	var failed []string // HPA conditions that said a metric was not read
+	var partial string  // a warning Thanos answered with meanwhile
+	for time.Since(stoppedAt) < 45*time.Second {
+		if _, w, err := thanosQuery(ctx, query.URL(), jobs, nil, nil); err == nil && len(w) > 0 && partial == "" {
+			partial = fmt.Sprintf("after %s: %s", time.Since(stoppedAt).Round(time.Second), w[0])
+		}
 		for _, name := range []string{"object", "external"} {
 			h, err := cluster.Client().AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
@@ -318,7 +325,7 @@ func TestThanosDeduplication(t *testing.T) {
 			}
 			for _, c := range h.Status.Conditions {
 				if c.Type == autoscalingv2.ScalingActive && c.Status != corev1.ConditionTrue {
-					inactive = append(inactive, fmt.Sprintf("%s after %s: %s: %s", name, time.Since(stoppedAt).Round(time.Second), c.Reason, c.Message))
+					failed = append(failed, fmt.Sprintf("%s after %s: %s: %s", name, time.Since(stoppedAt).Round(time.Second), c.Reason, c.Message))
 				}
 			}
 		}
@@ -328,21 +335,11 @@ func TestThanosDeduplication(t *testing.T) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	if len(inactive) > 0 {
-		t.Logf("HPA conditions while Thanos Query had not yet dropped the stopped sidecar:\n%s", strings.Join(inactive, "\n"))
+	if len(failed) > 0 {
+		t.Errorf("HPA conditions with replica a stopped:\n%s", strings.Join(failed, "\n"))
 	}
+	t.Logf("Thanos Query's first partial-response warning with replica a stopped: %q", partial)
 	checkFigures(t, "replica a stopped", time.Minute)
-	for _, name := range []string{"object", "external"} {
-		h, err := cluster.Client().AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range h.Status.Conditions {
-			if c.Type == autoscalingv2.ScalingActive && c.Status != corev1.ConditionTrue {
-				t.Errorf("HPA %s 40 s after replica a stopped: %s %s: %s", name, c.Type, c.Reason, c.Message)
-			}
-		}
-	}
 	// And they still follow the load: 90 jobs want 6 replicas.
 	testExporter.set(jobs, 90)
 	for _, name := range []string{"object", "external"} {
