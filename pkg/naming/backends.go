@@ -52,6 +52,12 @@ type Backend struct {
 	// QueryTimeout bounds one query to this backend, e.g. "30s"
 	// (--prometheus-query-timeout, whose value applies when it is unset).
 	QueryTimeout time.Duration `json:"queryTimeout,omitempty" yaml:"queryTimeout,omitempty"`
+	// AllowPartialResponse serves answers that came with warnings from
+	// the backend's storage (Thanos' partial response) instead of failing
+	// them (--prometheus-allow-partial-response): for a backend that
+	// deduplicates replicas, where one replica missing leaves the answer
+	// whole.
+	AllowPartialResponse bool `json:"allowPartialResponse,omitempty" yaml:"allowPartialResponse,omitempty"`
 
 	problems []*RuleError
 }
@@ -94,7 +100,7 @@ func (b *Backend) Equal(o *Backend) bool {
 	return b.Name == o.Name && b.URL == o.URL && b.TokenFile == o.TokenFile && b.Username == o.Username &&
 		b.PasswordFile == o.PasswordFile && b.CAFile == o.CAFile && b.ClientCertFile == o.ClientCertFile &&
 		b.ClientKeyFile == o.ClientKeyFile && strings.EqualFold(b.Verb, o.Verb) && b.QueryTimeout == o.QueryTimeout &&
-		slices.Equal(b.headerList(), o.headerList())
+		b.AllowPartialResponse == o.AllowPartialResponse && slices.Equal(b.headerList(), o.headerList())
 }
 
 // decodeBackends decodes the backends section.

@@ -31,6 +31,7 @@ func TestParseBackends(t *testing.T) {
   tokenFile: ` + token + `
   verb: post
   queryTimeout: 30s
+  allowPartialResponse: true
 rules:
 - backend: team-b
 ` + backendRule + `- backend: default
@@ -60,7 +61,7 @@ resourceRules:
 	}
 	want := []Backend{{
 		Name: "team-b", URL: "http://mimir.example:8080/prometheus", Headers: map[string]string{"X-Scope-OrgID": "team-b"},
-		TokenFile: token, Verb: "post", QueryTimeout: 30 * time.Second,
+		TokenFile: token, Verb: "post", QueryTimeout: 30 * time.Second, AllowPartialResponse: true,
 	}}
 	if diff := cmp.Diff(want, cfg.Backends, ignoreProblems); diff != "" {
 		t.Errorf("backends (-want +got):\n%s", diff)
@@ -138,7 +139,7 @@ func TestValidateBackends(t *testing.T) {
 			backends: "- name: b\n  url: ftp://one\n  verb: PUT\n  clientCertFile: " + readable + "\n  tenant: x\n",
 			want: []string{
 				`backends[0] (name "b"): clientCertFile: clientCertFile and clientKeyFile must be given together`,
-				`backends[0] (name "b"): tenant: line 6: unknown key; known keys: caFile, clientCertFile, clientKeyFile, headers, name, passwordFile, queryTimeout, tokenFile, url, username, verb`,
+				`backends[0] (name "b"): tenant: line 6: unknown key; known keys: allowPartialResponse, caFile, clientCertFile, clientKeyFile, headers, name, passwordFile, queryTimeout, tokenFile, url, username, verb`,
 				`backends[0] (name "b"): url: "ftp://one" must be an http or https URL`,
 				`backends[0] (name "b"): verb: must be auto, GET or POST, got "PUT"`,
 			},
@@ -206,5 +207,10 @@ func TestBackendEqual(t *testing.T) {
 	c.QueryTimeout = time.Second
 	if a.Equal(&c) {
 		t.Error("a changed queryTimeout should make backends differ")
+	}
+	d := a
+	d.AllowPartialResponse = true
+	if a.Equal(&d) {
+		t.Error("a changed allowPartialResponse should make backends differ")
 	}
 }

@@ -163,7 +163,7 @@ func (b *backends) custom() custom.BackendSet {
 	out := custom.BackendSet{}
 	for name, be := range b.byName {
 		if name != naming.DefaultBackend {
-			out[name] = custom.Backend{Client: be.client, URL: be.url, Timeout: be.timeout}
+			out[name] = custom.Backend{Client: be.client, URL: be.url, Timeout: be.timeout, AllowPartial: be.def != nil && be.def.AllowPartialResponse}
 		}
 	}
 	return out

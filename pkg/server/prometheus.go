@@ -86,15 +86,16 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 		klog.InfoS("No custom or external rule to serve; check --config", "prometheus", pc.Client.URL)
 	}
 	registry, err := custom.NewRegistry(custom.RegistryConfig{
-		Prometheus: def.client,
-		Rules:      rules,
-		Interval:   pc.RelistInterval,
-		Window:     pc.Window,
-		Timeout:    pc.QueryTimeout,
-		Backend:    def.url,
-		Backends:   bs.custom(),
-		Clock:      c.Clock,
-		Registerer: c.Registerer,
+		Prometheus:   def.client,
+		Rules:        rules,
+		Interval:     pc.RelistInterval,
+		Window:       pc.Window,
+		Timeout:      pc.QueryTimeout,
+		Backend:      def.url,
+		AllowPartial: pc.AllowPartial,
+		Backends:     bs.custom(),
+		Clock:        c.Clock,
+		Registerer:   c.Registerer,
 	})
 	if err != nil {
 		return nil, err
@@ -137,13 +138,14 @@ func newPrometheusAPIs(c Config, client kubernetes.Interface, metaClient metadat
 		backends: set,
 		reloader: reloader,
 		provider: custom.NewProvider(custom.ProviderConfig{
-			Registry:   registry,
-			Prometheus: def.client,
-			Objects:    cache,
-			Mapper:     mapper,
-			Clock:      c.Clock,
-			Timeout:    pc.QueryTimeout,
-			Backend:    def.url,
+			Registry:     registry,
+			Prometheus:   def.client,
+			Objects:      cache,
+			Mapper:       mapper,
+			Clock:        c.Clock,
+			Timeout:      pc.QueryTimeout,
+			Backend:      def.url,
+			AllowPartial: pc.AllowPartial,
 		}),
 	}, nil
 }

@@ -75,6 +75,9 @@ type PrometheusConfig struct {
 	// RelistInterval and Window drive discovery; QueryTimeout bounds one
 	// query.
 	RelistInterval, Window, QueryTimeout time.Duration
+	// AllowPartial serves the default backend's answers that came with
+	// warnings from its storage (Thanos' partial response).
+	AllowPartial bool
 	// ResourceMetrics serves metrics.k8s.io from the rules file's
 	// resourceRules instead of from kubelets.
 	ResourceMetrics bool

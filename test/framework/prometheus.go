@@ -30,6 +30,11 @@ type PrometheusOptions struct {
 	ExtraScrapeConfigs []map[string]any
 	// ExtraArgs follow the harness's flags.
 	ExtraArgs []string
+	// ExternalLabels are global.external_labels (a Thanos sidecar needs
+	// at least one; replicas of one Prometheus differ by one).
+	ExternalLabels map[string]string
+	// RemoteWrite are remote_write sections, as they are.
+	RemoteWrite []map[string]any
 }
 
 func (o *PrometheusOptions) setDefaults() {

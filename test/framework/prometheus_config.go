@@ -38,14 +38,16 @@ var promJobs = []struct {
 
 // promConfig is the part of Prometheus' configuration file the harness writes.
 type promConfig struct {
-	Global        promGlobal `json:"global"`
-	ScrapeConfigs []any      `json:"scrape_configs"`
+	Global        promGlobal       `json:"global"`
+	ScrapeConfigs []any            `json:"scrape_configs"`
+	RemoteWrite   []map[string]any `json:"remote_write,omitempty"`
 }
 
 type promGlobal struct {
-	ScrapeInterval     string `json:"scrape_interval"`
-	ScrapeTimeout      string `json:"scrape_timeout"`
-	EvaluationInterval string `json:"evaluation_interval"`
+	ScrapeInterval     string            `json:"scrape_interval"`
+	ScrapeTimeout      string            `json:"scrape_timeout"`
+	EvaluationInterval string            `json:"evaluation_interval"`
+	ExternalLabels     map[string]string `json:"external_labels,omitempty"`
 }
 
 type promScrapeConfig struct {
@@ -91,7 +93,8 @@ func renderPromConfig(o PrometheusOptions, caFile string, targetsFile func(job s
 		ScrapeInterval:     promDuration(o.ScrapeInterval),
 		ScrapeTimeout:      promDuration(o.ScrapeInterval),
 		EvaluationInterval: promDuration(o.ScrapeInterval),
-	}}
+		ExternalLabels:     o.ExternalLabels,
+	}, RemoteWrite: o.RemoteWrite}
 	for _, job := range promJobs {
 		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, promScrapeConfig{
 			JobName:     job.name,

@@ -25,6 +25,11 @@ type Backend struct {
 	URL string
 	// Timeout bounds one query.
 	Timeout time.Duration
+	// AllowPartial serves answers that came with warnings from the
+	// storage (Thanos' partial response) instead of failing them: for a
+	// backend that deduplicates replicas, where one replica missing
+	// leaves the answer whole.
+	AllowPartial bool
 }
 
 // Backends finds a rule's backend by the name its backend key gives;

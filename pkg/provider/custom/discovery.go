@@ -65,6 +65,9 @@ type RegistryConfig struct {
 	Timeout time.Duration
 	// Backend names the default backend in errors (its URL).
 	Backend string
+	// AllowPartial serves the default backend's discovery answers that
+	// came with warnings from its storage (see Backend.AllowPartial).
+	AllowPartial bool
 	// Backends are the rules file's other backends, which rules name
 	// with their backend key; nil when it has none.
 	Backends   Backends
@@ -83,7 +86,7 @@ func NewRegistry(c RegistryConfig) (*Registry, error) {
 	}
 	return &Registry{
 		rules: c.Rules, interval: c.Interval, window: c.Window,
-		backends: backends{def: Backend{Client: c.Prometheus, URL: c.Backend, Timeout: c.Timeout}, named: c.Backends},
+		backends: backends{def: Backend{Client: c.Prometheus, URL: c.Backend, Timeout: c.Timeout, AllowPartial: c.AllowPartial}, named: c.Backends},
 		clock:    c.Clock, metrics: m,
 		results: make(map[*naming.Rule]ruleResult, len(c.Rules)),
 		served:  Precedence(nil),
@@ -194,7 +197,9 @@ func (r *Registry) discoverAll(ctx context.Context, rules []*naming.Rule, bs bac
 	for _, sa := range ListSeries(ctx, relistBound(bs.lister, r.interval), r.clock, rules, now.Add(-r.window), now, lastHash) {
 		last := memo[memoKey(rules[sa.Rules[0]])]
 		for _, i := range sa.Rules {
-			out[i] = r.discoverRule(rules[i], sa, prev[i], last, now)
+			// A rule of an unknown backend has sa.Err from the listing.
+			be, err := bs.lookup(rules[i].Backend())
+			out[i] = r.discoverRule(rules[i], sa, err == nil && be.AllowPartial, prev[i], last, now)
 		}
 		if sa.Err == nil && len(partialWarnings(sa.Answer.Warnings)) == 0 {
 			r.remember(memoKey(rules[sa.Rules[0]]), sa.Answer.Hash, sa.Rules, rules, out)
@@ -249,10 +254,12 @@ func (r *Registry) forgetAnswers(rules []*naming.Rule) {
 }
 
 // discoverRule is what a rule found in its seriesQuery's answer sa.
-func (r *Registry) discoverRule(rule *naming.Rule, sa SeriesAnswer, prev ruleResult, last seriesMemo, now time.Time) ruleResult {
+func (r *Registry) discoverRule(rule *naming.Rule, sa SeriesAnswer, allowPartial bool, prev ruleResult, last seriesMemo, now time.Time) ruleResult {
 	r.metrics.duration.WithLabelValues(rule.ID()).Observe(sa.Took.Seconds())
 	err, warnings := sa.Err, sa.Answer.Warnings
-	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
+	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 && allowPartial {
+		klog.V(1).InfoS("Prometheus answered a discovery in part; using it, as the backend allows", "rule", rule.ID(), "backend", sa.Backend, "warnings", partial)
+	} else if err == nil && len(partial) > 0 {
 		// Thanos with a store missing, a remote read that failed: the
 		// series listed may be a part of them, and a metric left out
 		// would be NotFound until the next relist. The last list is kept.

@@ -77,6 +77,21 @@ func TestHostileDiscovery(t *testing.T) {
 	}
 }
 
+// TestHostileDiscoveryPartialAllowed: on a backend that allows partial
+// answers, a discovery answered with warnings is used, not failed.
+func TestHostileDiscoveryPartialAllowed(t *testing.T) {
+	p, h, _ := hostileProvider(t, hostile.QueryTimeout, 0)
+	want := metricNames(p)
+	p.registry.mu.Lock()
+	p.registry.backends.def.AllowPartial = true
+	p.registry.mu.Unlock()
+	h.Set(t, hostile.Partial)
+	p.registry.Discover(context.Background())
+	if errs := p.registry.Failing(); len(errs) > 0 || !slices.Equal(metricNames(p), want) {
+		t.Errorf("failing %v, metrics %v; want none failing and %v", errs, metricNames(p), want)
+	}
+}
+
 // TestHostileMillionSeries: a discovery answer of a million series
 // (190 MB) is refused at the answer bound, fast and at a bounded cost,
 // and the rules keep their last metrics. Before the bound it was read

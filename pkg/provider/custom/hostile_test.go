@@ -184,6 +184,20 @@ func TestHostilePartialAnswer(t *testing.T) {
 	}
 }
 
+// TestHostilePartialAnswerAllowed: a backend that allows partial
+// answers (Thanos Query deduplicating replicas, one of them missing)
+// serves them as it serves whole ones.
+func TestHostilePartialAnswerAllowed(t *testing.T) {
+	p, h, _ := hostileProvider(t, hostile.QueryTimeout, 0)
+	p.def.allowPartial = true
+	h.Set(t, hostile.Partial)
+	for _, name := range slices.Sorted(maps.Keys(requests)) {
+		if n, err := requests[name](context.Background(), p); err != nil || n == 0 {
+			t.Errorf("%s: %d served, error %v; want the partial answer served", name, n, err)
+		}
+	}
+}
+
 // retryAfter is the Retry-After that k8s.io/apiserver would write for
 // err's status.
 func retryAfter(err error) int32 {

@@ -76,6 +76,9 @@ type ProviderConfig struct {
 	Timeout time.Duration
 	// Backend names the default backend in errors (its URL).
 	Backend string
+	// AllowPartial serves the default backend's answers that came with
+	// warnings from its storage (see Backend.AllowPartial).
+	AllowPartial bool
 }
 
 // NewProvider returns a Provider.
@@ -85,7 +88,7 @@ func NewProvider(c ProviderConfig) *Provider {
 	}
 	return &Provider{
 		registry: c.Registry, objects: c.Objects, mapper: c.Mapper, clock: c.Clock,
-		def: queryBackend{prom: c.Prometheus, url: c.Backend, timeout: c.Timeout},
+		def: queryBackend{prom: c.Prometheus, url: c.Backend, timeout: c.Timeout, allowPartial: c.AllowPartial},
 	}
 }
 

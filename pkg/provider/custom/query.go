@@ -102,9 +102,10 @@ func (p *Provider) runObjectQuery(ctx context.Context, rule *naming.Rule, q nami
 
 // queryBackend is the backend a rule's queries go to.
 type queryBackend struct {
-	prom    Querier
-	url     string
-	timeout time.Duration
+	prom         Querier
+	url          string
+	timeout      time.Duration
+	allowPartial bool
 }
 
 // backendOf returns the backend of rule: the default one, or the one of
@@ -117,7 +118,7 @@ func (p *Provider) backendOf(rule *naming.Rule) (queryBackend, error) {
 	if err != nil {
 		return queryBackend{}, apierrors.NewInternalError(fmt.Errorf("rule %s: %w", rule.ID(), err))
 	}
-	return queryBackend{prom: b.Client, url: b.URL, timeout: b.Timeout}, nil
+	return queryBackend{prom: b.Client, url: b.URL, timeout: b.Timeout, allowPartial: b.AllowPartial}, nil
 }
 
 // timedQuery runs query on the rule's backend with its query timeout,
@@ -136,7 +137,9 @@ func (p *Provider) timedQuery(ctx context.Context, rule *naming.Rule, q naming.Q
 	if err != nil {
 		outcome = "error"
 	}
-	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 {
+	if partial := partialWarnings(warnings); err == nil && len(partial) > 0 && b.allowPartial {
+		klog.V(1).InfoS("Prometheus answered in part; serving it, as the backend allows", "rule", rule.ID(), "backend", b.url, "warnings", partial)
+	} else if err == nil && len(partial) > 0 {
 		// A store missing behind Thanos, a remote read that failed: the
 		// samples may be a part of the truth, and an object left out
 		// would be missing (or zero, for missingAsZero) as if it had no

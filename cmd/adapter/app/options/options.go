@@ -167,6 +167,7 @@ func (o *Options) prometheusConfig() (*server.PrometheusConfig, error) {
 		RelistInterval:  p.RelistInterval,
 		Window:          p.DiscoveryWindow(),
 		QueryTimeout:    p.QueryTimeout,
+		AllowPartial:    p.AllowPartial,
 		ResourceMetrics: p.ResourceSource == SourcePrometheus,
 	}, nil
 }

@@ -29,6 +29,9 @@ type PrometheusOptions struct {
 	Verb               string
 	InsecureSkipVerify bool
 	QueryTimeout       time.Duration
+	// AllowPartial serves answers that came with warnings from the
+	// storage behind Prometheus' API (Thanos' partial response).
+	AllowPartial bool
 	// ResourceSource is where metrics.k8s.io comes from: kubelet or
 	// prometheus (the rules file's resourceRules).
 	ResourceSource string
@@ -75,6 +78,7 @@ func (o *PrometheusOptions) AddQueryFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Headers, "prometheus-header", o.Headers, "An extra header for every Prometheus request, as Name=Value (e.g. X-Scope-OrgID=tenant). Repeatable.")
 	fs.StringVar(&o.Verb, "prometheus-verb", o.Verb, "HTTP method of queries: auto (GET while the URL is short, POST beyond), GET or POST.")
 	fs.DurationVar(&o.QueryTimeout, "prometheus-query-timeout", o.QueryTimeout, "Upper bound of one Prometheus query; a request's own deadline applies when shorter.")
+	fs.BoolVar(&o.AllowPartial, "prometheus-allow-partial-response", o.AllowPartial, "Serve answers that come with warnings from the storage (Thanos' partial response) instead of failing them with a 503. For a backend that deduplicates replicas (Thanos Query with --query.replica-label), where one replica missing leaves the answer whole.")
 }
 
 // Enabled tells whether Prometheus is configured.
