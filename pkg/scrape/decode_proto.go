@@ -9,6 +9,7 @@ package scrape
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -87,9 +88,8 @@ type ProtoDecoder struct {
 func NewProtoDecoder() *ProtoDecoder { return &ProtoDecoder{} }
 
 type protoState struct {
-	body   bytes.Buffer
-	batch  BatchBuilder
-	keyBuf []byte
+	body  bytes.Buffer
+	batch BatchBuilder
 }
 
 // Decode reads one body and fills b (already Reset by the caller with the
@@ -197,22 +197,32 @@ func (st *protoState) family(msg []byte) error {
 }
 
 // metric reads one Metric message of a family of kind whose value is in
-// the field valueField.
+// the field valueField. A container's labels are read at its first
+// sample only: the raw bytes of its label fields, when they come in one
+// run, are the key that finds it at the next samples.
 func (st *protoState) metric(kind MetricKind, valueField protowire.Number, msg []byte) error {
-	var lab sampleLabels
 	var value float64
 	var ms int64
 	hasValue, hasTime := false, false
+	// labels is the run of label fields, while they come in one.
+	labelStart, labelEnd, oneRun := -1, -1, true
 	f := fields{msg: msg}
-	for f.next() {
+	for {
+		at := len(msg) - len(f.msg)
+		if !f.next() {
+			break
+		}
 		switch {
 		case f.num == fieldMetricTimestamp && f.wt == protowire.VarintType:
 			ms, hasTime = int64(f.x), true
 		case f.wt != protowire.BytesType:
 		case f.num == fieldMetricLabel:
-			if err := readLabel(kind, f.v, &lab); err != nil {
-				return err
+			if labelStart < 0 {
+				labelStart = at
+			} else if labelEnd != at {
+				oneRun = false
 			}
+			labelEnd = len(msg) - len(f.msg)
 		case f.num == valueField:
 			// A message field given twice is merged: its last value wins.
 			vf := fields{msg: f.v}
@@ -234,18 +244,32 @@ func (st *protoState) metric(kind MetricKind, valueField protowire.Number, msg [
 	if hasTime {
 		s.Time = time.UnixMilli(ms)
 	}
+	if kind.isNode() && hasValue {
+		bb.AddNode(s)
+		return nil
+	}
+	var key []byte
+	if labelStart >= 0 && oneRun {
+		key = msg[labelStart:labelEnd]
+		if hasValue && bb.AddByKey(key, s) {
+			return nil
+		}
+	}
+	var lab sampleLabels
+	for lf := (fields{msg: msg}); lf.next(); {
+		if lf.num == fieldMetricLabel && lf.wt == protowire.BytesType {
+			if err := readLabel(kind, lf.v, &lab); err != nil {
+				return err
+			}
+		}
+	}
 	switch {
 	case !hasValue && kind.isNode():
 		bb.sampleError(s, "", "", "", reasonNoValue)
 	case !hasValue:
 		bb.sampleError(s, string(lab.namespace), string(lab.pod), string(lab.container), reasonNoValue)
-	case kind.isNode():
-		bb.AddNode(s)
 	default:
-		st.keyBuf = rawKey(st.keyBuf[:0], &lab)
-		if !bb.AddByKey(st.keyBuf, s) {
-			bb.AddContainer(st.keyBuf, bb.internBytes(lab.namespace), string(lab.pod), bb.internBytes(lab.container), s)
-		}
+		bb.AddContainer(key, bb.internBytes(lab.namespace), string(lab.pod), bb.internBytes(lab.container), s)
 	}
 	return nil
 }
@@ -310,6 +334,28 @@ func (f *fields) next() bool {
 	if len(f.msg) == 0 || f.err != nil {
 		return false
 	}
+	// Most fields of a metrics body have a one-byte tag and, for bytes,
+	// a one-byte length: read those here, the rest with protowire.
+	if b := f.msg[0]; b >= 1<<3 && b < 0x80 && len(f.msg) >= 2 {
+		num, wt := protowire.Number(b>>3), protowire.Type(b&7)
+		switch {
+		case wt == protowire.BytesType && f.msg[1] < 0x80 && int(f.msg[1]) <= len(f.msg)-2:
+			n := 2 + int(f.msg[1])
+			f.num, f.wt, f.v, f.x, f.msg = num, wt, f.msg[2:n:n], 0, f.msg[n:]
+			return true
+		case wt == protowire.Fixed64Type && len(f.msg) >= 9:
+			f.num, f.wt, f.v, f.x, f.msg = num, wt, nil, binary.LittleEndian.Uint64(f.msg[1:9]), f.msg[9:]
+			return true
+		case wt == protowire.VarintType && f.msg[1] < 0x80:
+			f.num, f.wt, f.v, f.x, f.msg = num, wt, nil, uint64(f.msg[1]), f.msg[2:]
+			return true
+		}
+	}
+	return f.nextSlow()
+}
+
+// nextSlow is next for any field, with protowire.
+func (f *fields) nextSlow() bool {
 	num, wt, n := protowire.ConsumeTag(f.msg)
 	if n < 0 {
 		f.err = protoError("", protowire.ParseError(n).Error())

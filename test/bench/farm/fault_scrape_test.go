@@ -31,7 +31,7 @@ var scrapeEndpoints = map[Endpoint]scrape.Endpoint{
 // podometerClients are the clients of pkg/server's newKubeletScrapers,
 // verifying the farm's certificates with its Issuer, as
 // --kubelet-certificate-authority does.
-func podometerClients(t *testing.T, f *Farm, timeout time.Duration, clk clock.PassiveClock) map[Endpoint]*scrape.Client {
+func podometerClients(t testing.TB, f *Farm, timeout time.Duration, clk clock.PassiveClock) map[Endpoint]*scrape.Client {
 	t.Helper()
 	iss, err := f.Issuer()
 	if err != nil {
@@ -51,7 +51,7 @@ func podometerClients(t *testing.T, f *Farm, timeout time.Duration, clk clock.Pa
 
 // farmTarget is where Podometer scrapes ep of node: the node object a
 // bench creates (farmNode) through scrape.AddressConfig.
-func farmTarget(t *testing.T, f *Farm, node string, ep Endpoint) scrape.Target {
+func farmTarget(t testing.TB, f *Farm, node string, ep Endpoint) scrape.Target {
 	t.Helper()
 	tg, err := farmAddress(ep).TargetFor(farmNode(f, node))
 	if err != nil {
