@@ -134,7 +134,7 @@ func method(b *strings.Builder, r *Results) {
 		p(" The **memory floor** (test/bench/cmd/memfloor) is an aggregated API server on k8s.io/apiserver with the servers' serving flags (secure serving on a self-signed certificate, delegated authentication and authorization, the feature and profiling options) and nothing else: no API group, no OpenAPI, no informer of its own; it is built from this module, with Podometer's k8s.io/apiserver; it runs beside both servers before any node, until its `/readyz` answers and one resolution more, and is read with them. Resident memory is split into anonymous (`Anonymous`) and file-backed (`Rss` minus `Anonymous`) from `/proc/<pid>/smaps_rollup`, with no node and at the end of each window.")
 	}
 	p("\n")
-	p("- **S2, listing all pod metrics** (what `kubectl top pods -A` asks, `GET /apis/metrics.k8s.io/v1beta1/pods`, JSON): %s pods, %d requests in flight for %s per measurement, on the server's own port with the admin client certificate and through kube-apiserver's aggregator (the APIService pointed at the server measured). While one server is measured the other is paused (SIGSTOP), so its scraping does not take CPU from the one measured.\n", thousands(s.S2Pods), s.S2Concurrency, human(s.S2Window))
+	p("- **S2, listing all pod metrics** (what `kubectl top pods -A` asks, `GET /apis/metrics.k8s.io/v1beta1/pods`, JSON): %s pods, %d requests in flight for %s per measurement, on the server's own port with the admin client certificate and through kube-apiserver's aggregator (the APIService pointed at the server measured); then the first page of a paginated list (`?limit=%d`, what k9s and `kubectl get --raw` ask) the same two ways. While one server is measured the other is paused (SIGSTOP), so its scraping does not take CPU from the one measured.\n", thousands(s.S2Pods), s.S2Concurrency, human(s.S2Window), S2PageLimit)
 	p("- **S3, custom metrics**: a `Pods` metric with a label selector (`app=bench`) over %s pods, served by a second Podometer from Debian's Prometheus with prometheus-adapter's rule format; a test exporter serves one counter per pod. %s S3 runs first, on a cluster of one node and its own pods, which are deleted before S1.\n", thousands(s.S3Pods), s3Order(r))
 	p("- **S4, freshness**: every second for %s, the farm changes the working set of one random pod (memory, because a working set shows at the first scrape after the change, where a CPU rate needs two samples); each server is polled for that pod every %s on its own port until it shows the new value. The latency includes up to one poll interval.\n", human(s.S4Window), s.S4PollInterval)
 	if len(r.S5) > 0 {
@@ -429,6 +429,15 @@ func s2(b *strings.Builder, r *Results) {
 			fmt.Fprintf(b, "\n%s: metrics-server's p50 is %.1f times Podometer's, its p99 %.1f times; Podometer answered %.1f times as many requests.",
 				capitalize(pathName(path)), float64(theirs.Stats.P50)/float64(ours.Stats.P50), float64(theirs.Stats.P99)/float64(ours.Stats.P99),
 				float64(ours.Stats.Requests)/float64(max(theirs.Stats.Requests, 1)))
+		}
+		whole, page := findRow(s.Rows, Podometer, path), findRow(s.Rows, Podometer, path+"-page")
+		if whole != nil && page != nil && page.Stats.P50 > 0 {
+			fmt.Fprintf(b, "\n%s: Podometer answered %s items in %s at p50 and %s at p99, against %s and %s for the whole list, in %.0f times fewer bytes.",
+				capitalize(pathName(path+"-page")), thousands(page.Items), ms(page.Stats.P50), ms(page.Stats.P99), ms(whole.Stats.P50), ms(whole.Stats.P99),
+				float64(whole.Stats.BytesPerResponse)/float64(max(page.Stats.BytesPerResponse, 1)))
+			if theirs := findRow(s.Rows, MetricsServer, path+"-page"); theirs != nil && theirs.Items > page.Items {
+				fmt.Fprintf(b, " metrics-server ignores `limit` and answered all %s items (p50 %s).", thousands(theirs.Items), ms(theirs.Stats.P50))
+			}
 		}
 	}
 	b.WriteString("\n")

@@ -11,10 +11,12 @@ import (
 	"github.com/podometer/podometer/test/bench/latency"
 )
 
+// lat is a latency summary of 100 requests of 1,000 bytes.
+func lat(p50, p99 time.Duration) latency.Summary {
+	return latency.Summary{Requests: 100, P50: p50, P90: p99, P99: p99, Max: p99, BytesPerResponse: 1000}
+}
+
 func sample() *Results {
-	lat := func(p50, p99 time.Duration) latency.Summary {
-		return latency.Summary{Requests: 100, P50: p50, P90: p99, P99: p99, Max: p99, BytesPerResponse: 1000}
-	}
 	return &Results{
 		Started: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Duration: 40 * time.Minute,
 		Machine:  Machine{CPU: "Test CPU", Cores: 2, MemoryGiB: 24, Kernel: "6.1", Go: "go1.26"},
@@ -346,6 +348,29 @@ func TestTextFloorAndIdleCost(t *testing.T) {
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestS2FirstPage checks the sentence on the first page of a paginated
+// list beside the whole one.
+func TestS2FirstPage(t *testing.T) {
+	r := sample()
+	r.S2.Rows = append(r.S2.Rows,
+		LatencyRow{Server: Podometer, Path: "adapter-page", Items: 500, Stats: lat(4*time.Millisecond, 8*time.Millisecond)},
+		LatencyRow{Server: MetricsServer, Path: "adapter-page", Items: 30000, Stats: lat(500*time.Millisecond, 900*time.Millisecond)})
+	r.S2.Rows[0].Stats.BytesPerResponse, r.S2.Rows[4].Stats.BytesPerResponse = 6000000, 100000
+	md := Markdown(r)
+	for _, want := range []string{
+		"The first page (`?limit=500`) at the server: Podometer answered 500 items in 4.00 ms at p50 and 8.00 ms at p99, against 100 ms and 200 ms for the whole list, in 60 times fewer bytes. metrics-server ignores `limit` and answered all 30,000 items (p50 500 ms).",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, c := range Checks(r) {
+		if strings.Contains(c.Target, "first page") {
+			t.Errorf("a check on the first page: %q", c.Target)
 		}
 	}
 }

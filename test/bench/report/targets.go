@@ -19,6 +19,9 @@ type Check struct {
 	PastLimit string
 }
 
+// S2PageLimit is the limit of S2's first-page requests.
+const S2PageLimit = 500
+
 // Targets of issue 5.
 const (
 	S1MaxCPURatio = 0.25
@@ -106,6 +109,10 @@ func pathName(path string) string {
 		return "at the server"
 	case "aggregator":
 		return "through the aggregator"
+	case "adapter-page":
+		return fmt.Sprintf("the first page (`?limit=%d`) at the server", S2PageLimit)
+	case "aggregator-page":
+		return fmt.Sprintf("the first page (`?limit=%d`) through the aggregator", S2PageLimit)
 	}
 	return path
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,9 +43,15 @@ func (e *env) runS2(ctx context.Context, res *report.Results, outDir string) (_ 
 		if err := e.waitServed(ctx, 3*time.Minute, s.peer()); err != nil {
 			return nil, err
 		}
+		// The first page of a paginated list too: what `kubectl get
+		// --raw '...pods?limit=500'` and k9s ask. metrics-server ignores
+		// limit and answers every pod.
+		page := fmt.Sprintf("?limit=%d", report.S2PageLimit)
 		targets := []struct{ path, url string }{
 			{"adapter", adapterURL(s.srv) + path},
 			{"aggregator", e.cluster.APIServerURL + path},
+			{"adapter-page", adapterURL(s.srv) + path + page},
+			{"aggregator-page", e.cluster.APIServerURL + path + page},
 		}
 		for _, t := range targets {
 			items, err := listItems(ctx, e.clientFor(t.path), t.url)
@@ -80,7 +87,7 @@ func (e *env) runS2(ctx context.Context, res *report.Results, outDir string) (_ 
 // clientFor is the client of a path: "aggregator" goes through
 // kube-apiserver, anything else to a server's own port.
 func (e *env) clientFor(path string) *http.Client {
-	if path == "aggregator" {
+	if strings.HasPrefix(path, "aggregator") {
 		return e.api
 	}
 	return e.adapter
