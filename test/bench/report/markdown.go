@@ -215,8 +215,14 @@ func s1(b *strings.Builder, r *Results) {
 		p("\nThe floor and the floor without an HTTP library ask for the bodies as Podometer does (delimited protobuf, which the farm serves as a kubelet does); the text floor asks for text, as metrics-server reads them.\n")
 	}
 	if i := r.Idle; i != nil && i.IdleWindow > 0 {
-		p("\n**The idle cost.** With no node, over %s: Podometer %.3f CPU s/min, metrics-server %.3f CPU s/min: the informers, the serving stack's own loops and the Go runtime, paid at every size.\n",
-			human(i.IdleWindow), i.PodometerCPU, i.MetricsServerCPU)
+		p("\n**The idle cost.** With no node, over %s: Podometer %.3f CPU s/min, metrics-server %.3f CPU s/min, the memory floor (an aggregated API server with no API) %.3f CPU s/min: the serving stack's own loops, the informers and the Go runtime, paid at every size.",
+			human(i.IdleWindow), i.PodometerCPU, i.MetricsServerCPU, i.MemFloorCPU)
+		if len(r.S1) > 0 && r.S1[0].Floor.CPUSecondsPerMinute > 0 {
+			first := r.S1[0]
+			p(" At %s nodes the transport floor costs %.3f CPU s/min: the 1.25x target leaves %.3f CPU s/min above it, for everything a server does besides fetching.",
+				thousands(first.Nodes), first.Floor.CPUSecondsPerMinute, (S1MaxOverFloor-1)*first.Floor.CPUSecondsPerMinute)
+		}
+		p("\n")
 	}
 	memoryFloor(b, r)
 	cpuFloor(b, r)

@@ -339,12 +339,15 @@ func TestS3Order(t *testing.T) {
 func TestTextFloorAndIdleCost(t *testing.T) {
 	r := sample()
 	r.S1[1].TextFloor.CPUSecondsPerMinute = 4.4
-	r.Idle.PodometerCPU, r.Idle.MetricsServerCPU, r.Idle.IdleWindow = 0.012, 0.034, 3*time.Minute
+	r.Idle.PodometerCPU, r.Idle.MetricsServerCPU, r.Idle.MemFloorCPU, r.Idle.IdleWindow = 0.012, 0.034, 0.05, 3*time.Minute
+	r.S1[0].Podometer.CPUSecondsPerMinute = 0.3
 	md := Markdown(r)
 	for _, want := range []string{
 		"| floor, text µs/scrape | Podometer over floor |",
 		"| 2,000 | 500 | 1000 | 412 | 375 | 550 | 1.21x |",
-		"With no node, over 3 min: Podometer 0.012 CPU s/min, metrics-server 0.034 CPU s/min",
+		"With no node, over 3 min: Podometer 0.012 CPU s/min, metrics-server 0.034 CPU s/min, the memory floor (an aggregated API server with no API) 0.050 CPU s/min",
+		"At 100 nodes the transport floor costs 0.170 CPU s/min: the 1.25x target leaves 0.043 CPU s/min above it",
+		"| no: past the limit, an aggregated API server with no API costs 0.050 CPU s/min at rest, above the 0.043 the target leaves over the fetch |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

@@ -108,11 +108,12 @@ type IdleMemory struct {
 	Podometer     *MemorySplit `json:"podometer,omitempty"`
 	MetricsServer *MemorySplit `json:"metricsServer,omitempty"`
 	MemFloor      *MemorySplit `json:"memFloor,omitempty"`
-	// PodometerCPU and MetricsServerCPU are the CPU seconds per minute
-	// of both servers over IdleWindow with no node; zero in results of
-	// older runs.
+	// PodometerCPU, MetricsServerCPU and MemFloorCPU are the CPU seconds
+	// per minute of both servers and of the memory floor over IdleWindow
+	// with no node; zero in results of older runs.
 	PodometerCPU     float64       `json:"podometerCPU,omitempty"`
 	MetricsServerCPU float64       `json:"metricsServerCPU,omitempty"`
+	MemFloorCPU      float64       `json:"memFloorCPU,omitempty"`
 	IdleWindow       time.Duration `json:"idleWindow,omitempty"`
 }
 

@@ -278,22 +278,24 @@ func (e *env) startResourceServers(ctx context.Context) error {
 	return nil
 }
 
-// idleMemory measures both servers with no node registered: their CPU
-// over one S1 window, then, beside the memory floor started a resolution
-// before, the resident memory of all three, split into anonymous and
-// file-backed bytes. The memory floor is stopped before it returns.
+// idleMemory measures both servers with no node registered, beside the
+// memory floor (an aggregated API server with no API): once the memory
+// floor is ready and a resolution has passed, the CPU of all three over
+// one S1 window, then the resident memory of all three, split into
+// anonymous and file-backed bytes. The memory floor is stopped before it
+// returns.
 func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
-	e.logf("idle: measuring both servers' CPU with no node for %s", e.cfg.S1Window)
-	used, _, err := e.measure(ctx, []int{e.podometer.Pid(), e.metricsServer.Pid()})
-	if err != nil {
-		return nil, err
-	}
 	memFloor, err := e.startMemFloor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer memFloor.Stop()
 	if err := sleep(ctx, e.cfg.Resolution); err != nil {
+		return nil, err
+	}
+	e.logf("idle: measuring the CPU of both servers and the memory floor with no node for %s", e.cfg.S1Window)
+	used, _, err := e.measure(ctx, []int{e.podometer.Pid(), e.metricsServer.Pid(), memFloor.Pid()})
+	if err != nil {
 		return nil, err
 	}
 	p, err := procstat.ReadMemory(e.podometer.Pid())
@@ -305,7 +307,8 @@ func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
 		return nil, err
 	}
 	idle := &report.IdleMemory{PodometerRSSBytes: p.RSS, MetricsServerRSSBytes: m.RSS,
-		PodometerCPU: used[0].CPUSecondsPerMinute, MetricsServerCPU: used[1].CPUSecondsPerMinute, IdleWindow: e.cfg.S1Window}
+		PodometerCPU: used[0].CPUSecondsPerMinute, MetricsServerCPU: used[1].CPUSecondsPerMinute, MemFloorCPU: used[2].CPUSecondsPerMinute,
+		IdleWindow: e.cfg.S1Window}
 	for _, s := range []struct {
 		dst **report.MemorySplit
 		pid int
@@ -314,8 +317,8 @@ func (e *env) idleMemory(ctx context.Context) (*report.IdleMemory, error) {
 			return nil, err
 		}
 	}
-	e.logf("idle: Podometer %.3f CPU s/min, %s; metrics-server %.3f CPU s/min, %s; memory floor %s resident",
-		idle.PodometerCPU, splitString(idle.Podometer), idle.MetricsServerCPU, splitString(idle.MetricsServer), splitString(idle.MemFloor))
+	e.logf("idle: Podometer %.3f CPU s/min, %s; metrics-server %.3f CPU s/min, %s; memory floor %.3f CPU s/min, %s resident",
+		idle.PodometerCPU, splitString(idle.Podometer), idle.MetricsServerCPU, splitString(idle.MetricsServer), idle.MemFloorCPU, splitString(idle.MemFloor))
 	return idle, nil
 }
 
