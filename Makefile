@@ -9,7 +9,7 @@ E2E_TIMEOUT ?= 60m
 
 export PODOMETER_BIN := $(PODOMETER)
 
-.PHONY: all build install demo test unit check-binary e2e e2e-summary fuzz bench bench-micro bench-e2e lint clean
+.PHONY: all build install demo test unit check-binary e2e e2e-summary fuzz bench bench-micro bench-e2e reliability lint clean
 
 all: build
 
@@ -71,6 +71,12 @@ fuzz:
 ## figures, BENCH_S5_PODS=20000 is S5 at 1,000,000 series (see -h).
 bench: build
 	$(GO) run ./test/bench/cmd/bench
+
+## reliability: the kubelet-fault scenario (220 farm nodes, one in ten faulty with its own fault on
+## every endpoint) beside metrics-server on the real control plane; writes docs/RELIABILITY.md and
+## docs/reliability/results.json. About 15 minutes; RELIABILITY_* variables shrink it (see -h).
+reliability: build
+	$(GO) run ./test/bench/cmd/reliability
 
 ## bench-micro: decoding, storage and resource-source benchmarks, and the kubelet decoder beside
 ## textparse and expfmt (test/bench/decodebench, a module of its own)

@@ -57,6 +57,16 @@ func Get(ctx context.Context, client *http.Client, url string, header http.Heade
 	return body.Bytes(), nil
 }
 
+// StatusError is an answer other than 200 to Get or Fetch.
+type StatusError struct {
+	URL, Status string
+	Code        int
+	// Body is the start of the answer's body.
+	Body string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("GET %s: %s: %s", e.URL, e.Status, e.Body) }
+
 // Fetch is Get that copies the body to w instead of keeping it, and
 // returns how many bytes it copied: with io.Discard, what a load
 // generator needs.
@@ -76,7 +86,7 @@ func Fetch(ctx context.Context, client *http.Client, url string, header http.Hea
 		if err != nil {
 			return 0, fmt.Errorf("GET %s: %s (reading the body: %w)", url, resp.Status, err)
 		}
-		return 0, fmt.Errorf("GET %s: %s: %s", url, resp.Status, start)
+		return 0, &StatusError{URL: url, Status: resp.Status, Code: resp.StatusCode, Body: string(start)}
 	}
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {

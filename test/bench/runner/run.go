@@ -64,35 +64,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 
-	runDir, keep := cfg.RunDir, true
-	if runDir == "" {
-		if runDir, err = os.MkdirTemp("", "podometer-bench-"); err != nil {
-			return err
-		}
-		keep = false
-	}
 	start := time.Now()
-	bins, err := framework.EnsureBinaries(ctx, logf)
-	if err != nil {
+	var stopCluster func(error)
+	if e.cluster, stopCluster, err = startCluster(ctx, cfg.RunDir, s6SyncPeriod, logf); err != nil {
 		return err
 	}
-	// The HPA controller at Kubernetes' default period, for S6.
-	e.cluster, err = framework.StartCluster(ctx, framework.Options{Dir: runDir, Logf: logf, Binaries: bins, HPASyncPeriod: s6SyncPeriod})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		e.cluster.Stop()
-		if err != nil {
-			e.cluster.DumpLogs(os.Stderr, 30)
-			logf("run dir kept for inspection: %s", runDir)
-			return
-		}
-		if !keep {
-			_ = os.RemoveAll(runDir)
-		}
-	}()
-	logf("cluster up in %s (run dir %s)", time.Since(start).Round(time.Second), runDir)
+	defer func() { stopCluster(err) }()
 	if err := e.newClients(); err != nil {
 		return err
 	}
@@ -189,6 +166,41 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	return write(res, outDir, start)
 }
 
+// startCluster starts the harness's control plane in runDir (a temporary
+// one when empty), the HPA controller syncing every hpaSync. stop stops
+// it and removes a temporary run dir, unless the run failed (err not
+// nil): then it prints the components' logs and keeps the dir.
+func startCluster(ctx context.Context, runDir string, hpaSync time.Duration, logf func(string, ...any)) (_ *framework.Cluster, stop func(err error), err error) {
+	keep := true
+	if runDir == "" {
+		if runDir, err = os.MkdirTemp("", "podometer-bench-"); err != nil {
+			return nil, nil, err
+		}
+		keep = false
+	}
+	start := time.Now()
+	bins, err := framework.EnsureBinaries(ctx, logf)
+	if err != nil {
+		return nil, nil, err
+	}
+	cluster, err := framework.StartCluster(ctx, framework.Options{Dir: runDir, Logf: logf, Binaries: bins, HPASyncPeriod: hpaSync})
+	if err != nil {
+		return nil, nil, err
+	}
+	logf("cluster up in %s (run dir %s)", time.Since(start).Round(time.Second), runDir)
+	return cluster, func(err error) {
+		cluster.Stop()
+		if err != nil {
+			cluster.DumpLogs(os.Stderr, 30)
+			logf("run dir kept for inspection: %s", runDir)
+			return
+		}
+		if !keep {
+			_ = os.RemoveAll(runDir)
+		}
+	}, nil
+}
+
 // benchCommand is a command of test/bench/cmd built for a run.
 type benchCommand struct {
 	dst  *string
@@ -257,11 +269,11 @@ func (e *env) prepareBinaries(ctx context.Context, root string, res *report.Resu
 
 // startResourceServers starts Podometer and metrics-server on the farm.
 // metrics-server starts last and so holds the metrics.k8s.io APIService.
-func (e *env) startResourceServers(ctx context.Context) error {
+func (e *env) startResourceServers(ctx context.Context, podometerExtra ...string) error {
 	var err error
 	e.podometer, err = framework.StartAggregatedServer(ctx, e.cluster, framework.AggregatedServerOptions{
 		Name: "podometer", Bin: e.podometerBin, APIs: framework.ResourceMetricsAPIs,
-		Args: func(port int, certDir string) []string { return e.podometerArgs(port, certDir) },
+		Args: func(port int, certDir string) []string { return e.podometerArgs(port, certDir, podometerExtra...) },
 	})
 	if err != nil {
 		return err

@@ -26,6 +26,23 @@ const freshnessTimeout = time.Minute
 // the first scrape after the change; a CPU rate needs two samples.
 func (e *env) runS4(ctx context.Context) (*report.S4Result, error) {
 	r := &report.S4Result{Nodes: e.nodes, Resolution: e.cfg.Resolution, PollInterval: e.cfg.S4PollInterval}
+	e.logf("S4: changing one pod's memory every second for %s, polling every %s", e.cfg.S4Window, e.cfg.S4PollInterval)
+	rows, err := e.freshness(ctx, e.cfg.S4Window, func(rng *rand.Rand) string { return NodeName(rng.IntN(e.nodes)) })
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		e.logf("S4: %s saw %d of %d changes: p50 %s, p99 %s, max %s", row.Server, row.Seen, row.Changes,
+			row.P50.Round(10*time.Millisecond), row.P99.Round(10*time.Millisecond), row.Max.Round(10*time.Millisecond))
+	}
+	r.Rows = rows
+	return r, nil
+}
+
+// freshness changes the memory working set of one pod every second, on a
+// node pickNode names, for window, and returns, for each server, how long
+// a GET of that pod on its own port took to show the new value.
+func (e *env) freshness(ctx context.Context, window time.Duration, pickNode func(*rand.Rand) string) ([]report.FreshnessRow, error) {
 	servers := e.servers()
 	var (
 		mu        sync.Mutex
@@ -34,18 +51,18 @@ func (e *env) runS4(ctx context.Context) (*report.S4Result, error) {
 		wg        sync.WaitGroup
 	)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
-	e.logf("S4: changing one pod's memory every second for %s, polling every %s", e.cfg.S4Window, e.cfg.S4PollInterval)
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	deadline := time.Now().Add(e.cfg.S4Window)
+	deadline := time.Now().Add(window)
 	changes := 0
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return nil, context.Cause(ctx)
 		case <-ticker.C:
 		}
-		node := NodeName(rng.IntN(e.nodes))
+		node := pickNode(rng)
 		ref := farm.PodRef{Namespace: benchNamespace, Name: farm.PodName(node, rng.IntN(e.cfg.PodsPerNode))}
 		mu.Lock()
 		busy := pending[ref]
@@ -83,14 +100,12 @@ func (e *env) runS4(ctx context.Context) (*report.S4Result, error) {
 		})
 	}
 	wg.Wait()
+	rows := make([]report.FreshnessRow, len(servers))
 	for i, s := range servers {
 		sum := latency.Summarize(latencies[i])
-		row := report.FreshnessRow{Server: s.name, Changes: changes, Seen: sum.Requests, P50: sum.P50, P99: sum.P99, Max: sum.Max}
-		e.logf("S4: %s saw %d of %d changes: p50 %s, p99 %s, max %s", s.name, row.Seen, changes,
-			row.P50.Round(10*time.Millisecond), row.P99.Round(10*time.Millisecond), row.Max.Round(10*time.Millisecond))
-		r.Rows = append(r.Rows, row)
+		rows[i] = report.FreshnessRow{Server: s.name, Changes: changes, Seen: sum.Requests, P50: sum.P50, P99: sum.P99, Max: sum.Max}
 	}
-	return r, nil
+	return rows, nil
 }
 
 // waitMemory polls a pod on a server until its working set is want, and
