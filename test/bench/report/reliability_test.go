@@ -23,7 +23,7 @@ func TestReliabilityMarkdown(t *testing.T) {
 			Servers: []ServerUnderFaults{
 				{Name: Podometer, FreshnessBefore: FreshnessRow{Changes: 180, Seen: 180, P99: 15 * time.Second},
 					FreshnessDuring: FreshnessRow{Changes: 180, Seen: 180, P99: 16 * time.Second},
-					PeakRSSBytes: 120 << 20, RSSBeforeBytes: 100 << 20, ThreadsBefore: 12, ThreadsAfter: 12, FDsBefore: 30, FDsAfter: 30,
+					PeakRSSBytes:    120 << 20, RSSBeforeBytes: 100 << 20, ThreadsBefore: 12, ThreadsAfter: 12, FDsBefore: 30, FDsAfter: 30,
 					GoroutinesBefore: 500, GoroutinesAfter: 501, LogLines: 44, Recovered: 20 * time.Second,
 					Failures: map[string]float64{"resource/timeout": 12}},
 				{Name: MetricsServer, PeakRSSBytes: 300 << 20},
