@@ -385,19 +385,13 @@ func (f *fields) nextSlow() bool {
 	return true
 }
 
-// kindOfBytes is KindOf for a name in bytes, without a string.
+// kindOfBytes is KindOf for a name in bytes, read from kindNames without
+// making a string of it.
 func kindOfBytes(name []byte) MetricKind {
-	switch string(name) {
-	case MetricNodeCPU:
-		return KindNodeCPU
-	case MetricNodeMemory:
-		return KindNodeMemory
-	case MetricContainerCPU:
-		return KindContainerCPU
-	case MetricContainerMemory:
-		return KindContainerMemory
-	case MetricContainerStart:
-		return KindContainerStart
+	for k := KindNodeCPU; k <= KindContainerStart; k++ {
+		if string(name) == kindNames[k] {
+			return k
+		}
 	}
 	return KindOther
 }

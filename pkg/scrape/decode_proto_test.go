@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -137,11 +136,6 @@ func checkProtoMatchesReference(t *testing.T, body []byte) {
 	case refFormat:
 		return
 	}
-	sortContainers := gocmp.Transformer("sortContainers", func(in []usage.ContainerPoint) []usage.ContainerPoint {
-		out := slices.Clone(in)
-		slices.SortFunc(out, func(a, b usage.ContainerPoint) int { return strings.Compare(a.Name, b.Name) })
-		return out
-	})
 	if diff := gocmp.Diff(ref, fast, cmpopts.EquateEmpty(), sortContainers); diff != "" {
 		t.Fatalf("the ProtoDecoder and protobuf disagree (-protobuf +fast):\n%s", diff)
 	}
